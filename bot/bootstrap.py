@@ -1,0 +1,151 @@
+"""Wiring: settings in, a running `DraftRoom` out. The one place that builds dependencies."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import httpx
+
+from bot.settings import Settings
+from handlers.deps import Deps, Rules
+from handlers.room import DraftRoom
+from pipeline.budget import Budget
+from pipeline.media import MediaStore
+from pipeline.personas import load_personas
+from pipeline.providers.anthropic import AnthropicText
+from pipeline.providers.base import MediaProvider, TextProvider
+from pipeline.providers.fal import FalMedia
+from pipeline.providers.offline import OfflineImages, OfflineText, OfflineVideo
+from pipeline.providers.openai_compat import OpenAICompatibleText
+from pipeline.providers.prices import MEDIA_PRICES, TEXT_PRICES
+from pipeline.publisher import OutboxPublisher, Publisher, WebhookPublisher
+from pipeline.queue import SqliteRunQueue
+from pipeline.retry import RetryPolicy
+from pipeline.runner import Limits, Pipeline, Providers
+from storage.db import Database
+
+DEFAULT_MODELS = {"openai": "gpt-4o-mini", "anthropic": "claude-sonnet-4-5"}
+
+
+class ConfigError(Exception):
+    """Settings that cannot work together; the message says which and how to fix it."""
+
+
+@dataclass
+class App:
+    settings: Settings
+    room: DraftRoom
+    http: httpx.AsyncClient
+
+
+def text_provider(settings: Settings, http: httpx.AsyncClient) -> TextProvider:
+    if settings.llm_provider == "offline":
+        return OfflineText()
+    model = settings.llm_model or DEFAULT_MODELS[settings.llm_provider]
+    prices = dict(TEXT_PRICES)
+    if settings.llm_price_input is not None and settings.llm_price_output is not None:
+        prices[model] = (settings.llm_price_input, settings.llm_price_output)
+    key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
+    timeout = min(settings.step_timeout_s, 600.0)
+    if settings.llm_provider == "anthropic":
+        if not key:
+            raise ConfigError("LLM_PROVIDER=anthropic needs LLM_API_KEY.")
+        return AnthropicText(
+            model=model,
+            api_key=key,
+            base_url=settings.llm_base_url or "https://api.anthropic.com",
+            prices=prices,
+            timeout_s=timeout,
+            client=http,
+        )
+    return OpenAICompatibleText(
+        model=model,
+        base_url=settings.llm_base_url or "https://api.openai.com/v1",
+        api_key=key,
+        prices=prices,
+        timeout_s=timeout,
+        response_format=settings.llm_response_format,
+        client=http,
+    )
+
+
+def media_providers(
+    settings: Settings, http: httpx.AsyncClient
+) -> tuple[MediaProvider, MediaProvider]:
+    if settings.fal_key is None:
+        return OfflineImages(), OfflineVideo()
+    prices = dict(MEDIA_PRICES)
+    if settings.image_price_usd is not None:
+        prices[settings.image_model] = settings.image_price_usd
+    if settings.video_model and settings.video_price_usd is not None:
+        prices[settings.video_model] = settings.video_price_usd
+    fal = FalMedia(
+        api_key=settings.fal_key.get_secret_value(),
+        model=settings.image_model,
+        video_model=settings.video_model,
+        queue_url=settings.fal_queue_url,
+        prices=prices,
+        timeout_s=settings.step_timeout_s,
+        media_hosts=settings.media_hosts,
+        max_bytes=settings.media_max_bytes,
+        client=http,
+    )
+    return fal, (fal if settings.video_model else OfflineVideo())
+
+
+def publisher(settings: Settings, http: httpx.AsyncClient) -> Publisher:
+    if settings.publish_webhook_url:
+        if settings.publish_webhook_secret is None:
+            raise ConfigError("PUBLISH_WEBHOOK_URL needs PUBLISH_WEBHOOK_SECRET to sign posts.")
+        secret = settings.publish_webhook_secret.get_secret_value()
+        return WebhookPublisher(settings.publish_webhook_url, secret, http)
+    return OutboxPublisher(settings.outbox_dir)
+
+
+def rules(settings: Settings, approvers: list[str]) -> Rules:
+    return Rules(
+        approvers=frozenset(approvers),
+        approvals_required=settings.approvals_required,
+        allow_self_approval=settings.allow_self_approval,
+        max_items=settings.max_items,
+        max_text_chars=settings.max_text_chars,
+    )
+
+
+@contextlib.asynccontextmanager
+async def build(settings: Settings, *, approvers: list[str] | None = None) -> AsyncIterator[App]:
+    """Open the database, build providers and the room; close everything on the way out."""
+    personas = load_personas(settings.personas_file)
+    async with httpx.AsyncClient(follow_redirects=False) as http, Database(settings.db_path) as db:
+        images, video = media_providers(settings, http)
+        media = MediaStore(settings.media_dir)
+        pipeline = Pipeline(
+            db,
+            Providers(text_provider(settings, http), images, video),
+            personas,
+            media,
+            Budget(settings.daily_budget_usd),
+            retry=RetryPolicy(
+                max_attempts=settings.max_attempts,
+                base_s=settings.retry_base_s,
+                timeout_s=settings.step_timeout_s,
+            ),
+            limits=Limits(
+                text=settings.text_concurrency,
+                image=settings.image_concurrency,
+                video=settings.video_concurrency,
+            ),
+        )
+        deps = Deps(
+            db=db,
+            pipeline=pipeline,
+            queue=SqliteRunQueue(db),
+            personas=personas,
+            publisher=publisher(settings, http),
+            media=media,
+            rules=rules(settings, settings.approvers if approvers is None else approvers),
+        )
+        room = DraftRoom(deps, workers=settings.concurrent_runs)
+        yield App(settings, room, http)

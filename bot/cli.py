@@ -1,0 +1,77 @@
+"""`draftroom` (or `python -m bot`): run the bot, the console, or print set-up helpers."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from pydantic import ValidationError
+
+from bot.bootstrap import ConfigError, build
+from bot.console import run_console
+from bot.logs import setup_logging
+from bot.settings import Settings
+from pipeline.personas import PersonaError
+
+NO_PLATFORM = (
+    "No Slack or Discord token set: opening the local console chat on the offline providers. "
+    "To connect Slack or Discord, set SLACK_BOT_TOKEN or DISCORD_BOT_TOKEN in .env (see README)."
+)
+CONSOLE_APPROVER = "editor"
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="draftroom", description=__doc__)
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("run", help="run on Slack and/or Discord if configured, else the console")
+    sub.add_parser("console", help="the local console chat")
+    sub.add_parser("slack-manifest", help="print a Slack app manifest (YAML)")
+    sub.add_parser("discord-invite", help="print the Discord invite URL")
+    return parser.parse_args(argv)
+
+
+def console_approvers(settings: Settings) -> list[str]:
+    """In the console, with no APPROVERS set, `editor` approves: `as editor` to act as them."""
+    return settings.approvers or [CONSOLE_APPROVER]
+
+
+async def run_console_mode(settings: Settings) -> None:
+    approvers = console_approvers(settings)
+    async with build(settings, approvers=approvers) as app:
+        await run_console(app.room, user=settings.console_user, approvers=approvers)
+
+
+async def run_platforms(settings: Settings) -> None:
+    from bot.platforms import run_platforms as run
+
+    await run(settings)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        settings = Settings()  # type: ignore[call-arg]  # values come from the environment
+    except ValidationError as exc:
+        sys.exit(f"draftroom: invalid settings:\n{exc}")
+    setup_logging(settings.log_level, settings.secrets())
+    command = args.command or "run"
+    try:
+        if command == "slack-manifest":
+            from bot.slack_manifest import manifest
+
+            print(manifest(settings))
+        elif command == "discord-invite":
+            from bot.discord_invite import invite_url
+
+            print(invite_url(settings))
+        elif command == "console" or not (settings.slack_enabled or settings.discord_enabled):
+            if command != "console":
+                print(NO_PLATFORM, flush=True)
+            asyncio.run(run_console_mode(settings))
+        else:
+            asyncio.run(run_platforms(settings))
+    except (ConfigError, PersonaError) as exc:
+        sys.exit(f"draftroom: {exc}")
+    except KeyboardInterrupt:
+        pass

@@ -1,0 +1,112 @@
+"""All settings, read once at start-up from the environment and `.env`, then passed down."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+EXAMPLE_PERSONAS = Path(__file__).resolve().parent.parent / "pipeline" / "personas.example.toml"
+
+
+def _split_csv(value: object) -> object:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    # Storage and files
+    db_path: Path = Field(Path("draftroom.db"), alias="DRAFTROOM_DB")
+    media_dir: Path = Field(Path("media"), alias="DRAFTROOM_MEDIA_DIR")
+    outbox_dir: Path = Field(Path("outbox"), alias="DRAFTROOM_OUTBOX_DIR")
+    personas_file: Path = Field(EXAMPLE_PERSONAS, alias="PERSONAS_FILE")
+
+    # Approval
+    approvers: Annotated[list[str], NoDecode] = Field(default_factory=list, alias="APPROVERS")
+    approvals_required: int = Field(1, ge=1, alias="APPROVALS_REQUIRED")
+    allow_self_approval: bool = Field(False, alias="ALLOW_SELF_APPROVAL")
+    console_user: str = Field("writer", alias="CONSOLE_USER")
+
+    # Money and limits
+    daily_budget_usd: float = Field(5.0, ge=0, alias="DAILY_BUDGET_USD")
+    max_items: int = Field(10, ge=1, le=50, alias="MAX_ITEMS")
+    max_text_chars: int = Field(2000, ge=100, alias="MAX_TEXT_CHARS")
+
+    # Pipeline behaviour
+    step_timeout_s: float = Field(300.0, gt=0, alias="STEP_TIMEOUT_S")
+    max_attempts: int = Field(4, ge=1, le=10, alias="PROVIDER_MAX_ATTEMPTS")
+    retry_base_s: float = Field(1.0, ge=0, alias="RETRY_BASE_S")
+    text_concurrency: int = Field(4, ge=1, alias="TEXT_CONCURRENCY")
+    image_concurrency: int = Field(4, ge=1, alias="IMAGE_CONCURRENCY")
+    video_concurrency: int = Field(2, ge=1, alias="VIDEO_CONCURRENCY")
+    concurrent_runs: int = Field(4, ge=1, alias="CONCURRENT_RUNS")
+
+    # Publishing
+    publish_webhook_url: str | None = Field(None, alias="PUBLISH_WEBHOOK_URL")
+    publish_webhook_secret: SecretStr | None = Field(None, alias="PUBLISH_WEBHOOK_SECRET")
+
+    # Text model
+    llm_provider: Literal["offline", "openai", "anthropic"] = Field("offline", alias="LLM_PROVIDER")
+    llm_base_url: str | None = Field(None, alias="LLM_BASE_URL")
+    llm_api_key: SecretStr | None = Field(None, alias="LLM_API_KEY")
+    llm_model: str | None = Field(None, alias="LLM_MODEL")
+    llm_price_input: float | None = Field(None, ge=0, alias="LLM_PRICE_INPUT_PER_MTOK")
+    llm_price_output: float | None = Field(None, ge=0, alias="LLM_PRICE_OUTPUT_PER_MTOK")
+    llm_response_format: Literal["json_schema", "json_object", "none"] = Field(
+        "json_schema", alias="LLM_RESPONSE_FORMAT"
+    )
+
+    # Images and video on fal
+    fal_key: SecretStr | None = Field(None, alias="FAL_KEY")
+    fal_queue_url: str = Field("https://queue.fal.run", alias="FAL_QUEUE_URL")
+    image_model: str = Field("fal-ai/flux-pro/v1.1-ultra", alias="IMAGE_MODEL")
+    video_model: str | None = Field(None, alias="VIDEO_MODEL")
+    image_price_usd: float | None = Field(None, ge=0, alias="IMAGE_PRICE_USD")
+    video_price_usd: float | None = Field(None, ge=0, alias="VIDEO_PRICE_USD")
+    media_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["fal.media", "*.fal.media"], alias="MEDIA_HOSTS"
+    )
+    media_max_bytes: int = Field(50_000_000, ge=1, alias="MEDIA_MAX_BYTES")
+
+    # Slack
+    slack_bot_token: SecretStr | None = Field(None, alias="SLACK_BOT_TOKEN")
+    slack_signing_secret: SecretStr | None = Field(None, alias="SLACK_SIGNING_SECRET")
+    slack_app_token: SecretStr | None = Field(None, alias="SLACK_APP_TOKEN")
+    slack_port: int = Field(3000, alias="SLACK_PORT")
+    slack_api_url: str = Field("https://slack.com/api/", alias="SLACK_API_URL")
+
+    # Discord
+    discord_bot_token: SecretStr | None = Field(None, alias="DISCORD_BOT_TOKEN")
+    discord_guild_id: int | None = Field(None, alias="DISCORD_GUILD_ID")
+    discord_api_url: str = Field("https://discord.com/api/v10", alias="DISCORD_API_URL")
+    discord_gateway_url: str | None = Field(None, alias="DISCORD_GATEWAY_URL")
+
+    log_level: str = Field("INFO", alias="LOG_LEVEL")
+
+    _split = field_validator("approvers", "media_hosts", mode="before")(_split_csv)
+
+    @property
+    def slack_enabled(self) -> bool:
+        return self.slack_bot_token is not None
+
+    @property
+    def discord_enabled(self) -> bool:
+        return self.discord_bot_token is not None
+
+    def secrets(self) -> list[str]:
+        """Every configured secret value, for the log filter that scrubs them."""
+        values = [
+            self.publish_webhook_secret,
+            self.llm_api_key,
+            self.fal_key,
+            self.slack_bot_token,
+            self.slack_signing_secret,
+            self.slack_app_token,
+            self.discord_bot_token,
+        ]
+        return [v.get_secret_value() for v in values if v is not None and v.get_secret_value()]

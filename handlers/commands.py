@@ -1,0 +1,156 @@
+"""The commands, as small dataclasses, and how each is read from chat text.
+
+Every adapter hands the command name and its text to `parse`; the result goes to the handler
+table in `handlers.room`. Bad text raises `UserError` with what is wrong and what to do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from handlers.parsing import clean, parse_id, parse_options
+from handlers.ports import UserError
+
+POST_STATUSES = ("drafting", "awaiting_approval", "approved", "published", "rejected", "failed")
+
+
+@dataclass(frozen=True)
+class Propose:
+    idea: str
+    pillar: str | None = None
+    persona: str | None = None
+    special: str | None = None
+
+
+@dataclass(frozen=True)
+class Refine:
+    plan_id: int
+    note: str
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    plan_id: int
+
+
+@dataclass(frozen=True)
+class ShowPost:
+    post_id: int
+
+
+@dataclass(frozen=True)
+class ListPosts:
+    status: str | None = None
+    persona: str | None = None
+
+
+@dataclass(frozen=True)
+class Costs:
+    days: int = 7
+
+
+@dataclass(frozen=True)
+class Ask:
+    question: str
+
+
+@dataclass(frozen=True)
+class Help:
+    command: str | None = None
+
+
+Command = Propose | Refine | RunPlan | ShowPost | ListPosts | Costs | Ask | Help
+
+USAGE = {
+    "propose": (
+        '/propose <idea> [pillar:NAME] [persona:HANDLE] [special:"..."]',
+        "Plan a batch from an idea. special: sets the batch, e.g. "
+        "special:\"Generate exactly 5 items: 1 with content_format='video' and 4 with "
+        "content_format='hero_text'.\"",
+    ),
+    "refine": ("/refine <plan> <note>", "Revise a plan; replying in the plan's thread does too."),
+    "run": ("/run <plan>", "Run the pipeline for a plan (✅ on the plan card does too)."),
+    "post": ("/post <post>", "Show a post card: plan, body, caption, pipeline, chat references."),
+    "posts": ("/posts [status] [persona]", f"Recent posts. Statuses: {', '.join(POST_STATUSES)}."),
+    "costs": ("/costs [days]", "Spend by day, persona and provider (default 7 days)."),
+    "ask": ("/ask <question>", "Ask the post library; the answer names the posts it used."),
+    "help": ("/help [command]", "This list."),
+}
+
+REACTIONS_HELP = (
+    "On a draft: ✅ approve, ❌ reject, 🔁 regenerate (approvers only; removing ✅ withdraws). "
+    "Reply in a plan's or draft's thread to refine it."
+)
+
+
+def help_text(command: str | None = None) -> str:
+    if command and command in USAGE:
+        usage, about = USAGE[command]
+        return f"{usage}\n{about}"
+    lines = [f"{usage} — {about}" for usage, about in USAGE.values()]
+    return "\n".join([*lines, REACTIONS_HELP])
+
+
+def parse(name: str, text: str, *, max_chars: int) -> Command:
+    name = name.lstrip("/").lower()
+    if name not in USAGE:
+        raise UserError(f"there is no /{name[:30]} command. {help_text()}")
+    text = clean(text)
+    if text.lower() in ("help", "-h", "--help", "?"):
+        return Help(name)
+    if len(text) > max_chars:
+        raise UserError(
+            f"that is {len(text)} characters; /{name} takes at most {max_chars}. Shorten it."
+        )
+    usage = USAGE[name][0]
+    if name == "propose":
+        idea, options = parse_options(text, {"pillar", "persona", "special"})
+        if not idea:
+            raise UserError(f"the idea is empty. Usage: {usage}")
+        return Propose(idea, options.get("pillar"), options.get("persona"), options.get("special"))
+    if name == "refine":
+        plan, _, note = text.partition(" ")
+        if not plan or not note.strip():
+            raise UserError(f"give the plan and a note. Usage: {usage}")
+        return Refine(parse_id(plan, "plan"), note.strip())
+    if name == "run":
+        if not text:
+            raise UserError(f"which plan? Usage: {usage}")
+        return RunPlan(parse_id(text, "plan"))
+    if name == "post":
+        if not text:
+            raise UserError(f"which post? Usage: {usage}")
+        return ShowPost(parse_id(text, "post"))
+    if name == "posts":
+        return _parse_posts(text)
+    if name == "costs":
+        return _parse_costs(text)
+    if name == "ask":
+        if not text:
+            raise UserError(f"the question is empty. Usage: {usage}")
+        return Ask(text)
+    return Help(text.lower() or None)
+
+
+def _parse_posts(text: str) -> ListPosts:
+    _, options = parse_options(text, {"status", "persona"})
+    words = parse_options(text, {"status", "persona"})[0].split()
+    status, persona = options.get("status"), options.get("persona")
+    for word in words:
+        if word.lower() in POST_STATUSES and status is None:
+            status = word.lower()
+        elif persona is None:
+            persona = word.lstrip("@").lower()
+        else:
+            raise UserError(f"unexpected `{word[:30]}`. Usage: {USAGE['posts'][0]}")
+    if status is not None and status not in POST_STATUSES:
+        raise UserError(f"unknown status `{status[:30]}`; use one of {', '.join(POST_STATUSES)}.")
+    return ListPosts(status, persona)
+
+
+def _parse_costs(text: str) -> Costs:
+    if not text:
+        return Costs()
+    if not text.isdigit() or not 1 <= int(text) <= 366:
+        raise UserError(f"days must be a whole number from 1 to 366, not `{text[:30]}`.")
+    return Costs(int(text))

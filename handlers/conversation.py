@@ -1,0 +1,72 @@
+"""Replies in a thread: a turn of the conversation about the plan or draft the thread hangs from.
+
+A reply under a plan card refines the plan (a new revision). A reply under a draft card revises
+that draft: a new revision of the item with the reply as the note, which voids its approvals.
+Other messages are ignored.
+"""
+
+from __future__ import annotations
+
+from handlers.approvals import new_item_revision
+from handlers.commands import Refine
+from handlers.deps import Deps
+from handlers.parsing import clean
+from handlers.planning import refine
+from handlers.ports import Card, Invocation, Section, ThreadMessage, UserError
+from handlers.turns import log_user_turn, say
+from storage import chat, posts
+
+
+async def handle_thread_message(deps: Deps, message: ThreadMessage) -> None:
+    link = await chat.find_message(
+        deps.db.reader, message.platform, message.channel_id, message.thread_id
+    )
+    if link is None or link.kind not in ("plan_card", "draft"):
+        return
+    text = clean(message.text)
+    inv = Invocation(
+        message.platform,
+        message.channel_id,
+        message.user_id,
+        thread_id=message.thread_id,
+        message_id=message.message_id,
+    )
+    if not text:
+        return
+    if len(text) > deps.rules.max_text_chars:
+        raise UserError(
+            f"that reply is {len(text)} characters; a note takes at most "
+            f"{deps.rules.max_text_chars}. Shorten it."
+        )
+    if link.kind == "plan_card" and link.plan_id is not None:
+        await refine(deps, inv, Refine(link.plan_id, text))
+    elif link.post_id is not None:
+        await _revise_draft(deps, inv, link.post_id, text)
+
+
+async def _revise_draft(deps: Deps, inv: Invocation, post_id: int, note: str) -> None:
+    post = await posts.get_post(deps.db.reader, post_id)
+    if post is None:
+        return
+    if post.status in ("published", "drafting"):
+        state = "already published" if post.status == "published" else "being drafted"
+        raise UserError(f"post {post.id} is {state}; it cannot be revised now.")
+    await log_user_turn(deps, inv, note)
+    async with deps.db.transaction() as conn:
+        rev = await new_item_revision(deps, conn, post, note=note)
+    card = Card(
+        title=f"Revising post {post.id} (draft {rev}) with your note.",
+        sections=(
+            Section(None, "The new draft is posted when it is ready; earlier ✅ no longer count."),
+        ),
+    )
+    assert inv.thread_id is not None
+    await say(
+        deps,
+        inv.platform,
+        inv.channel_id,
+        card,
+        thread_id=inv.thread_id,
+        refs=[(post.id, "refined")],
+    )
+    await deps.queue.enqueue(post.run_id)

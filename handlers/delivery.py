@@ -1,0 +1,195 @@
+"""Posting run output to chat exactly once, and keeping each run's progress message current.
+
+A draft card is posted under a key (`draft:<post>:<rev>`). The key is reserved in the database
+before the send and the platform's message id recorded after it; if a crash falls in between,
+the next attempt asks the platform (`find_sent`) before posting again. A send that fails stays
+pending and the sweeper retries it, so no draft is lost and none is posted twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from pathlib import Path
+
+from handlers import cards
+from handlers.deps import Deps
+from handlers.ports import ACTION_EMOJI, APPROVE, REGENERATE, REJECT, Card, MessageRef
+from storage import chat, plans, posts, steps
+from storage.models import Post
+
+log = logging.getLogger(__name__)
+
+MIN_EDIT_INTERVAL_S = 1.0
+DRAFT_REACTIONS = tuple(ACTION_EMOJI[a] for a in (APPROVE, REJECT, REGENERATE))
+
+
+class Delivery:
+    """The pipeline's observer: turns run events into chat messages."""
+
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+        self._last_edit: dict[int, float] = {}
+        self._edit_pending: dict[int, asyncio.Task[None]] = {}
+        self._lock = asyncio.Lock()
+
+    # -- exactly-once posting ----------------------------------------------------------------
+
+    async def post_once(
+        self,
+        key: str,
+        platform: str,
+        channel_id: str,
+        card: Card,
+        *,
+        kind: str,
+        reactions: tuple[str, ...] = (),
+        plan_id: int | None = None,
+        post_id: int | None = None,
+        run_id: int | None = None,
+        rev: int | None = None,
+    ) -> MessageRef | None:
+        port = self.deps.port(platform)
+        async with self.deps.db.transaction() as conn:
+            reserved = await chat.reserve_delivery(
+                conn, key, platform=platform, channel_id=channel_id, now=self.deps.clock()
+            )
+        if reserved.message_id is not None:
+            return MessageRef(platform, channel_id, reserved.message_id)
+        ref = None
+        if reserved.attempts > 1:
+            ref = await port.find_sent(channel_id, key)
+        try:
+            if ref is None:
+                ref = await port.send(channel_id, card, idempotency_key=key, reactions=reactions)
+        except Exception as exc:
+            log.warning("posting %s failed: %s", key, exc)
+            async with self.deps.db.transaction() as conn:
+                await chat.complete_delivery(conn, key, None, error=str(exc)[:300])
+            return None
+        async with self.deps.db.transaction() as conn:
+            await chat.complete_delivery(conn, key, ref.message_id)
+            await chat.link_message(
+                conn,
+                platform=platform,
+                channel_id=channel_id,
+                message_id=ref.message_id,
+                kind=kind,
+                now=self.deps.clock(),
+                plan_id=plan_id,
+                post_id=post_id,
+                run_id=run_id,
+                rev=rev,
+            )
+        return ref
+
+    # -- the observer ------------------------------------------------------------------------
+
+    async def item_finished(self, post_id: int) -> None:
+        post = await posts.get_post(self.deps.db.reader, post_id)
+        if post is not None:
+            await self.deliver_item(post)
+
+    async def deliver_item(self, post: Post) -> None:
+        run = await plans.get_run(self.deps.db.reader, post.run_id)
+        if run is None or run.platform not in self.deps.ports:
+            return
+        reactions: tuple[str, ...]
+        if post.status == "failed":
+            card, reactions = cards.failed_item_card(post), (ACTION_EMOJI[REGENERATE],)
+        else:
+            card, reactions = cards.draft_card(post, await self.images_of(post)), DRAFT_REACTIONS
+        await self.post_once(
+            f"draft:{post.id}:{post.rev}",
+            run.platform,
+            run.channel_id,
+            card,
+            kind="draft",
+            reactions=reactions,
+            plan_id=post.plan_id,
+            post_id=post.id,
+            run_id=post.run_id,
+            rev=post.rev,
+        )
+
+    async def images_of(self, post: Post) -> list[Path]:
+        """The picture a draft shows: the hero-text card, else the hero image or poster."""
+        by_name = {
+            s.name: s.artifact
+            for s in await steps.steps_of_post(self.deps.db.reader, post.id, post.rev)
+            if s.artifact and s.status == "done"
+        }
+        for name in ("hero_card", "hero_image", "poster_frame"):
+            if by_name.get(name):
+                return [self.deps.media.path(str(by_name[name]))]
+        return []
+
+    async def run_progress(self, run_id: int) -> None:
+        await self._schedule_edit(run_id)
+
+    async def run_finished(self, run_id: int) -> None:
+        await self._schedule_edit(run_id)
+        task = self._edit_pending.get(run_id)
+        if task is not None:
+            await asyncio.shield(task)
+
+    async def _schedule_edit(self, run_id: int) -> None:
+        """Edit the progress message at most once a second; later changes fold into one edit."""
+        async with self._lock:
+            pending = self._edit_pending.get(run_id)
+            if pending is not None and not pending.done():
+                return
+            wait = self._last_edit.get(run_id, 0.0) + MIN_EDIT_INTERVAL_S - time.monotonic()
+            self._edit_pending[run_id] = asyncio.create_task(self._edit_after(run_id, wait))
+
+    async def _edit_after(self, run_id: int, wait: float) -> None:
+        if wait > 0:
+            await asyncio.sleep(wait)
+        self._last_edit[run_id] = time.monotonic()
+        try:
+            await self.edit_progress(run_id)
+        except Exception as exc:  # the next change, or the sweeper, edits it again
+            log.warning("editing progress of run %d failed: %s", run_id, exc)
+
+    async def progress_card(self, run_id: int) -> Card | None:
+        reader = self.deps.db.reader
+        run = await plans.get_run(reader, run_id)
+        if run is None:
+            return None
+        items = [
+            (post, await steps.steps_of_post(reader, post.id, post.rev))
+            for post in await posts.posts_of_run(reader, run_id)
+        ]
+        return cards.progress_card(
+            run.id, run.plan_id, items, run_status=run.status, error=run.error
+        )
+
+    async def edit_progress(self, run_id: int) -> None:
+        link = await chat.latest_message(self.deps.db.reader, kind="progress", run_id=run_id)
+        card = await self.progress_card(run_id)
+        if link is None or card is None or link.platform not in self.deps.ports:
+            return
+        port = self.deps.port(link.platform)
+        await port.edit(MessageRef(link.platform, link.channel_id, link.message_id), card)
+
+    async def start_progress(self, run_id: int, platform: str, channel_id: str) -> None:
+        card = await self.progress_card(run_id)
+        if card is not None:
+            await self.post_once(
+                f"progress:{run_id}", platform, channel_id, card, kind="progress", run_id=run_id
+            )
+            self._last_edit[run_id] = time.monotonic()
+
+    async def settle(self) -> None:
+        """Wait for edits in flight (the console's resting point, and shutdown)."""
+        pending = [t for t in self._edit_pending.values() if not t.done()]
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
+
+    async def sweep(self) -> int:
+        """Post every finished draft whose card is not recorded as posted. Returns how many."""
+        waiting = await posts.posts_needing_delivery(self.deps.db.reader)
+        for post in waiting:
+            await self.deliver_item(post)
+        return len(waiting)

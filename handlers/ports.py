@@ -1,0 +1,116 @@
+"""The chat port: what every adapter (console, Slack, Discord) implements, and what it sends in.
+
+Cards are platform-neutral. Each adapter renders them within its own limits (Block Kit, embeds,
+terminal text); long text is cut at a word with an ellipsis, the full text one `/post` away.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+# The approval actions, and the emoji the bot offers for them, in order.
+APPROVE, REJECT, REGENERATE = "approve", "reject", "regenerate"
+ACTION_EMOJI = {APPROVE: "✅", REJECT: "❌", REGENERATE: "🔁"}
+EMOJI_ACTION = {emoji: action for action, emoji in ACTION_EMOJI.items()}
+
+
+class UserError(Exception):
+    """A refusal the user should read: short, says what is wrong and what to do."""
+
+
+@dataclass(frozen=True)
+class Section:
+    heading: str | None
+    text: str
+
+
+@dataclass(frozen=True)
+class Card:
+    title: str
+    sections: tuple[Section, ...] = ()
+    footer: str | None = None
+    images: tuple[Path, ...] = ()
+    # Where the rest of a cut text can be read, such as "/post 34".
+    more: str | None = None
+
+    def plain_text(self) -> str:
+        parts = [self.title]
+        for section in self.sections:
+            parts.append(f"{section.heading}\n{section.text}" if section.heading else section.text)
+        if self.footer:
+            parts.append(self.footer)
+        return "\n\n".join(p for p in parts if p)
+
+
+@dataclass(frozen=True)
+class MessageRef:
+    platform: str
+    channel_id: str
+    message_id: str
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """Who asked, and where: the context every command and thread reply carries."""
+
+    platform: str
+    channel_id: str
+    user_id: str
+    thread_id: str | None = None
+    message_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ReactionEvent:
+    platform: str
+    channel_id: str
+    message_id: str
+    user_id: str
+    action: str  # approve, reject, regenerate
+    added: bool
+    event_key: str | None = None  # the platform's delivery id, when it has one
+
+
+@dataclass(frozen=True)
+class ThreadMessage:
+    platform: str
+    channel_id: str
+    thread_id: str  # the message the thread hangs from
+    message_id: str
+    user_id: str
+    text: str
+    event_key: str | None = None
+
+
+@dataclass
+class Reply:
+    """What a command answers to the person who typed it (ephemeral where the platform can)."""
+
+    card: Card
+    public: bool = False
+    refs: list[int] = field(default_factory=list)
+
+
+class ChatPort(Protocol):
+    platform: str
+
+    async def send(
+        self,
+        channel_id: str,
+        card: Card,
+        *,
+        thread_id: str | None = None,
+        idempotency_key: str | None = None,
+        reactions: tuple[str, ...] = (),
+    ) -> MessageRef:
+        """Post a message (and offer reactions on it). With an idempotency key, posting the
+        same key again must not create a second message where the platform allows it."""
+        ...
+
+    async def edit(self, ref: MessageRef, card: Card) -> None: ...
+
+    async def find_sent(self, channel_id: str, idempotency_key: str) -> MessageRef | None:
+        """A message posted earlier with this key, if the platform can tell."""
+        ...

@@ -1,0 +1,153 @@
+"""The drafting room: the one core every adapter talks to.
+
+Adapters translate platform input into three calls: `command`, `reaction`, `thread_message`.
+Commands are parsed into small dataclasses and routed through `ROUTES`. What a user should
+read comes back as a `Reply` or is raised as `UserError`; each adapter shows those in one place.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
+
+from handlers import commands, library, planning
+from handlers.approvals import handle_reaction, publish_post
+from handlers.commands import Command
+from handlers.conversation import handle_thread_message
+from handlers.delivery import Delivery
+from handlers.deps import Deps
+from handlers.ports import (
+    Card,
+    ChatPort,
+    Invocation,
+    ReactionEvent,
+    Reply,
+    Section,
+    ThreadMessage,
+)
+from pipeline.queue import Workers
+from storage import chat, plans, posts
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Deps, Invocation, Any], Awaitable[Reply | None]]
+
+
+async def _help(deps: Deps, inv: Invocation, cmd: commands.Help) -> Reply:
+    return Reply(Card("draftroom commands", (Section(None, commands.help_text(cmd.command)),)))
+
+
+ROUTES: dict[type, Handler] = {
+    commands.Propose: planning.propose,
+    commands.Refine: planning.refine,
+    commands.RunPlan: planning.start_run,
+    commands.ShowPost: library.show_post,
+    commands.ListPosts: library.list_posts,
+    commands.Costs: library.costs,
+    commands.Ask: library.ask,
+    commands.Help: _help,
+}
+
+SWEEP_INTERVAL_S = 10.0
+
+
+class DraftRoom:
+    def __init__(self, deps: Deps, *, workers: int = 4) -> None:
+        self.deps = deps
+        self.delivery = Delivery(deps)
+        deps.delivery = self.delivery
+        deps.pipeline.observer = self.delivery
+        self.workers = Workers(
+            deps.queue, deps.pipeline.execute_run, self._run_crashed, count=workers
+        )
+        self._sweeper: asyncio.Task[None] | None = None
+        self._in_flight: set[tuple[str, str]] = set()
+
+    def connect(self, port: ChatPort) -> None:
+        self.deps.ports[port.platform] = port
+
+    async def start(self) -> None:
+        """Resume what a crash or restart left: runs, unposted drafts, unpublished approvals."""
+        await self.workers.start()
+        await self.delivery.sweep()
+        for post in await posts.approved_unpublished(self.deps.db.reader):
+            await publish_post(self.deps, post.id)
+        self._sweeper = asyncio.create_task(self._sweep_forever(), name="delivery-sweeper")
+
+    async def stop(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+        await self.workers.stop()
+        await self.delivery.settle()
+
+    async def _sweep_forever(self) -> None:
+        while True:
+            await asyncio.sleep(SWEEP_INTERVAL_S)
+            try:
+                await self.delivery.sweep()
+            except Exception:
+                log.exception("delivery sweep failed")
+
+    async def _run_crashed(self, run_id: int, exc: BaseException) -> None:
+        async with self.deps.db.transaction() as conn:
+            await plans.set_run_status(
+                conn,
+                run_id,
+                "failed",
+                now=self.deps.clock(),
+                error=f"internal error: {exc!r}"[:300],
+            )
+        await self.delivery.run_finished(run_id)
+
+    # -- what adapters call ------------------------------------------------------------------
+
+    def parse(self, name: str, text: str) -> Command:
+        """Parse without touching storage: adapters call this before acknowledging, if they like."""
+        return commands.parse(name, text, max_chars=self.deps.rules.max_text_chars)
+
+    async def command(self, inv: Invocation, name: str, text: str) -> Reply | None:
+        cmd = self.parse(name, text)
+        return await ROUTES[type(cmd)](self.deps, inv, cmd)
+
+    async def reaction(self, event: ReactionEvent) -> None:
+        await self._once(event.platform, event.event_key, handle_reaction(self.deps, event))
+
+    async def thread_message(self, message: ThreadMessage) -> None:
+        work = handle_thread_message(self.deps, message)
+        await self._once(message.platform, message.event_key, work)
+
+    async def _once(self, platform: str, key: str | None, work: Coroutine[Any, Any, None]) -> None:
+        """Handle an inbound event once per delivery id. The id is recorded after the work
+        succeeds, so a crash halfway lets the redelivery finish it; the handlers themselves are
+        idempotent, and copies arriving at the same time wait out the first."""
+        if key is None:
+            await work
+            return
+        marker = (platform, key)
+        if marker in self._in_flight or await chat.was_seen(self.deps.db.reader, platform, key):
+            work.close()
+            return
+        self._in_flight.add(marker)
+        try:
+            await work
+            async with self.deps.db.transaction() as conn:
+                await chat.first_sighting(conn, platform, key, now=self.deps.clock())
+        finally:
+            self._in_flight.discard(marker)
+
+    async def wait_idle(self, timeout: float = 600.0) -> None:
+        """Until every run has finished and its drafts and progress are posted."""
+        async with asyncio.timeout(timeout):
+            while True:
+                await self.delivery.settle()
+                if not await plans.unfinished_runs(self.deps.db.reader):
+                    await self.delivery.sweep()
+                    await self.delivery.settle()
+                    if not await plans.unfinished_runs(self.deps.db.reader):
+                        return
+                await asyncio.sleep(0.05)

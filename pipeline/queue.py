@@ -1,0 +1,102 @@
+"""The run queue and its workers.
+
+`RunQueue` is the small interface handlers and workers use; `SqliteRunQueue` keeps the queue in
+the `runs` table. A Postgres-backed queue (for example procrastinate) can replace it by
+implementing the same four methods, without touching handlers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Protocol
+
+from storage import plans
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+
+class RunQueue(Protocol):
+    async def enqueue(self, run_id: int) -> None: ...
+
+    async def claim(self) -> int | None: ...
+
+    async def recover(self) -> int: ...
+
+    async def wait_for_work(self, timeout: float) -> None: ...
+
+
+class SqliteRunQueue:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._wakeup = asyncio.Event()
+
+    async def enqueue(self, run_id: int) -> None:
+        """Runs are created queued in the caller's transaction; this only wakes the workers."""
+        self._wakeup.set()
+
+    async def claim(self) -> int | None:
+        async with self.db.transaction() as conn:
+            return await plans.claim_next_run(conn)
+
+    async def recover(self) -> int:
+        async with self.db.transaction() as conn:
+            count = await plans.requeue_interrupted(conn)
+        if count:
+            self._wakeup.set()
+        return count
+
+    async def wait_for_work(self, timeout: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout):
+                await self._wakeup.wait()
+        self._wakeup.clear()
+
+
+class Workers:
+    """A fixed number of workers that claim runs and execute them."""
+
+    def __init__(
+        self,
+        queue: RunQueue,
+        execute: Callable[[int], Awaitable[None]],
+        on_crash: Callable[[int, BaseException], Awaitable[None]],
+        *,
+        count: int,
+    ) -> None:
+        self.queue = queue
+        self.execute = execute
+        self.on_crash = on_crash
+        self.count = count
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        recovered = await self.queue.recover()
+        if recovered:
+            log.info("resuming %d interrupted run(s)", recovered)
+        self._tasks = [
+            asyncio.create_task(self._loop(), name=f"worker-{i}") for i in range(self.count)
+        ]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+
+    async def _loop(self) -> None:
+        while True:
+            run_id = await self.queue.claim()
+            if run_id is None:
+                await self.queue.wait_for_work(timeout=1.0)
+                continue
+            try:
+                await self.execute(run_id)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # a bug must fail the run, not the worker
+                log.exception("run %d crashed", run_id)
+                await self.on_crash(run_id, exc)

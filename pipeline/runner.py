@@ -1,0 +1,431 @@
+"""Runs: draft the batch, then take every item through its steps, durably.
+
+Every step's result is committed before the next step starts. A run picked up again after a
+crash skips finished steps (paid calls are never repeated) and fetches a provider request that
+was already submitted (its handle is committed before waiting) instead of submitting anew.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
+
+from pydantic import BaseModel
+
+from pipeline import drafting
+from pipeline.budget import Budget, BudgetExceeded
+from pipeline.media import MediaStore
+from pipeline.personas import Personas
+from pipeline.providers.base import (
+    MediaProvider,
+    MediaRequest,
+    MediaResult,
+    ProviderError,
+    StepSkipped,
+    TextProvider,
+    TextRequest,
+)
+from pipeline.render import render_hero_card
+from pipeline.retry import RetryPolicy, call_with_retries
+from pipeline.schemas import DraftBatch, DraftItem, VideoScript
+from pipeline.spec import FORMATS, ItemSpec
+from pipeline.structured import Check, Structured, ask
+from storage import plans, posts, steps
+from storage.db import Database
+from storage.models import Post, Step
+
+M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
+
+
+class RunObserver(Protocol):
+    """What the chat side hears about a run. Called outside any transaction."""
+
+    async def run_progress(self, run_id: int) -> None: ...
+
+    async def item_finished(self, post_id: int) -> None: ...
+
+    async def run_finished(self, run_id: int) -> None: ...
+
+
+class _Silent:
+    async def run_progress(self, run_id: int) -> None:
+        return None
+
+    async def item_finished(self, post_id: int) -> None:
+        return None
+
+    async def run_finished(self, run_id: int) -> None:
+        return None
+
+
+@dataclass(frozen=True)
+class Providers:
+    text: TextProvider
+    images: MediaProvider
+    video: MediaProvider
+
+
+@dataclass(frozen=True)
+class Limits:
+    text: int = 4
+    image: int = 4
+    video: int = 2
+
+
+@dataclass
+class StepOutcome:
+    provider: str
+    model: str
+    artifact: str | None = None
+    cost_usd: float | None = 0.0
+    latency_s: float | None = None
+    output: dict[str, Any] | None = None
+
+
+class Pipeline:
+    def __init__(
+        self,
+        db: Database,
+        providers: Providers,
+        personas: Personas,
+        media: MediaStore,
+        budget: Budget,
+        *,
+        retry: RetryPolicy,
+        limits: Limits,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.db = db
+        self.providers = providers
+        self.personas = personas
+        self.media = media
+        self.budget = budget
+        self.retry = retry
+        self.clock = clock
+        self.observer: RunObserver = _Silent()
+        self._slots = {
+            "text": asyncio.Semaphore(limits.text),
+            "image": asyncio.Semaphore(limits.image),
+            "video": asyncio.Semaphore(limits.video),
+        }
+
+    # -- calls -------------------------------------------------------------------------------
+
+    async def _attempts(
+        self,
+        step_id: int | None,
+        estimate: float,
+        attempt_fn: Callable[[], Awaitable[T]],
+        *,
+        counts: bool = True,
+    ) -> T:
+        """`counts=False` for waiting on a request already submitted: not a new attempt."""
+
+        async def before(attempt: int) -> None:
+            await self.budget.check_call(self.db.reader, estimate)
+            if step_id is not None and (counts or attempt > 1):
+                async with self.db.transaction() as conn:
+                    await steps.mark_running(conn, step_id, now=self.clock())
+
+        async def failed(attempt: int, error: ProviderError) -> None:
+            if step_id is not None:
+                async with self.db.transaction() as conn:
+                    await steps.note_error(conn, step_id, f"attempt {attempt}: {error.message}")
+
+        return await call_with_retries(
+            attempt_fn, self.retry, before_attempt=before, after_failure=failed
+        )
+
+    async def text_call(
+        self, request: TextRequest, check: Check[M] | None = None, *, step_id: int | None = None
+    ) -> Structured[M]:
+        """A structured text call with the budget check, retries and attempt counting."""
+        provider = self.providers.text
+        estimate = provider.estimate_cost(request)
+
+        async def one(req: TextRequest) -> Any:
+            async with self._slots["text"]:
+                return await self._attempts(step_id, estimate, lambda: provider.complete(req))
+
+        return await ask(one, request, check)
+
+    async def _media_call(
+        self, step: Step, provider: MediaProvider, request: MediaRequest, slot: str
+    ) -> MediaResult:
+        handle: dict[str, Any] | None = json.loads(step.handle_json) if step.handle_json else None
+        async with self._slots[slot]:
+            if handle is None:
+                submitted = await self._attempts(
+                    step.id, provider.estimate_cost(request), lambda: provider.submit(request)
+                )
+                async with self.db.transaction() as conn:
+                    await steps.save_handle(conn, step.id, submitted)
+                handle = submitted
+            waiting_on = handle
+            return await self._attempts(
+                step.id, 0.0, lambda: provider.fetch(waiting_on), counts=False
+            )
+
+    async def estimate_run(self, persona: str, revision: Any) -> float:
+        """An upper bound of what a run of this plan revision may spend, for the budget."""
+        formats = ItemSpec.from_json(revision.spec_json).formats()
+        person = self.personas.persona(persona)
+        text = self.providers.text.estimate_cost(
+            drafting.draft_request(person, revision.text, revision.angle, formats)
+        )
+        total = text
+        for content_format in formats:
+            names = FORMATS[content_format].steps
+            image = MediaRequest(kind="image", prompt=revision.angle[:500])
+            video = MediaRequest(kind="video", prompt=revision.angle[:500])
+            if "hero_image" in names or "poster_frame" in names:
+                total += self.providers.images.estimate_cost(image)
+            if "video_script" in names:
+                total += self.providers.text.estimate_cost(
+                    drafting.script_request(person, revision.angle[:90], revision.angle)
+                )
+            if "video_clip" in names:
+                total += self.providers.video.estimate_cost(video)
+        return round(total, 6)
+
+    # -- runs --------------------------------------------------------------------------------
+
+    async def execute_run(self, run_id: int) -> None:
+        run = await plans.get_run(self.db.reader, run_id)
+        if run is None:
+            return
+        revision = await plans.get_revision(self.db.reader, run.plan_id, run.plan_rev)
+        plan = await plans.get_plan(self.db.reader, run.plan_id)
+        assert revision is not None and plan is not None
+        try:
+            if not await posts.posts_of_run(self.db.reader, run_id):
+                await self._draft_batch(run_id, plan.persona, plan.pillar, revision)
+            items = await posts.posts_of_run(self.db.reader, run_id)
+            await asyncio.gather(*(self._advance(p) for p in items if p.status == "drafting"))
+        except (ProviderError, BudgetExceeded) as exc:
+            async with self.db.transaction() as conn:
+                await plans.set_run_status(conn, run_id, "failed", now=self.clock(), error=str(exc))
+        else:
+            async with self.db.transaction() as conn:
+                await plans.set_run_status(conn, run_id, "done", now=self.clock())
+        await self.observer.run_finished(run_id)
+
+    async def _draft_batch(
+        self, run_id: int, persona_handle: str, pillar: str, revision: Any
+    ) -> None:
+        persona = self.personas.persona(persona_handle)
+        spec = ItemSpec.from_json(revision.spec_json)
+        formats = spec.formats()
+        request = drafting.draft_request(
+            persona, revision.text, revision.angle, formats, seed=run_id
+        )
+        result: Structured[DraftBatch] = await self.text_call(
+            request, drafting.spec_problems(formats)
+        )
+        await self.observer.run_progress(run_id)
+        chosen = [result.value.items[i] for i in drafting.match_to_formats(result.value, formats)]
+        shares = _split_cost(result.cost_usd, len(chosen))
+        now = self.clock()
+        async with self.db.transaction() as conn:
+            for index, (item, share) in enumerate(zip(chosen, shares, strict=True)):
+                post_id = await posts.create_post(
+                    conn,
+                    run_id=run_id,
+                    plan_id=revision.plan_id,
+                    plan_rev=revision.rev,
+                    item_index=index,
+                    persona=persona.handle,
+                    pillar=pillar,
+                    content_format=item.content_format,
+                    now=now,
+                )
+                await self._store_draft(conn, post_id, item, revision.text)
+                for position, name in enumerate(FORMATS[item.content_format].steps):
+                    step_id = await steps.add_step(
+                        conn,
+                        name=name,
+                        position=position,
+                        run_id=run_id,
+                        post_id=post_id,
+                        post_rev=1,
+                    )
+                    if name == "draft":
+                        await conn.execute(
+                            "UPDATE steps SET attempts = ?, started_at = ? WHERE id = ?",
+                            (result.calls, now - result.latency_s, step_id),
+                        )
+                        await steps.finish_step(
+                            conn,
+                            step_id,
+                            status="done",
+                            now=now,
+                            provider=result.provider,
+                            model=result.model,
+                            cost_usd=share,
+                            latency_s=result.latency_s,
+                        )
+
+    async def _store_draft(self, conn: Any, post_id: int, item: DraftItem, plan_text: str) -> None:
+        await posts.set_content(
+            conn,
+            post_id,
+            headline=item.headline,
+            body=item.body,
+            caption=item.caption,
+            video_script="",
+            plan_text=plan_text,
+        )
+
+    async def _advance(self, post: Post) -> None:
+        for step in await steps.steps_of_post(self.db.reader, post.id, post.rev):
+            if step.finished:
+                continue
+            current = await posts.get_post(self.db.reader, post.id)
+            assert current is not None
+            error = await self._do_step(current, step)
+            await self.observer.run_progress(post.run_id)
+            if error is not None:
+                async with self.db.transaction() as conn:
+                    await posts.set_status(conn, post.id, "failed", now=self.clock(), error=error)
+                await self.observer.item_finished(post.id)
+                return
+        async with self.db.transaction() as conn:
+            await posts.set_status(conn, post.id, "awaiting_approval", now=self.clock())
+        await self.observer.item_finished(post.id)
+
+    async def _do_step(self, post: Post, step: Step) -> str | None:
+        """Run one step and commit its result; return an error message if it failed."""
+        work: Callable[[Post, Step], Awaitable[StepOutcome]] = getattr(self, f"_step_{step.name}")
+        try:
+            outcome = await work(post, step)
+        except StepSkipped as skip:
+            async with self.db.transaction() as conn:
+                await steps.finish_step(
+                    conn,
+                    step.id,
+                    status="skipped",
+                    now=self.clock(),
+                    provider=self.providers.video.name,
+                    model=self.providers.video.model,
+                    error=skip.reason,
+                )
+            return None
+        except (ProviderError, BudgetExceeded) as exc:
+            message = exc.message if isinstance(exc, ProviderError) else str(exc)
+            async with self.db.transaction() as conn:
+                await steps.finish_step(
+                    conn, step.id, status="failed", now=self.clock(), error=message
+                )
+            return f"{step.name.replace('_', ' ')} failed: {message}"
+        async with self.db.transaction() as conn:
+            await steps.finish_step(
+                conn,
+                step.id,
+                status="done",
+                now=self.clock(),
+                provider=outcome.provider,
+                model=outcome.model,
+                artifact=outcome.artifact,
+                cost_usd=outcome.cost_usd,
+                latency_s=outcome.latency_s,
+                output=outcome.output,
+            )
+        return None
+
+    # -- steps -------------------------------------------------------------------------------
+
+    async def _step_draft(self, post: Post, step: Step) -> StepOutcome:
+        """A redo of one item (regeneration or a note from its thread)."""
+        revision = await plans.get_revision(self.db.reader, post.plan_id, post.plan_rev)
+        assert revision is not None
+        note = json.loads(step.input_json or "{}").get("note")
+        request = drafting.draft_request(
+            self.personas.persona(post.persona),
+            revision.text,
+            revision.angle,
+            [post.content_format],
+            seed=post.id * 7 + post.rev,
+            note=note,
+            previous=post.body,
+        )
+        result: Structured[DraftBatch] = await self.text_call(
+            request, drafting.spec_problems([post.content_format]), step_id=step.id
+        )
+        async with self.db.transaction() as conn:
+            await self._store_draft(conn, post.id, result.value.items[0], revision.text)
+        return StepOutcome(result.provider, result.model, None, result.cost_usd, result.latency_s)
+
+    async def _image(self, post: Post, step: Step, aspect_ratio: str, suffix: str) -> StepOutcome:
+        provider = self.providers.images
+        request = MediaRequest(
+            kind="image",
+            prompt=f"{post.headline}. Editorial illustration, no text. Mood: {post.pillar}.",
+            aspect_ratio=aspect_ratio,
+            headline=post.headline,
+        )
+        result = await self._media_call(step, provider, request, "image")
+        name = await asyncio.to_thread(self.media.save, result.data, suffix, result.extension)
+        return StepOutcome(
+            result.provider, result.model, name, result.cost_usd, round(result.latency_s, 3)
+        )
+
+    async def _step_hero_image(self, post: Post, step: Step) -> StepOutcome:
+        return await self._image(post, step, FORMATS[post.content_format].aspect_ratio, "hero")
+
+    async def _step_poster_frame(self, post: Post, step: Step) -> StepOutcome:
+        return await self._image(post, step, FORMATS["video"].aspect_ratio, "poster")
+
+    async def _step_hero_card(self, post: Post, step: Step) -> StepOutcome:
+        hero = await self._artifact_of(post, "hero_image")
+        started = time.perf_counter()
+        png = await asyncio.to_thread(
+            render_hero_card,
+            self.media.read(hero),
+            post.headline,
+            post.persona,
+            FORMATS[post.content_format].aspect_ratio,
+        )
+        name = await asyncio.to_thread(self.media.save, png, "card", "png")
+        return StepOutcome("local", "pillow", name, 0.0, round(time.perf_counter() - started, 3))
+
+    async def _step_video_script(self, post: Post, step: Step) -> StepOutcome:
+        persona = self.personas.persona(post.persona)
+        request = drafting.script_request(persona, post.headline, post.body)
+        result: Structured[VideoScript] = await self.text_call(request, step_id=step.id)
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "UPDATE posts SET video_script = ? WHERE id = ?", (result.value.script, post.id)
+            )
+        return StepOutcome(result.provider, result.model, None, result.cost_usd, result.latency_s)
+
+    async def _step_video_clip(self, post: Post, step: Step) -> StepOutcome:
+        provider = self.providers.video
+        request = MediaRequest(
+            kind="video",
+            prompt=f"{post.headline}. {post.video_script[:800]}",
+            aspect_ratio=FORMATS["video"].aspect_ratio,
+            headline=post.headline,
+        )
+        result = await self._media_call(step, provider, request, "video")
+        name = await asyncio.to_thread(self.media.save, result.data, "clip", result.extension)
+        return StepOutcome(result.provider, result.model, name, result.cost_usd, result.latency_s)
+
+    async def _artifact_of(self, post: Post, name: str) -> str:
+        for step in await steps.steps_of_post(self.db.reader, post.id, post.rev):
+            if step.name == name and step.artifact:
+                return step.artifact
+        raise ProviderError(f"the {name.replace('_', ' ')} step left no file to work from")
+
+
+def _split_cost(total: float | None, parts: int) -> list[float | None]:
+    """Split a batch call's cost over its items so that the shares add up to the total."""
+    if total is None:
+        return [None] * parts
+    share = round(total / parts, 6)
+    shares: list[float | None] = [share] * (parts - 1)
+    return [*shares, round(total - share * (parts - 1), 6)]

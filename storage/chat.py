@@ -1,0 +1,248 @@
+"""What happened in chat: message links, deliveries, seen events, turns, references, reactions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aiosqlite import Connection
+
+from storage.db import fetchall, fetchone, insert
+from storage.models import ChatReference, MessageLink
+
+
+async def link_message(
+    conn: Connection,
+    *,
+    platform: str,
+    channel_id: str,
+    message_id: str,
+    kind: str,
+    now: float,
+    plan_id: int | None = None,
+    post_id: int | None = None,
+    run_id: int | None = None,
+    rev: int | None = None,
+) -> None:
+    await conn.execute(
+        "INSERT OR REPLACE INTO messages (platform, channel_id, message_id, kind, plan_id,"
+        " post_id, run_id, rev, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (platform, channel_id, message_id, kind, plan_id, post_id, run_id, rev, now),
+    )
+
+
+async def find_message(
+    conn: Connection, platform: str, channel_id: str, message_id: str
+) -> MessageLink | None:
+    row = await fetchone(
+        conn,
+        "SELECT * FROM messages WHERE platform = ? AND channel_id = ? AND message_id = ?",
+        (platform, channel_id, message_id),
+    )
+    return MessageLink.from_row(row) if row else None
+
+
+async def latest_message(
+    conn: Connection,
+    *,
+    kind: str,
+    plan_id: int | None = None,
+    post_id: int | None = None,
+    run_id: int | None = None,
+    platform: str | None = None,
+) -> MessageLink | None:
+    clauses = ["kind = ?"]
+    params: list[object] = [kind]
+    for column, value in (
+        ("plan_id", plan_id),
+        ("post_id", post_id),
+        ("run_id", run_id),
+        ("platform", platform),
+    ):
+        if value is not None:
+            clauses.append(f"{column} = ?")
+            params.append(value)
+    row = await fetchone(
+        conn,
+        f"SELECT * FROM messages WHERE {' AND '.join(clauses)} ORDER BY created_at DESC LIMIT 1",
+        params,
+    )
+    return MessageLink.from_row(row) if row else None
+
+
+async def awaiting_draft_messages(conn: Connection, platform: str) -> list[MessageLink]:
+    """Draft cards of the current revision whose post still waits for approval."""
+    rows = await fetchall(
+        conn,
+        "SELECT m.* FROM messages m JOIN posts p ON p.id = m.post_id AND p.rev = m.rev"
+        " WHERE m.kind = 'draft' AND m.platform = ? AND p.status = 'awaiting_approval'",
+        (platform,),
+    )
+    return [MessageLink.from_row(r) for r in rows]
+
+
+@dataclass(frozen=True)
+class Delivery:
+    key: str
+    platform: str
+    channel_id: str
+    message_id: str | None
+    attempts: int
+
+
+async def reserve_delivery(
+    conn: Connection, key: str, *, platform: str, channel_id: str, now: float
+) -> Delivery:
+    await conn.execute(
+        "INSERT OR IGNORE INTO deliveries (key, platform, channel_id, created_at)"
+        " VALUES (?, ?, ?, ?)",
+        (key, platform, channel_id, now),
+    )
+    await conn.execute("UPDATE deliveries SET attempts = attempts + 1 WHERE key = ?", (key,))
+    row = await fetchone(conn, "SELECT * FROM deliveries WHERE key = ?", (key,))
+    assert row is not None
+    return Delivery(
+        key=row["key"],
+        platform=row["platform"],
+        channel_id=row["channel_id"],
+        message_id=row["message_id"],
+        attempts=int(row["attempts"]),
+    )
+
+
+async def get_delivery(conn: Connection, key: str) -> str | None:
+    row = await fetchone(conn, "SELECT message_id FROM deliveries WHERE key = ?", (key,))
+    return None if row is None else row["message_id"]
+
+
+async def complete_delivery(
+    conn: Connection, key: str, message_id: str | None, error: str | None = None
+) -> None:
+    await conn.execute(
+        "UPDATE deliveries SET message_id = COALESCE(?, message_id), error = ? WHERE key = ?",
+        (message_id, error, key),
+    )
+
+
+async def first_sighting(conn: Connection, platform: str, key: str, *, now: float) -> bool:
+    """Record an inbound event's id; False when it was seen before (a redelivery)."""
+    async with conn.execute(
+        "INSERT OR IGNORE INTO processed_events (platform, key, at) VALUES (?, ?, ?)",
+        (platform, key, now),
+    ) as cur:
+        return cur.rowcount == 1
+
+
+async def was_seen(conn: Connection, platform: str, key: str) -> bool:
+    row = await fetchone(
+        conn, "SELECT 1 FROM processed_events WHERE platform = ? AND key = ?", (platform, key)
+    )
+    return row is not None
+
+
+async def add_turn(
+    conn: Connection,
+    *,
+    platform: str,
+    channel_id: str,
+    thread_id: str | None,
+    message_id: str | None,
+    role: str,
+    author: str,
+    text: str,
+    now: float,
+    plan_id: int | None = None,
+) -> int:
+    return await insert(
+        conn,
+        "INSERT INTO turns (platform, channel_id, thread_id, message_id, role, author, text,"
+        " plan_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (platform, channel_id, thread_id, message_id, role, author, text, plan_id, now),
+    )
+
+
+async def set_turn_message(conn: Connection, turn_id: int, message_id: str) -> None:
+    await conn.execute("UPDATE turns SET message_id = ? WHERE id = ?", (message_id, turn_id))
+
+
+async def add_reference(conn: Connection, turn_id: int, post_id: int, how: str) -> None:
+    await conn.execute(
+        "INSERT OR IGNORE INTO chat_references (turn_id, post_id, how) VALUES (?, ?, ?)",
+        (turn_id, post_id, how),
+    )
+
+
+async def references_to(conn: Connection, post_id: int) -> list[ChatReference]:
+    rows = await fetchall(
+        conn,
+        "SELECT r.turn_id, r.post_id, r.how, t.platform, t.channel_id, t.thread_id,"
+        " t.message_id, t.text, t.created_at FROM chat_references r"
+        " JOIN turns t ON t.id = r.turn_id WHERE r.post_id = ? ORDER BY t.created_at, t.id",
+        (post_id,),
+    )
+    return [ChatReference.from_row(r) for r in rows]
+
+
+async def thread_turns(
+    conn: Connection, platform: str, channel_id: str, thread_id: str, limit: int = 20
+) -> list[tuple[str, str, str]]:
+    rows = await fetchall(
+        conn,
+        "SELECT role, author, text FROM turns WHERE platform = ? AND channel_id = ?"
+        " AND thread_id = ? ORDER BY id DESC LIMIT ?",
+        (platform, channel_id, thread_id, limit),
+    )
+    return [(r["role"], r["author"], r["text"]) for r in reversed(rows)]
+
+
+async def add_reaction(
+    conn: Connection,
+    *,
+    post_id: int | None,
+    plan_id: int | None,
+    rev: int,
+    user_id: str,
+    action: str,
+    added: bool,
+    counted: bool,
+    now: float,
+) -> None:
+    await conn.execute(
+        "INSERT INTO reactions (post_id, plan_id, rev, user_id, action, added, counted, at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (post_id, plan_id, rev, user_id, action, int(added), int(counted), now),
+    )
+
+
+async def active_reactors(conn: Connection, post_id: int, rev: int, action: str) -> list[str]:
+    """Users whose latest counted event for this action on this revision is an add."""
+    rows = await fetchall(
+        conn,
+        "SELECT user_id, added FROM reactions WHERE post_id = ? AND rev = ? AND action = ?"
+        " AND counted = 1 ORDER BY id",
+        (post_id, rev, action),
+    )
+    latest: dict[str, bool] = {}
+    for row in rows:
+        latest[row["user_id"]] = bool(row["added"])
+    return sorted(user for user, on in latest.items() if on)
+
+
+async def add_console_message(
+    conn: Connection, *, text: str, thread_id: str | None, key: str | None, now: float
+) -> int:
+    return await insert(
+        conn,
+        "INSERT INTO console_messages (thread_id, idempotency_key, text, created_at)"
+        " VALUES (?, ?, ?, ?)",
+        (thread_id, key, text, now),
+    )
+
+
+async def console_message_by_key(conn: Connection, key: str) -> int | None:
+    row = await fetchone(conn, "SELECT id FROM console_messages WHERE idempotency_key = ?", (key,))
+    return None if row is None else int(row["id"])
+
+
+async def console_message_thread(conn: Connection, message_id: int) -> str | None:
+    row = await fetchone(conn, "SELECT thread_id FROM console_messages WHERE id = ?", (message_id,))
+    return None if row is None else row["thread_id"]

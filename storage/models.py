@@ -1,0 +1,143 @@
+"""Rows as typed records. Times are Unix seconds (UTC)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any, Self
+
+from storage.db import Row
+
+
+class Record:
+    @classmethod
+    def from_row(cls, row: Row) -> Self:
+        keys = set(row.keys())
+        names = [f.name for f in fields(cls)]  # type: ignore[arg-type]
+        return cls(**{name: row[name] for name in names if name in keys})
+
+
+@dataclass(frozen=True)
+class Plan(Record):
+    id: int
+    persona: str
+    pillar: str
+    idea: str
+    proposer: str
+    platform: str
+    channel_id: str
+    current_rev: int
+    created_at: float
+
+
+@dataclass(frozen=True)
+class PlanRevision(Record):
+    plan_id: int
+    rev: int
+    angle: str
+    rationale: str
+    special_message: str
+    spec_json: str
+    closest_post_id: int | None
+    note: str | None
+    author: str
+    created_at: float
+
+    @property
+    def text(self) -> str:
+        return f"{self.angle}\n\n{self.rationale}"
+
+
+@dataclass(frozen=True)
+class Run(Record):
+    id: int
+    plan_id: int
+    plan_rev: int
+    status: str
+    platform: str
+    channel_id: str
+    started_by: str
+    reserved_usd: float
+    error: str | None
+    created_at: float
+    finished_at: float | None
+
+
+@dataclass(frozen=True)
+class Post(Record):
+    id: int
+    run_id: int
+    plan_id: int
+    plan_rev: int
+    item_index: int
+    persona: str
+    pillar: str
+    content_format: str
+    rev: int
+    status: str
+    status_changed_at: float
+    headline: str
+    body: str
+    caption: str
+    video_script: str
+    error: str | None
+    created_at: float
+
+
+@dataclass(frozen=True)
+class Step(Record):
+    id: int
+    plan_id: int | None
+    plan_rev: int | None
+    run_id: int | None
+    post_id: int | None
+    post_rev: int | None
+    position: int
+    name: str
+    status: str
+    provider: str | None
+    model: str | None
+    artifact: str | None
+    cost_usd: float | None
+    cost_known: int
+    latency_s: float | None
+    started_at: float | None
+    ended_at: float | None
+    attempts: int
+    error: str | None
+    input_json: str | None
+    handle_json: str | None
+    output_json: str | None
+
+    @property
+    def finished(self) -> bool:
+        return self.status in ("done", "skipped")
+
+
+@dataclass(frozen=True)
+class MessageLink(Record):
+    platform: str
+    channel_id: str
+    message_id: str
+    kind: str
+    plan_id: int | None
+    post_id: int | None
+    run_id: int | None
+    rev: int | None
+    created_at: float
+
+
+@dataclass(frozen=True)
+class ChatReference(Record):
+    turn_id: int
+    post_id: int
+    how: str
+    platform: str
+    channel_id: str
+    thread_id: str | None
+    message_id: str | None
+    text: str
+    created_at: float
+
+
+def as_dict(record: Any) -> dict[str, Any]:
+    return {f.name: getattr(record, f.name) for f in fields(record)}

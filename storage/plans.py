@@ -1,0 +1,150 @@
+"""Plans, their revisions, and runs (the run queue's table)."""
+
+from __future__ import annotations
+
+from aiosqlite import Connection
+
+from storage.db import fetchall, fetchone, insert
+from storage.models import Plan, PlanRevision, Run
+
+
+async def create_plan(
+    conn: Connection,
+    *,
+    persona: str,
+    pillar: str,
+    idea: str,
+    proposer: str,
+    platform: str,
+    channel_id: str,
+    now: float,
+) -> int:
+    return await insert(
+        conn,
+        "INSERT INTO plans (persona, pillar, idea, proposer, platform, channel_id, current_rev,"
+        " created_at) VALUES (?, ?, ?, ?, ?, ?, 0, ?)",
+        (persona, pillar, idea, proposer, platform, channel_id, now),
+    )
+
+
+async def add_revision(conn: Connection, revision: PlanRevision) -> None:
+    await conn.execute(
+        "INSERT INTO plan_revisions (plan_id, rev, angle, rationale, special_message, spec_json,"
+        " closest_post_id, note, author, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            revision.plan_id,
+            revision.rev,
+            revision.angle,
+            revision.rationale,
+            revision.special_message,
+            revision.spec_json,
+            revision.closest_post_id,
+            revision.note,
+            revision.author,
+            revision.created_at,
+        ),
+    )
+    await conn.execute(
+        "UPDATE plans SET current_rev = ? WHERE id = ?", (revision.rev, revision.plan_id)
+    )
+
+
+async def get_plan(conn: Connection, plan_id: int) -> Plan | None:
+    row = await fetchone(conn, "SELECT * FROM plans WHERE id = ?", (plan_id,))
+    return Plan.from_row(row) if row else None
+
+
+async def get_revision(conn: Connection, plan_id: int, rev: int) -> PlanRevision | None:
+    row = await fetchone(
+        conn, "SELECT * FROM plan_revisions WHERE plan_id = ? AND rev = ?", (plan_id, rev)
+    )
+    return PlanRevision.from_row(row) if row else None
+
+
+async def recent_plan_ids(conn: Connection, limit: int = 25) -> list[int]:
+    rows = await fetchall(conn, "SELECT id FROM plans ORDER BY id DESC LIMIT ?", (limit,))
+    return [int(r["id"]) for r in rows]
+
+
+async def create_run(
+    conn: Connection,
+    *,
+    plan_id: int,
+    plan_rev: int,
+    platform: str,
+    channel_id: str,
+    started_by: str,
+    reserved_usd: float,
+    now: float,
+) -> int:
+    return await insert(
+        conn,
+        "INSERT INTO runs (plan_id, plan_rev, status, platform, channel_id, started_by,"
+        " reserved_usd, created_at) VALUES (?, ?, 'queued', ?, ?, ?, ?, ?)",
+        (plan_id, plan_rev, platform, channel_id, started_by, reserved_usd, now),
+    )
+
+
+async def get_run(conn: Connection, run_id: int) -> Run | None:
+    row = await fetchone(conn, "SELECT * FROM runs WHERE id = ?", (run_id,))
+    return Run.from_row(row) if row else None
+
+
+async def active_run_for_plan(conn: Connection, plan_id: int) -> Run | None:
+    row = await fetchone(
+        conn,
+        "SELECT * FROM runs WHERE plan_id = ? AND status IN ('queued', 'running')"
+        " ORDER BY id DESC LIMIT 1",
+        (plan_id,),
+    )
+    return Run.from_row(row) if row else None
+
+
+async def claim_next_run(conn: Connection) -> int | None:
+    row = await fetchone(
+        conn,
+        "UPDATE runs SET status = 'running' WHERE id = (SELECT id FROM runs WHERE status ="
+        " 'queued' ORDER BY id LIMIT 1) RETURNING id",
+    )
+    return int(row["id"]) if row else None
+
+
+async def set_run_status(
+    conn: Connection, run_id: int, status: str, *, now: float, error: str | None = None
+) -> None:
+    finished = now if status in ("done", "failed") else None
+    await conn.execute(
+        "UPDATE runs SET status = ?, error = ?, finished_at = ? WHERE id = ?",
+        (status, error, finished, run_id),
+    )
+
+
+async def requeue(conn: Connection, run_id: int) -> None:
+    await conn.execute(
+        "UPDATE runs SET status = 'queued', finished_at = NULL, error = NULL WHERE id = ?",
+        (run_id,),
+    )
+
+
+async def requeue_interrupted(conn: Connection) -> int:
+    """Runs left 'running' by a crash go back to the queue and resume where they stopped."""
+    async with conn.execute("UPDATE runs SET status = 'queued' WHERE status = 'running'") as cur:
+        return cur.rowcount
+
+
+async def open_reservations(conn: Connection) -> float:
+    """What queued and running runs may still spend: reserved minus what they already spent."""
+    row = await fetchone(
+        conn,
+        "SELECT COALESCE(SUM(MAX(r.reserved_usd - COALESCE((SELECT SUM(s.cost_usd) FROM steps s"
+        " JOIN posts p ON p.id = s.post_id WHERE p.run_id = r.id), 0), 0)), 0) AS open"
+        " FROM runs r WHERE r.status IN ('queued', 'running')",
+    )
+    return float(row["open"]) if row else 0.0
+
+
+async def unfinished_runs(conn: Connection) -> int:
+    row = await fetchone(
+        conn, "SELECT COUNT(*) AS n FROM runs WHERE status IN ('queued', 'running')"
+    )
+    return int(row["n"]) if row else 0

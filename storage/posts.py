@@ -1,0 +1,174 @@
+"""Posts (one per item of a run), their status history, and the library search index."""
+
+from __future__ import annotations
+
+import re
+
+from aiosqlite import Connection
+
+from storage.db import fetchall, fetchone, insert
+from storage.models import Post
+
+
+async def create_post(
+    conn: Connection,
+    *,
+    run_id: int,
+    plan_id: int,
+    plan_rev: int,
+    item_index: int,
+    persona: str,
+    pillar: str,
+    content_format: str,
+    now: float,
+) -> int:
+    post_id = await insert(
+        conn,
+        "INSERT INTO posts (run_id, plan_id, plan_rev, item_index, persona, pillar,"
+        " content_format, status, status_changed_at, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, 'drafting', ?, ?)",
+        (run_id, plan_id, plan_rev, item_index, persona, pillar, content_format, now, now),
+    )
+    await conn.execute(
+        "INSERT INTO post_status_history (post_id, status, at) VALUES (?, 'drafting', ?)",
+        (post_id, now),
+    )
+    return post_id
+
+
+async def get_post(conn: Connection, post_id: int) -> Post | None:
+    row = await fetchone(conn, "SELECT * FROM posts WHERE id = ?", (post_id,))
+    return Post.from_row(row) if row else None
+
+
+async def posts_of_run(conn: Connection, run_id: int) -> list[Post]:
+    rows = await fetchall(
+        conn, "SELECT * FROM posts WHERE run_id = ? ORDER BY item_index", (run_id,)
+    )
+    return [Post.from_row(r) for r in rows]
+
+
+async def set_status(
+    conn: Connection,
+    post_id: int,
+    status: str,
+    *,
+    now: float,
+    by_user: str | None = None,
+    error: str | None = None,
+) -> None:
+    await conn.execute(
+        "UPDATE posts SET status = ?, status_changed_at = ?, error = ? WHERE id = ?",
+        (status, now, error, post_id),
+    )
+    await conn.execute(
+        "INSERT INTO post_status_history (post_id, status, at, by_user) VALUES (?, ?, ?, ?)",
+        (post_id, status, now, by_user),
+    )
+
+
+async def set_content(
+    conn: Connection,
+    post_id: int,
+    *,
+    headline: str,
+    body: str,
+    caption: str,
+    video_script: str,
+    plan_text: str,
+) -> None:
+    await conn.execute(
+        "UPDATE posts SET headline = ?, body = ?, caption = ?, video_script = ? WHERE id = ?",
+        (headline, body, caption, video_script, post_id),
+    )
+    await conn.execute("DELETE FROM post_search WHERE rowid = ?", (post_id,))
+    await conn.execute(
+        "INSERT INTO post_search (rowid, body, caption, plan_text) VALUES (?, ?, ?, ?)",
+        (post_id, f"{headline}\n{body}", caption, plan_text),
+    )
+
+
+async def new_revision(conn: Connection, post_id: int, *, now: float) -> int:
+    row = await fetchone(
+        conn, "UPDATE posts SET rev = rev + 1 WHERE id = ? RETURNING rev", (post_id,)
+    )
+    if row is None:
+        raise LookupError(f"post {post_id} does not exist")
+    await set_status(conn, post_id, "drafting", now=now)
+    return int(row["rev"])
+
+
+async def recent_posts(
+    conn: Connection, *, persona: str, pillar: str | None = None, limit: int = 20
+) -> list[Post]:
+    if pillar is None:
+        sql, params = "SELECT * FROM posts WHERE persona = ?", [persona]
+    else:
+        sql, params = "SELECT * FROM posts WHERE persona = ? AND pillar = ?", [persona, pillar]
+    rows = await fetchall(
+        conn,
+        sql + " AND body != '' ORDER BY created_at DESC, id DESC LIMIT ?",
+        (*params, limit),
+    )
+    return [Post.from_row(r) for r in rows]
+
+
+async def list_posts(
+    conn: Connection, *, status: str | None, persona: str | None, limit: int = 20
+) -> list[Post]:
+    clauses, params = [], []
+    if status:
+        clauses.append("status = ?")
+        params.append(status)
+    if persona:
+        clauses.append("persona = ?")
+        params.append(persona)
+    where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+    rows = await fetchall(
+        conn, f"SELECT * FROM posts {where} ORDER BY id DESC LIMIT ?", (*params, limit)
+    )
+    return [Post.from_row(r) for r in rows]
+
+
+async def recent_post_ids(conn: Connection, limit: int = 25) -> list[int]:
+    rows = await fetchall(conn, "SELECT id FROM posts ORDER BY id DESC LIMIT ?", (limit,))
+    return [int(r["id"]) for r in rows]
+
+
+async def posts_needing_delivery(conn: Connection) -> list[Post]:
+    """Finished drafts whose draft card has not been recorded as posted."""
+    rows = await fetchall(
+        conn,
+        "SELECT p.* FROM posts p WHERE p.status IN ('awaiting_approval', 'failed') AND NOT EXISTS"
+        " (SELECT 1 FROM deliveries d WHERE d.key = 'draft:' || p.id || ':' || p.rev"
+        " AND d.message_id IS NOT NULL) ORDER BY p.id",
+    )
+    return [Post.from_row(r) for r in rows]
+
+
+async def approved_unpublished(conn: Connection) -> list[Post]:
+    rows = await fetchall(conn, "SELECT * FROM posts WHERE status = 'approved' ORDER BY id")
+    return [Post.from_row(r) for r in rows]
+
+
+_WORD = re.compile(r"[\w']+", re.UNICODE)
+
+
+def fts_query(text: str) -> str:
+    """User text as an FTS5 query of quoted words OR-ed together: no FTS syntax leaks through."""
+    words = [w.replace("'", "") for w in _WORD.findall(text.lower())]
+    words = [w for w in words if len(w) > 2][:24]
+    return " OR ".join(f'"{w}"' for w in words)
+
+
+async def search(conn: Connection, text: str, *, limit: int = 5) -> list[Post]:
+    query = fts_query(text)
+    if not query:
+        return []
+    rows = await fetchall(
+        conn,
+        "SELECT p.* FROM post_search s JOIN posts p ON p.id = s.rowid"
+        " WHERE post_search MATCH ? ORDER BY bm25(post_search) LIMIT ?",
+        (query, limit),
+    )
+    return [Post.from_row(r) for r in rows]

@@ -1,0 +1,140 @@
+"""Pipeline steps: what each call did, cost and took. Also the cost sums for the budget."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aiosqlite import Connection
+
+from storage.db import fetchall, fetchone, insert
+from storage.models import Step
+
+
+async def add_step(
+    conn: Connection,
+    *,
+    name: str,
+    position: int,
+    plan_id: int | None = None,
+    plan_rev: int | None = None,
+    run_id: int | None = None,
+    post_id: int | None = None,
+    post_rev: int | None = None,
+) -> int:
+    return await insert(
+        conn,
+        "INSERT INTO steps (plan_id, plan_rev, run_id, post_id, post_rev, position, name, status)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, 'queued')",
+        (plan_id, plan_rev, run_id, post_id, post_rev, position, name),
+    )
+
+
+async def get_step(conn: Connection, step_id: int) -> Step | None:
+    row = await fetchone(conn, "SELECT * FROM steps WHERE id = ?", (step_id,))
+    return Step.from_row(row) if row else None
+
+
+async def steps_of_post(conn: Connection, post_id: int, post_rev: int) -> list[Step]:
+    rows = await fetchall(
+        conn,
+        "SELECT * FROM steps WHERE post_id = ? AND post_rev = ? ORDER BY position, id",
+        (post_id, post_rev),
+    )
+    return [Step.from_row(r) for r in rows]
+
+
+async def steps_of_run(conn: Connection, run_id: int) -> list[Step]:
+    rows = await fetchall(
+        conn, "SELECT * FROM steps WHERE run_id = ? ORDER BY post_id, position, id", (run_id,)
+    )
+    return [Step.from_row(r) for r in rows]
+
+
+async def plan_step(conn: Connection, plan_id: int, plan_rev: int) -> Step | None:
+    row = await fetchone(
+        conn,
+        "SELECT * FROM steps WHERE plan_id = ? AND plan_rev = ? AND post_id IS NULL"
+        " ORDER BY id DESC LIMIT 1",
+        (plan_id, plan_rev),
+    )
+    return Step.from_row(row) if row else None
+
+
+async def mark_running(conn: Connection, step_id: int, *, now: float) -> None:
+    await conn.execute(
+        "UPDATE steps SET status = 'running', attempts = attempts + 1,"
+        " started_at = COALESCE(started_at, ?), error = NULL WHERE id = ?",
+        (now, step_id),
+    )
+
+
+async def save_handle(conn: Connection, step_id: int, handle: dict[str, Any]) -> None:
+    await conn.execute(
+        "UPDATE steps SET handle_json = ? WHERE id = ?", (json.dumps(handle), step_id)
+    )
+
+
+async def note_error(conn: Connection, step_id: int, error: str) -> None:
+    """An attempt failed and will be retried: the step says so while it waits."""
+    await conn.execute("UPDATE steps SET error = ? WHERE id = ?", (error, step_id))
+
+
+async def finish_step(
+    conn: Connection,
+    step_id: int,
+    *,
+    status: str,
+    now: float,
+    provider: str | None = None,
+    model: str | None = None,
+    artifact: str | None = None,
+    cost_usd: float | None = None,
+    latency_s: float | None = None,
+    error: str | None = None,
+    output: dict[str, Any] | None = None,
+) -> None:
+    await conn.execute(
+        "UPDATE steps SET status = ?, provider = COALESCE(?, provider),"
+        " model = COALESCE(?, model), artifact = ?, cost_usd = ?, cost_known = ?,"
+        " latency_s = ?, ended_at = ?, started_at = COALESCE(started_at, ?), error = ?,"
+        " output_json = ? WHERE id = ?",
+        (
+            status,
+            provider,
+            model,
+            artifact,
+            cost_usd,
+            0 if cost_usd is None and status == "done" else 1,
+            latency_s,
+            now,
+            now,
+            error,
+            json.dumps(output) if output is not None else None,
+            step_id,
+        ),
+    )
+
+
+async def spent_since(conn: Connection, since: float) -> float:
+    row = await fetchone(
+        conn, "SELECT COALESCE(SUM(cost_usd), 0) AS s FROM steps WHERE ended_at >= ?", (since,)
+    )
+    return float(row["s"]) if row else 0.0
+
+
+async def costs_by_day(conn: Connection, since: float) -> list[dict[str, Any]]:
+    """Cost per UTC day, persona and provider. Plan steps count for the plan's persona."""
+    rows = await fetchall(
+        conn,
+        "SELECT date(s.ended_at, 'unixepoch') AS day,"
+        " COALESCE(p.persona, pl.persona, '?') AS persona, COALESCE(s.provider, '?') AS provider,"
+        " COALESCE(SUM(s.cost_usd), 0) AS cost, COUNT(*) AS steps,"
+        " SUM(CASE WHEN s.cost_known = 0 THEN 1 ELSE 0 END) AS unknown"
+        " FROM steps s LEFT JOIN posts p ON p.id = s.post_id"
+        " LEFT JOIN plans pl ON pl.id = s.plan_id"
+        " WHERE s.ended_at >= ? AND s.status IN ('done', 'failed')"
+        " GROUP BY day, persona, provider ORDER BY day DESC, persona, provider",
+        (since,),
+    )
+    return [dict(r) for r in rows]

@@ -1,0 +1,526 @@
+"""Local fakes of the model providers' HTTP APIs, served on 127.0.0.1 by aiohttp.
+
+They answer in the providers' documented shapes (see /work/shared/reference/platforms.md), record
+every request, and can be scripted to be slow, fail or hang:
+
+    async with FakeOpenAI(api_key="sk-test") as fake:
+        fake.reply(Reply('{"title": "x"}', cost=0.01))
+        fake.fail(429, times=2, retry_after="3")
+        provider = OpenAICompatibleText(model="gpt-test", base_url=fake.base_url, api_key="sk-test")
+
+When no scripted reply is queued, `reply_fn(call)` answers; it receives a `ChatCall` (system text,
+user text, the data and schema the provider sent) and returns the content string or a `Reply`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import re
+import struct
+import time
+import zlib
+from collections import Counter, deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Self
+
+from aiohttp import web
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+FENCED_JSON = re.compile(r"```json\n(.*?)\n```", re.DOTALL)
+
+
+def tiny_png() -> bytes:
+    """A valid 1x1 white PNG, so code that inspects images gets a real one."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
+    pixels = zlib.compress(b"\x00\xff\xff\xff")
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+    )
+
+
+PNG = tiny_png()
+MP4 = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + b"\x00" * 64
+
+
+@dataclass
+class Recorded:
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]  # names lowercased
+    body: Any  # parsed JSON, raw text, or None
+
+
+@dataclass
+class Reply:
+    """One scripted chat answer."""
+
+    content: str
+    finish_reason: str | None = None  # None: the API's normal stop ("stop" / "end_turn")
+    usage: bool = True
+    prompt_tokens: int = 100
+    completion_tokens: int = 50
+    cost: float | None = None  # OpenRouter's usage.cost
+    delay_s: float = 0.0
+
+
+@dataclass
+class Failure:
+    status: int
+    message: str = "fake failure"
+    retry_after: str | None = None
+
+
+@dataclass
+class ChatCall:
+    """What a chat request asked, in the terms a reply function needs."""
+
+    body: dict[str, Any]
+    system: str
+    user: str
+
+    @property
+    def data(self) -> Any:
+        """The JSON data block of the user message, or None."""
+        return _fenced_json(self.user)
+
+    @property
+    def schema(self) -> Any:
+        """The JSON schema the system message asks for, or None."""
+        return _fenced_json(self.system)
+
+    @property
+    def schema_title(self) -> str | None:
+        schema = self.schema
+        return schema.get("title") if isinstance(schema, dict) else None
+
+
+def _fenced_json(text: str) -> Any:
+    match = FENCED_JSON.search(text)
+    return json.loads(match.group(1)) if match else None
+
+
+ReplyFn = Callable[[ChatCall], "str | Reply"]
+
+
+def default_reply(call: ChatCall) -> str:
+    return "{}"
+
+
+class FakeServer:
+    """The shared part: start/stop on a free port, recording, scripted failures, delay, hang."""
+
+    def __init__(self) -> None:
+        self.requests: list[Recorded] = []
+        self.delay_s = 0.0
+        self.hang = False
+        self.failures: deque[Failure] = deque()
+        self.url = ""
+        self.port = 0
+        self._runner: web.AppRunner | None = None
+        self._release = asyncio.Event()
+
+    def fail(
+        self, status: int, *, times: int = 1, retry_after: str | None = None, message: str = ""
+    ) -> None:
+        """Answer the next `times` requests with this status (and Retry-After, if given)."""
+        failure = Failure(status, message or f"fake {status}", retry_after)
+        self.failures.extend([failure] * times)
+
+    async def start(self) -> Self:
+        app = web.Application(middlewares=[self._middleware])
+        self.routes(app)
+        self._release = asyncio.Event()
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
+        self.port = int(self._runner.addresses[0][1])
+        self.url = f"http://127.0.0.1:{self.port}"
+        return self
+
+    async def stop(self) -> None:
+        self._release.set()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> Self:
+        return await self.start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    def routes(self, app: web.Application) -> None:
+        raise NotImplementedError
+
+    def error_body(self, status: int, message: str) -> dict[str, Any]:
+        return {"error": {"message": message}}
+
+    def error(
+        self, status: int, message: str, headers: dict[str, str] | None = None
+    ) -> web.Response:
+        return web.json_response(self.error_body(status, message), status=status, headers=headers)
+
+    @web.middleware
+    async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        raw = await request.text()
+        try:
+            body: Any = json.loads(raw) if raw else None
+        except json.JSONDecodeError:
+            body = raw
+        self.requests.append(
+            Recorded(
+                request.method,
+                request.path,
+                dict(request.query),
+                {name.lower(): value for name, value in request.headers.items()},
+                body,
+            )
+        )
+        if self.hang:
+            await self._release.wait()
+            return web.Response(status=503)
+        if self.delay_s:
+            await asyncio.sleep(self.delay_s)
+        if self.failures:
+            failure = self.failures.popleft()
+            headers = {"Retry-After": failure.retry_after} if failure.retry_after else None
+            return self.error(failure.status, failure.message, headers)
+        return await handler(request)
+
+
+class _FakeChat(FakeServer):
+    def __init__(self, *, api_key: str | None, reply_fn: ReplyFn | None) -> None:
+        super().__init__()
+        self.api_key = api_key
+        self.reply_fn: ReplyFn = reply_fn or default_reply
+        self.replies: deque[str | Reply] = deque()
+        self.calls: list[ChatCall] = []
+        self.completed = 0
+        self._ids = itertools.count(1)
+
+    def reply(self, *replies: str | Reply) -> None:
+        """Queue answers for the next calls; after them, `reply_fn` answers."""
+        self.replies.extend(replies)
+
+    async def _next_reply(self, call: ChatCall) -> Reply:
+        self.calls.append(call)
+        answer = self.replies.popleft() if self.replies else self.reply_fn(call)
+        reply = answer if isinstance(answer, Reply) else Reply(answer)
+        if reply.delay_s:
+            await asyncio.sleep(reply.delay_s)
+        self.completed += 1
+        return reply
+
+
+class FakeOpenAI(_FakeChat):
+    """POST /v1/chat/completions; use `base_url` (ends in /v1) as the provider's base URL."""
+
+    def __init__(self, *, api_key: str | None = None, reply_fn: ReplyFn | None = None) -> None:
+        super().__init__(api_key=api_key, reply_fn=reply_fn)
+
+    @property
+    def base_url(self) -> str:
+        return f"{self.url}/v1"
+
+    def routes(self, app: web.Application) -> None:
+        app.router.add_post("/v1/chat/completions", self._chat)
+
+    def error_body(self, status: int, message: str) -> dict[str, Any]:
+        kind = {401: "invalid_request_error", 429: "rate_limit_exceeded"}.get(status, "api_error")
+        return {"error": {"message": message, "type": kind, "param": None, "code": None}}
+
+    async def _chat(self, request: web.Request) -> web.Response:
+        if self.api_key is not None:
+            presented = request.headers.get("Authorization", "")
+            if presented != f"Bearer {self.api_key}":
+                # Echo what was sent, as real servers partly do, to prove providers redact it.
+                return self.error(401, f"Incorrect API key provided: {presented}")
+        body = await request.json()
+        messages = body.get("messages") if isinstance(body, dict) else None
+        if not isinstance(body.get("model"), str) or not isinstance(messages, list):
+            return self.error(400, "'model' and 'messages' are required")
+        response_format = body.get("response_format")
+        if isinstance(response_format, dict) and response_format.get("type") == "json_schema":
+            schema = response_format.get("json_schema") or {}
+            if not re.fullmatch(r"[a-zA-Z0-9_-]{1,64}", str(schema.get("name"))):
+                return self.error(400, "Invalid 'response_format.json_schema.name'")
+        system = next((m["content"] for m in messages if m.get("role") == "system"), "")
+        user = next((m["content"] for m in reversed(messages) if m.get("role") == "user"), "")
+        reply = await self._next_reply(ChatCall(body, system, user))
+        answer: dict[str, Any] = {
+            "id": f"chatcmpl-{next(self._ids)}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": body["model"],
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": reply.content},
+                    "finish_reason": reply.finish_reason or "stop",
+                }
+            ],
+        }
+        if reply.usage:
+            usage: dict[str, Any] = {
+                "prompt_tokens": reply.prompt_tokens,
+                "completion_tokens": reply.completion_tokens,
+                "total_tokens": reply.prompt_tokens + reply.completion_tokens,
+            }
+            if reply.cost is not None:
+                usage["cost"] = reply.cost
+            answer["usage"] = usage
+        return web.json_response(answer)
+
+
+class FakeAnthropic(_FakeChat):
+    """POST /v1/messages; use `url` as the provider's base URL."""
+
+    def __init__(self, *, api_key: str = "sk-ant-test", reply_fn: ReplyFn | None = None) -> None:
+        super().__init__(api_key=api_key, reply_fn=reply_fn)
+
+    def routes(self, app: web.Application) -> None:
+        app.router.add_post("/v1/messages", self._messages)
+
+    def error_body(self, status: int, message: str) -> dict[str, Any]:
+        kind = {
+            400: "invalid_request_error",
+            401: "authentication_error",
+            429: "rate_limit_error",
+            529: "overloaded_error",
+        }.get(status, "api_error")
+        return {"type": "error", "error": {"type": kind, "message": message}}
+
+    async def _messages(self, request: web.Request) -> web.Response:
+        if request.headers.get("x-api-key") != self.api_key:
+            return self.error(401, "invalid x-api-key")
+        if not request.headers.get("anthropic-version"):
+            return self.error(400, "anthropic-version: header is required")
+        body = await request.json()
+        if not isinstance(body, dict) or not isinstance(body.get("max_tokens"), int):
+            return self.error(400, "max_tokens: Field required")
+        messages = body.get("messages")
+        if not isinstance(body.get("model"), str) or not isinstance(messages, list) or not messages:
+            return self.error(400, "model and messages: Field required")
+        content = messages[-1].get("content", "")
+        if isinstance(content, list):
+            content = "".join(block.get("text", "") for block in content)
+        reply = await self._next_reply(ChatCall(body, str(body.get("system", "")), content))
+        answer: dict[str, Any] = {
+            "id": f"msg_{next(self._ids):024d}",
+            "type": "message",
+            "role": "assistant",
+            "model": body["model"],
+            "content": [{"type": "text", "text": reply.content}],
+            "stop_reason": reply.finish_reason or "end_turn",
+            "stop_sequence": None,
+        }
+        if reply.usage:
+            answer["usage"] = {
+                "input_tokens": reply.prompt_tokens,
+                "output_tokens": reply.completion_tokens,
+            }
+        return web.json_response(answer)
+
+
+@dataclass
+class FalJob:
+    request_id: str
+    model: str
+    app: str  # "owner/app": where fal puts status, result and cancel URLs
+    input: dict[str, Any]
+    polls: int = 0
+    completed: bool = False
+    cancelled: bool = False
+
+
+@dataclass
+class FalOptions:
+    polls_in_queue: int = 1
+    polls_in_progress: int = 1
+    error_on_completion: str | None = None
+    nsfw: bool = False
+    image_bytes: bytes = PNG
+    image_type: str = "image/png"
+    video_bytes: bytes = MP4
+    video_models: set[str] = field(default_factory=set)  # besides any model with "video" in it
+
+
+class FakeFal(FakeServer):
+    """fal's queue API: POST /{model}; status, result and cancel under /{owner}/{app}/requests/{id};
+    the generated files under /files/ on the same server, so tests allowlist 127.0.0.1:PORT."""
+
+    def __init__(self, *, api_key: str = "fal-test-key", **options: Any) -> None:
+        super().__init__()
+        self.api_key = api_key
+        self.options = FalOptions(**options)
+        self.jobs: dict[str, FalJob] = {}
+        self.submissions: Counter[str] = Counter()
+        self.status_polls: list[str] = []
+        self.cancelled: list[str] = []
+        self._ids = itertools.count(1)
+
+    @property
+    def media_host(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def routes(self, app: web.Application) -> None:
+        requests = "/{owner}/{app}/requests/{request_id}"
+        app.router.add_get(f"{requests}/status", self._status)
+        app.router.add_get(requests, self._result)
+        app.router.add_put(f"{requests}/cancel", self._cancel)
+        app.router.add_get("/files/{name}", self._file)
+        app.router.add_post("/{model:.+}", self._submit)
+
+    def error_body(self, status: int, message: str) -> dict[str, Any]:
+        return {"detail": message}
+
+    def _authorized(self, request: web.Request) -> bool:
+        return request.headers.get("Authorization") == f"Key {self.api_key}"
+
+    def _job(self, request: web.Request) -> FalJob | None:
+        job = self.jobs.get(request.match_info["request_id"])
+        app = f"{request.match_info['owner']}/{request.match_info['app']}"
+        return job if job is not None and job.app == app else None
+
+    def _urls(self, job: FalJob) -> dict[str, str]:
+        base = f"{self.url}/{job.app}/requests/{job.request_id}"
+        return {
+            "response_url": base,
+            "status_url": f"{base}/status",
+            "cancel_url": f"{base}/cancel",
+        }
+
+    async def _submit(self, request: web.Request) -> web.Response:
+        if not self._authorized(request):
+            return self.error(401, "No user found for Key ID and Secret")
+        model = request.match_info["model"]
+        body = await request.json()
+        if not isinstance(body, dict) or not body.get("prompt"):
+            return self.error(422, "prompt: field required")
+        job = FalJob(f"req-{next(self._ids):04d}", model, "/".join(model.split("/")[:2]), body)
+        self.jobs[job.request_id] = job
+        self.submissions[model] += 1
+        return web.json_response(
+            {"request_id": job.request_id, **self._urls(job), "queue_position": 0}
+        )
+
+    async def _status(self, request: web.Request) -> web.Response:
+        job = self._job(request)
+        if job is None or not self._authorized(request):
+            return self.error(404, "Request not found")
+        self.status_polls.append(request.path)
+        options = self.options
+        step = job.polls
+        job.polls += 1
+        base = {"request_id": job.request_id, "response_url": self._urls(job)["response_url"]}
+        if step < options.polls_in_queue:
+            position = options.polls_in_queue - step - 1
+            return web.json_response(
+                {**base, "status": "IN_QUEUE", "queue_position": position}, status=202
+            )
+        if step < options.polls_in_queue + options.polls_in_progress:
+            logs = [{"message": f"step {step}", "level": "INFO", "timestamp": time.time()}]
+            return web.json_response({**base, "status": "IN_PROGRESS", "logs": logs}, status=202)
+        job.completed = True
+        answer: dict[str, Any] = {**base, "status": "COMPLETED", "logs": []}
+        if options.error_on_completion:
+            answer |= {"error": options.error_on_completion, "error_type": "generation_error"}
+        return web.json_response(answer)
+
+    async def _result(self, request: web.Request) -> web.Response:
+        job = self._job(request)
+        if job is None or not self._authorized(request):
+            return self.error(404, "Request not found")
+        if not job.completed:
+            return self.error(400, "Request is still in progress")
+        if self.options.error_on_completion:
+            return self.error(422, self.options.error_on_completion)
+        if self._is_video(job.model):
+            url = f"{self.url}/files/{job.request_id}.mp4"
+            return web.json_response({"video": {"url": url, "content_type": "video/mp4"}})
+        extension = self.options.image_type.split("/")[-1]
+        image = {
+            "url": f"{self.url}/files/{job.request_id}.{extension}",
+            "width": 1,
+            "height": 1,
+            "content_type": self.options.image_type,
+        }
+        return web.json_response(
+            {
+                "images": [image],
+                "has_nsfw_concepts": [self.options.nsfw],
+                "seed": 42,
+                "prompt": job.input.get("prompt"),
+            }
+        )
+
+    async def _cancel(self, request: web.Request) -> web.Response:
+        job = self._job(request)
+        if job is None or not self._authorized(request):
+            return self.error(404, "Request not found")
+        if job.completed:
+            return web.json_response({"status": "ALREADY_COMPLETED"}, status=400)
+        job.cancelled = True
+        self.cancelled.append(job.request_id)
+        return web.json_response({"status": "CANCELLATION_REQUESTED"}, status=202)
+
+    async def _file(self, request: web.Request) -> web.Response:
+        request_id, _, extension = request.match_info["name"].partition(".")
+        job = self.jobs.get(request_id)
+        if job is None or not job.completed:
+            return web.Response(status=404)
+        if extension == "mp4":
+            return web.Response(body=self.options.video_bytes, content_type="video/mp4")
+        return web.Response(body=self.options.image_bytes, content_type=self.options.image_type)
+
+    def _is_video(self, model: str) -> bool:
+        return "video" in model or model in self.options.video_models
+
+
+class FakeMediaHost(FakeServer):
+    """Serves files and redirects, for download tests."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.files: dict[str, tuple[bytes, str, bool]] = {}
+        self.redirects: dict[str, tuple[str, int]] = {}
+
+    def add(
+        self, path: str, body: bytes, content_type: str = "image/png", *, chunked: bool = False
+    ) -> str:
+        """Serve `body` at `path`; chunked sends no Content-Length. Returns the full URL."""
+        self.files[path] = (body, content_type, chunked)
+        return f"{self.url}{path}"
+
+    def redirect(self, path: str, location: str, status: int = 302) -> str:
+        self.redirects[path] = (location, status)
+        return f"{self.url}{path}"
+
+    def routes(self, app: web.Application) -> None:
+        app.router.add_get("/{path:.*}", self._get)
+
+    async def _get(self, request: web.Request) -> web.StreamResponse:
+        if request.path in self.redirects:
+            location, status = self.redirects[request.path]
+            return web.Response(status=status, headers={"Location": location})
+        if request.path not in self.files:
+            return web.Response(status=404, text="not found")
+        body, content_type, chunked = self.files[request.path]
+        if not chunked:
+            return web.Response(body=body, headers={"Content-Type": content_type})
+        response = web.StreamResponse(headers={"Content-Type": content_type})
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        for start in range(0, len(body), 64 * 1024):
+            await response.write(body[start : start + 64 * 1024])
+        await response.write_eof()
+        return response

@@ -1,0 +1,352 @@
+"""Checks the fake Slack against the real slack_sdk and slack_bolt clients."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import aiohttp
+import pytest
+import pytest_asyncio
+from aiohttp import web
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.app.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from tests.fakes.slack import FakeSlack
+
+SECRET = "test-signing-secret"
+
+
+@pytest_asyncio.fixture
+async def slack() -> AsyncIterator[FakeSlack]:
+    async with FakeSlack() as fake:
+        yield fake
+
+
+def client_for(slack: FakeSlack, **kwargs: Any) -> AsyncWebClient:
+    return AsyncWebClient(token=slack.bot_token, base_url=slack.api_url, **kwargs)
+
+
+async def api_error(call: Awaitable[Any]) -> SlackApiError:
+    with pytest.raises(SlackApiError) as info:
+        await call
+    return info.value
+
+
+async def eventually(check: Callable[[], bool], within: float = 3.0) -> None:
+    for _ in range(int(within / 0.01)):
+        if check():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("condition not met in time")
+
+
+def section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+
+
+@pytest.mark.asyncio
+async def test_post_update_react_and_read_back(slack: FakeSlack) -> None:
+    client = client_for(slack)
+    auth = await client.auth_test()
+    assert (auth["user_id"], auth["bot_id"], auth["team_id"]) == ("U0BOT", "B0BOT", "T0001")
+
+    meta = {"event_type": "draft_posted", "event_payload": {"draft_id": 7}}
+    first = await client.chat_postMessage(
+        channel="C1", text="Draft 7", blocks=[section("*Draft 7*")], metadata=meta
+    )
+    assert first["channel"] == "C1" and first["message"]["bot_id"] == "B0BOT"
+    reply = await client.chat_postMessage(channel="C1", text="step 1", thread_ts=first["ts"])
+    assert float(reply["ts"]) > float(first["ts"])
+    assert first["ts"].split(".")[1].isdigit() and len(first["ts"].split(".")[1]) == 6
+
+    updated = await client.chat_update(channel="C1", ts=first["ts"], text="Draft 7 (approved)")
+    assert updated["message"]["text"] == "Draft 7 (approved)"
+    assert slack.messages("C1")[0].blocks == [section("*Draft 7*")]  # blocks kept
+    assert (await api_error(client.chat_update(channel="C1", ts="1.000001", text="x"))).response[
+        "error"
+    ] == "message_not_found"
+
+    await client.reactions_add(channel="C1", timestamp=first["ts"], name="white_check_mark")
+    err = await api_error(
+        client.reactions_add(channel="C1", timestamp=first["ts"], name="white_check_mark")
+    )
+    assert err.response["error"] == "already_reacted"
+    assert slack.reactions_on("C1", first["ts"]) == {"white_check_mark": ["U0BOT"]}
+
+    history = await client.conversations_history(channel="C1")
+    assert [m["ts"] for m in history["messages"]] == [first["ts"]]  # replies are not listed
+    assert "metadata" not in history["messages"][0]
+    assert history["messages"][0]["reply_count"] == 1
+    with_meta = await client.conversations_history(channel="C1", include_all_metadata=True)
+    assert with_meta["messages"][0]["metadata"] == meta
+    thread = await client.conversations_replies(channel="C1", ts=first["ts"])
+    assert [m["text"] for m in thread["messages"]] == ["Draft 7 (approved)", "step 1"]
+
+    assert [m.text for m in slack.messages("C1", thread_ts=first["ts"])] == ["step 1"]
+    assert slack.calls_of("chat.update")[0].params["ts"] == first["ts"]
+    assert slack.calls_of("chat.postMessage")[0].params["metadata"] == meta
+
+    await client.chat_delete(channel="C1", ts=reply["ts"])
+    assert [m.ts for m in slack.messages("C1")] == [first["ts"]]
+
+
+@pytest.mark.asyncio
+async def test_auth_channels_and_unknown_methods(slack: FakeSlack) -> None:
+    bad = AsyncWebClient(token="xoxb-wrong", base_url=slack.api_url)
+    assert (await api_error(bad.auth_test())).response["error"] == "invalid_auth"
+    client = client_for(slack)
+    err = await api_error(client.api_call("chat.fly", json={"channel": "C1"}))
+    assert err.response["error"] == "unknown_method"
+    err = await api_error(client.chat_postMessage(channel="Xnope", text="hi"))
+    assert err.response["error"] == "channel_not_found"
+    slack.create_channel("C9", member=False)
+    err = await api_error(client.chat_postMessage(channel="C9", text="hi"))
+    assert err.response["error"] == "not_in_channel"
+    # Form-encoded with the token as a field works too.
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(
+            slack.api_url + "chat.postMessage",
+            data={"token": slack.bot_token, "channel": "C2", "blocks": json.dumps([section("x")])},
+        ) as resp,
+    ):
+        body = await resp.json()
+    assert body["ok"] and slack.messages("C2")[0].missing_fallback
+    assert slack.calls[-1].params["blocks"] == [section("x")]  # recorded JSON-decoded
+    strict = FakeSlack(strict_channels=True)
+    async with strict:
+        err = await api_error(client_for(strict).chat_postMessage(channel="C1", text="x"))
+        assert err.response["error"] == "channel_not_found"
+
+
+@pytest.mark.asyncio
+async def test_block_kit_limits(slack: FakeSlack) -> None:
+    client = client_for(slack)
+
+    async def error_for(blocks: list[dict[str, Any]]) -> str:
+        err = await api_error(client.chat_postMessage(channel="C1", text="t", blocks=blocks))
+        return str(err.response["error"])
+
+    assert await error_for([section(f"{i}") for i in range(51)]) == "invalid_blocks"
+    assert await error_for([section("x" * 3001)]) == "invalid_blocks"
+    header = {"type": "header", "text": {"type": "plain_text", "text": "h" * 151}}
+    assert await error_for([header]) == "invalid_blocks"
+    fields = [{"type": "mrkdwn", "text": "f"}] * 11
+    assert await error_for([{"type": "section", "fields": fields}]) == "invalid_blocks"
+    long_field = [{"type": "mrkdwn", "text": "f" * 2001}]
+    assert await error_for([{"type": "section", "fields": long_field}]) == "invalid_blocks"
+    assert await error_for([{"type": "image", "image_url": "https://x/y.png"}]) == "invalid_blocks"
+    assert await error_for([section("x" * 2900)] * 5) == "msg_blocks_too_long"
+    ok = await client.chat_postMessage(
+        channel="C1", text="t", blocks=[section(f"{i}") for i in range(50)]
+    )
+    assert ok["ok"]
+
+    posted = await client.chat_postMessage(channel="C1", text="y" * 40_001)
+    stored = slack.message("C1", posted["ts"])
+    assert len(posted["message"]["text"]) == 40_000 and stored is not None and stored.truncated
+    with pytest.warns(UserWarning):  # slack_sdk itself warns about the missing fallback
+        await client.chat_postMessage(channel="C1", blocks=[section("no fallback")])
+    assert slack.messages("C1")[-1].missing_fallback
+
+
+@pytest.mark.asyncio
+async def test_files_upload_v2(slack: FakeSlack) -> None:
+    client = client_for(slack)
+    parent = await client.chat_postMessage(channel="C1", text="Draft")
+    result = await client.files_upload_v2(
+        content=b"\x89PNG fake bytes",
+        filename="hero.png",
+        title="Hero image",
+        channel="C1",
+        thread_ts=parent["ts"],
+        initial_comment="Here is the hero image",
+    )
+    assert result["file"]["title"] == "Hero image" and result["file"]["name"] == "hero.png"
+    [upload] = slack.uploaded_files
+    assert upload.data == b"\x89PNG fake bytes" and upload.completed
+    assert upload.upload_url.startswith(slack.base_url)
+    [share] = slack.messages("C1", thread_ts=parent["ts"])
+    assert share.text == "Here is the hero image" and share.files is not None
+    assert share.files[0]["id"] == upload.id
+    assert [c.method for c in slack.calls] == [
+        "chat.postMessage",
+        "files.getUploadURLExternal",
+        "upload_url",
+        "files.completeUploadExternal",
+    ]
+
+
+@pytest.mark.asyncio
+async def test_rate_limit_retry_after_is_honoured(slack: FakeSlack) -> None:
+    slack.fail_next("chat.postMessage", status=429, retry_after=1)
+    handler = AsyncRateLimitErrorRetryHandler(max_retry_count=2)
+    posted = await client_for(slack, retry_handlers=[handler]).chat_postMessage(
+        channel="C1", text="hi"
+    )
+    assert posted["ok"]
+    calls = slack.calls_of("chat.postMessage")
+    assert [c.status for c in calls] == [429, 200]
+    assert calls[1].time - calls[0].time >= 1.0
+    assert slack.early_retries() == []
+
+    slack.fail_next("reactions.add", status=429, retry_after=1)
+    err = await api_error(
+        client_for(slack).reactions_add(channel="C1", timestamp=posted["ts"], name="eyes")
+    )
+    assert err.response.status_code == 429 and err.response["error"] == "ratelimited"
+    assert err.response.headers["Retry-After"] == "1"
+    await client_for(slack).reactions_add(channel="C1", timestamp=posted["ts"], name="eyes")
+    assert slack.early_retries("reactions.add") == [slack.calls_of("reactions.add")[1]]
+
+
+@pytest.mark.asyncio
+async def test_server_errors(slack: FakeSlack) -> None:
+    slack.fail_next("chat.postMessage", status=503, times=2)
+    client = client_for(slack, retry_handlers=[AsyncServerErrorRetryHandler(max_retry_count=1)])
+    err = await api_error(client.chat_postMessage(channel="C1", text="hi"))
+    assert err.response.status_code == 503
+    assert [c.status for c in slack.calls_of("chat.postMessage")] == [503, 503]
+    assert (await client.chat_postMessage(channel="C1", text="hi"))["ok"]
+
+
+@pytest.mark.asyncio
+async def test_socket_mode_with_bolt(slack: FakeSlack) -> None:
+    client = client_for(slack)
+    app = AsyncApp(client=client, signing_secret=SECRET)
+    seen: list[dict[str, Any]] = []
+
+    @app.command("/propose")
+    async def propose(ack: Any, command: dict[str, Any], respond: Any, say: Any) -> None:
+        await ack(f"Working on: {command['text']}")
+        await respond("queued")
+        await say(channel=command["channel_id"], text=f"Draft for {command['text']}")
+
+    @app.event("reaction_added")
+    async def reacted(event: dict[str, Any]) -> None:
+        seen.append(event)
+
+    handler = AsyncSocketModeHandler(app, app_token=slack.app_token)
+    await handler.connect_async()  # type: ignore[no-untyped-call]
+    try:
+        await slack.wait_socket_connected()
+        payload = slack.slash_command_payload("/propose", "spring launch", user_id="U1")
+        envelope_id = await slack.push_envelope("slash_commands", payload)
+        ack = await slack.wait_ack(envelope_id, timeout=3)
+        assert ack.payload == {"text": "Working on: spring launch"}
+        await eventually(lambda: len(slack.messages("C1")) == 1)
+        assert slack.messages("C1")[0].text == "Draft for spring launch"
+        assert slack.responses_to(payload["response_url"]) == [{"text": "queued"}]
+
+        ts = slack.messages("C1")[0].ts
+        event = slack.reaction_event(
+            "reaction_added", user="U1", reaction="white_check_mark", channel="C1", ts=ts
+        )
+        envelope_id = await slack.push_envelope("events_api", event)
+        assert (await slack.wait_ack(envelope_id)).payload is None
+        await eventually(lambda: len(seen) == 1)
+        assert seen[0]["item"] == {"type": "message", "channel": "C1", "ts": ts}
+        assert slack.reactions_on("C1", ts) == {"white_check_mark": ["U1"]}
+        assert slack.socket.pushed_envelopes[-1]["retry_attempt"] == 0
+    finally:
+        await handler.close_async()  # type: ignore[no-untyped-call]
+
+
+@pytest.mark.asyncio
+async def test_socket_mode_redelivery_and_reconnect(slack: FakeSlack) -> None:
+    app = AsyncApp(client=client_for(slack), signing_secret=SECRET)
+    seen: list[tuple[str, list[str] | None]] = []
+
+    @app.event("message")
+    async def on_message(body: dict[str, Any], request: Any) -> None:
+        seen.append((body["event_id"], request.headers.get("x-slack-retry-num")))
+
+    handler = AsyncSocketModeHandler(app, app_token=slack.app_token)
+    await handler.connect_async()  # type: ignore[no-untyped-call]
+    try:
+        await slack.wait_socket_connected()
+        event = slack.message_event("U1", "hello", "C1")
+        first = await slack.push_envelope("events_api", event)
+        await slack.wait_ack(first)
+        await slack.wait_ack(await slack.redeliver_envelope(first))
+        await eventually(lambda: len(seen) == 2)
+        assert seen == [(event["event_id"], ["0"]), (event["event_id"], ["1"])]
+
+        await slack.disconnect_sockets()  # Slack's "disconnect": the client fetches a new URL
+        await eventually(lambda: slack.socket.connection_count == 2)
+        assert len(slack.calls_of("apps.connections.open")) == 2
+        later = await slack.push_envelope("events_api", slack.message_event("U1", "again", "C1"))
+        await slack.wait_ack(later)
+    finally:
+        await handler.close_async()  # type: ignore[no-untyped-call]
+
+
+@pytest_asyncio.fixture
+async def bolt_http(slack: FakeSlack) -> AsyncIterator[tuple[str, AsyncApp]]:
+    app = AsyncApp(client=client_for(slack), signing_secret=SECRET)
+    runner = web.AppRunner(app.web_app())
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    yield f"http://127.0.0.1:{port}/slack/events", app
+    await runner.cleanup()
+
+
+@pytest.mark.asyncio
+async def test_http_mode_with_bolt(slack: FakeSlack, bolt_http: tuple[str, AsyncApp]) -> None:
+    url, app = bolt_http
+    seen: list[tuple[str, str | None]] = []
+
+    @app.event("message")
+    async def on_message(body: dict[str, Any], context: Any, request: Any) -> None:
+        seen.append((body["event_id"], request.headers.get("x-slack-retry-num", [None])[0]))
+
+    @app.command("/propose")
+    async def propose(ack: Any, respond: Any) -> None:
+        await ack()
+        await respond("on it")
+
+    clicked: list[dict[str, Any]] = []
+
+    @app.action("approve")
+    async def approve(ack: Any, body: dict[str, Any]) -> None:
+        await ack()
+        clicked.append(body)
+
+    event = slack.message_event("U1", "hello", "C1")
+    status, _ = await slack.send_event(url, event, signing_secret=SECRET)
+    assert status == 200
+    status, _ = await slack.send_event(url, event, signing_secret=SECRET, retry_num=1)
+    assert status == 200
+    status, body = await slack.send_event(url, event, signing_secret=SECRET, bad_signature=True)
+    assert status == 401 and "invalid request" in body
+    old = int(time.time()) - 600
+    status, _ = await slack.send_event(url, event, signing_secret=SECRET, timestamp=old)
+    assert status == 401
+    await eventually(lambda: len(seen) == 2)
+    assert seen == [(event["event_id"], None), (event["event_id"], "1")]
+    assert slack.messages("C1")[0].user == "U1"  # the user's message is in the fake's history
+
+    status, _ = await slack.send_command(url, "/propose", "x", signing_secret=SECRET)
+    assert status == 200
+    await eventually(lambda: len(slack.response_url_posts) == 1)
+    assert slack.response_url_posts[0].body["text"] == "on it"
+
+    ts = slack.messages("C1")[0].ts
+    payload = slack.block_action_payload("approve", value="7", channel="C1", message_ts=ts)
+    status, _ = await slack.send_interactive(url, payload, signing_secret=SECRET)
+    assert status == 200
+    await eventually(lambda: len(clicked) == 1)
+    assert clicked[0]["message"]["text"] == "hello" and clicked[0]["actions"][0]["value"] == "7"
+    assert [d.status for d in slack.deliveries] == [200, 200, 401, 401, 200, 200]
