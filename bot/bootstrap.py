@@ -42,7 +42,7 @@ class App:
 
 def text_provider(settings: Settings, http: httpx.AsyncClient) -> TextProvider:
     if settings.llm_provider == "offline":
-        return OfflineText()
+        return OfflineText(settings.offline_latency_s)
     model = settings.llm_model or DEFAULT_MODELS[settings.llm_provider]
     prices = dict(TEXT_PRICES)
     if settings.llm_price_input is not None and settings.llm_price_output is not None:
@@ -75,7 +75,7 @@ def media_providers(
     settings: Settings, http: httpx.AsyncClient
 ) -> tuple[MediaProvider, MediaProvider]:
     if settings.fal_key is None:
-        return OfflineImages(), OfflineVideo()
+        return OfflineImages(settings.offline_latency_s), OfflineVideo()
     prices = dict(MEDIA_PRICES)
     if settings.image_price_usd is not None:
         prices[settings.image_model] = settings.image_price_usd

@@ -86,6 +86,8 @@ class Settings(BaseSettings):
     discord_api_url: str = Field("https://discord.com/api/v10", alias="DISCORD_API_URL")
     discord_gateway_url: str | None = Field(None, alias="DISCORD_GATEWAY_URL")
 
+    offline_latency_s: float = Field(0.0, ge=0, le=60, alias="OFFLINE_LATENCY_S")
+
     log_level: str = Field("INFO", alias="LOG_LEVEL")
 
     _split = field_validator("approvers", "media_hosts", mode="before")(_split_csv)

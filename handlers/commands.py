@@ -6,6 +6,7 @@ table in `handlers.room`. Bad text raises `UserError` with what is wrong and wha
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from handlers.parsing import clean, parse_id, parse_options
@@ -151,6 +152,6 @@ def _parse_posts(text: str) -> ListPosts:
 def _parse_costs(text: str) -> Costs:
     if not text:
         return Costs()
-    if not text.isdigit() or not 1 <= int(text) <= 366:
+    if not re.fullmatch(r"[0-9]{1,3}", text) or not 1 <= int(text) <= 366:
         raise UserError(f"days must be a whole number from 1 to 366, not `{text[:30]}`.")
     return Costs(int(text))

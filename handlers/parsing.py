@@ -68,7 +68,7 @@ def _read_value(text: str, start: int, key: str) -> tuple[str, int]:
     return text[start:end], end
 
 
-_ID = re.compile(r"^(?:(?:plan|post)\s*)?#?(\d{1,9})$", re.IGNORECASE)
+_ID = re.compile(r"^(?:(?:plan|post)\s*)?#?([0-9]{1,9})$", re.IGNORECASE)
 
 
 def parse_id(text: str, kind: str) -> int:

@@ -76,12 +76,12 @@ class ItemSpec:
         return cls(tuple((str(name), int(n)) for name, n in json.loads(text)))
 
 
-_TOTAL = re.compile(r"\bexactly\s+(\d+)\s+items?\b", re.IGNORECASE)
+_TOTAL = re.compile(r"\bexactly\s+([0-9]{1,4})\s+items?\b", re.IGNORECASE)
 _WITH_FORMAT = re.compile(
-    r"\b(\d+)\s+(?:items?\s+)?with\s+content_format\s*=\s*['\"]?([A-Za-z_][\w-]*)['\"]?",
+    r"\b([0-9]{1,4})\s+(?:items?\s+)?with\s+content_format\s*=\s*['\"]?([A-Za-z_][\w-]*)['\"]?",
     re.IGNORECASE,
 )
-_SHORT = re.compile(r"\b(\d+)\s*(?:x\s*)?([A-Za-z_][\w-]*)\b")
+_SHORT = re.compile(r"\b([0-9]{1,4})\s*(?:x\s*)?([A-Za-z_][\w-]*)\b")
 _EXAMPLE = (
     "Generate exactly 5 items: 1 with content_format='video' and 4 with content_format='hero_text'."
 )

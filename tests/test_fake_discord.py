@@ -82,9 +82,7 @@ def text_channel(client: discord.Client, fake: FakeDiscord) -> discord.TextChann
 
 @pytest.mark.asyncio
 @pytest.mark.parametrize("compression", [True, False])
-async def test_login_connect_and_ready(
-    monkeypatch: pytest.MonkeyPatch, compression: bool
-) -> None:
+async def test_login_connect_and_ready(monkeypatch: pytest.MonkeyPatch, compression: bool) -> None:
     async with FakeDiscord(gateway_compression=compression) as fake:
         point_at(monkeypatch, fake)
         client = make_client(members=True)
@@ -98,6 +96,8 @@ async def test_login_connect_and_ready(
             assert approver is not None
             assert [r.id for r in approver.roles if not r.is_default()] == [fake.approver_role_id]
             assert guild.me.guild_permissions.send_messages
+            found = await guild.query_members("appr")  # op 8 -> GUILD_MEMBERS_CHUNK
+            assert [m.id for m in found] == [fake.approver_id]
         assert fake.identify_count == 1
         assert fake.identifies[0]["intents"] == client.intents.value
         conn = fake.gateway_connections[0]
@@ -226,9 +226,7 @@ async def test_sync_slash_command_defer_and_follow_up(fake: FakeDiscord) -> None
     messages = fake.messages(fake.channel_id)
     assert [m["content"] for m in messages] == ["2 drafts about solar", "and one more"]
     assert messages[0]["flags"] & 128 == 0 and messages[0]["type"] == 20
-    assert messages[1]["interaction_metadata"]["original_response_message_id"] == str(
-        seen["first"]
-    )
+    assert messages[1]["interaction_metadata"]["original_response_message_id"] == str(seen["first"])
 
 
 @pytest.mark.asyncio
@@ -251,7 +249,9 @@ async def test_autocomplete_result(fake: FakeDiscord) -> None:
         await fake.wait_until(lambda: fake.interaction_responses)
     [response] = fake.interaction_responses
     assert response.interaction_id == ix.id and response.type == 8
-    assert response.data == {"choices": [{"name": "ali-1", "value": "ali-1"}, {"name": "ali-2", "value": "ali-2"}]}
+    assert response.data == {
+        "choices": [{"name": "ali-1", "value": "ali-1"}, {"name": "ali-2", "value": "ali-2"}]
+    }
 
 
 @pytest.mark.asyncio
@@ -471,7 +471,8 @@ async def test_reaction_listing_pages_by_user_id(fake: FakeDiscord) -> None:
         [reaction] = message.reactions
         assert reaction.count == 250 and not reaction.me
         listed = [user.id async for user in reaction.users()]
-    assert listed == sorted(user_ids)
+    # Discord lists users by ascending id; discord.py yields each page of 100 reversed.
+    assert sorted(listed) == sorted(user_ids) and len(set(listed)) == 250
     assert not fired.is_set()  # silent reactions send no gateway event
     pages = fake.find_calls("GET", MESSAGES_ROUTE + "/{message_id}/reactions/{emoji}")
     assert [c.query.get("after") for c in pages] == [
@@ -479,7 +480,9 @@ async def test_reaction_listing_pages_by_user_id(fake: FakeDiscord) -> None:
         str(sorted(user_ids)[99]),
         str(sorted(user_ids)[199]),
     ]
-    assert all(c.query["limit"] == "100" for c in pages)
+    assert [c.query["limit"] for c in pages] == ["100", "100", "50"]
+    listed_ids = [int(u["id"]) for c in pages for u in c.response]
+    assert listed_ids == sorted(user_ids)
 
 
 @pytest.mark.asyncio

@@ -6,6 +6,7 @@ or an answer reads like the real thing and always matches the schema it was aske
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import time
@@ -30,8 +31,13 @@ def _clip(text: str, limit: int) -> str:
 
 
 class OfflineText:
+    """`latency_s` simulates provider time (demos, the crash test, benchmarks); 0 by default."""
+
     name = NAME
     model = "offline-text"
+
+    def __init__(self, latency_s: float = 0.0) -> None:
+        self.latency_s = latency_s
 
     def estimate_cost(self, request: TextRequest) -> float:
         return 0.0
@@ -41,6 +47,8 @@ class OfflineText:
         compose = getattr(self, f"_{request.task}", None)
         if compose is None:
             raise ValueError(f"offline text has no composer for task {request.task!r}")
+        if self.latency_s:
+            await asyncio.sleep(self.latency_s)
         answer: dict[str, Any] = compose(request.data)
         text = json.dumps(answer, ensure_ascii=False)
         return TextResult(text, NAME, self.model, 0.0, time.perf_counter() - started, "stop")
@@ -136,6 +144,9 @@ class OfflineImages:
     name = NAME
     model = "offline-image"
 
+    def __init__(self, latency_s: float = 0.0) -> None:
+        self.latency_s = latency_s
+
     def estimate_cost(self, request: MediaRequest) -> float:
         return 0.0
 
@@ -147,7 +158,11 @@ class OfflineImages:
         }
 
     async def fetch(self, handle: dict[str, Any]) -> MediaResult:
-        data = render_offline_image(str(handle["prompt"]), str(handle["aspect_ratio"]))
+        if self.latency_s:
+            await asyncio.sleep(self.latency_s)
+        data = await asyncio.to_thread(
+            render_offline_image, str(handle["prompt"]), str(handle["aspect_ratio"])
+        )
         latency = max(0.0, time.time() - float(handle["submitted_at"]))
         return MediaResult(data, "png", "image/png", NAME, self.model, 0.0, latency)
 

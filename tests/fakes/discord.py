@@ -107,6 +107,9 @@ BOT_PERMISSIONS = sum(_P.values())
 FLAG_EPHEMERAL = 1 << 6
 FLAG_LOADING = 1 << 7
 FLAG_HAS_THREAD = 1 << 5
+# Parsed request body and uploads, stored on the request by the middleware.
+_BODY: Any = getattr(web, "RequestKey", lambda name, t: name)("fake_discord_body", object)
+_FILES: Any = getattr(web, "RequestKey", lambda name, t: name)("fake_discord_files", list)
 _MENTION_RE = re.compile(r"<@!?(\d+)>")
 _ROLE_MENTION_RE = re.compile(r"<@&(\d+)>")
 
@@ -925,8 +928,8 @@ class FakeDiscord(GatewayMixin):
         self.calls.append(call)
         try:
             call.json, call.files = await _read_body(request)
-            request["body"] = call.json if call.json is not None else {}
-            request["files"] = call.files
+            request[_BODY] = call.json if call.json is not None else {}
+            request[_FILES] = call.files
             response = await self._handle(request, handler, call)
         except ApiError as exc:
             response = json_response(exc.body, exc.status)
@@ -1076,7 +1079,7 @@ class FakeDiscord(GatewayMixin):
 
     async def _h_put_commands(self, request: web.Request) -> web.Response:
         scope = self._command_scope(request)
-        body = request["body"]
+        body = request[_BODY]
         if not isinstance(body, list):
             raise ApiError.invalid_form({"_errors": [{"code": "LIST_TYPE_CONVERT"}]})
         errors: dict[str, Any] = {}
@@ -1114,7 +1117,7 @@ class FakeDiscord(GatewayMixin):
     # -- REST handlers: interactions ----------------------------------------------------------
 
     async def _h_callback(self, request: web.Request) -> web.Response:
-        body = request["body"]
+        body = request[_BODY]
         now = time.monotonic()
         record = self._by_token.get(request.match_info["token"])
         iid = _snowflake(request.match_info["interaction_id"])
@@ -1156,7 +1159,7 @@ class FakeDiscord(GatewayMixin):
         if kind not in allowed:
             error = field_error("INTERACTION_RESPONSE_TYPE_INVALID", "Invalid callback type.")
             raise ApiError.invalid_form({"type": error})
-        files = request["files"]
+        files = request[_FILES]
         flags = int(data.get("flags") or 0)
         resource: dict[str, Any] = {"type": kind}
         message = None
@@ -1258,7 +1261,7 @@ class FakeDiscord(GatewayMixin):
 
     async def _h_followup(self, request: web.Request) -> web.Response:
         record = self._webhook_record(request)
-        body, files = request["body"], request["files"]
+        body, files = request[_BODY], request[_FILES]
         _validate_message(body, files)
         original = self._msgs.get(record.original_message_id or 0)
         deferred_loading = (
@@ -1294,7 +1297,7 @@ class FakeDiscord(GatewayMixin):
         if request.method == "DELETE":
             await self._delete_message(msg)
             return web.Response(status=204)
-        return json_response(await self._edit_message(msg, request["body"], request["files"]))
+        return json_response(await self._edit_message(msg, request[_BODY], request[_FILES]))
 
     # -- REST handlers: channels and messages -------------------------------------------------
 
@@ -1303,7 +1306,7 @@ class FakeDiscord(GatewayMixin):
 
     async def _h_patch_channel(self, request: web.Request) -> web.Response:
         channel = self._get_channel(_snowflake(request.match_info["channel_id"]))
-        body = request["body"]
+        body = request[_BODY]
         for key in ("name", "topic", "rate_limit_per_user", "nsfw"):
             if key in body:
                 channel[key] = body[key]
@@ -1344,7 +1347,7 @@ class FakeDiscord(GatewayMixin):
     async def _h_post_message(self, request: web.Request) -> web.Response:
         channel_id = _snowflake(request.match_info["channel_id"])
         self._get_channel(channel_id)
-        body, files = request["body"], request["files"]
+        body, files = request[_BODY], request[_FILES]
         created = await self._create_message(channel_id, self.bot_user_id, body, files)
         return json_response(created)
 
@@ -1363,7 +1366,7 @@ class FakeDiscord(GatewayMixin):
         msg = self._message_from(request)
         if msg["author"]["id"] != str(self.bot_user_id):
             raise ApiError(403, 50005, "Cannot edit a message authored by another user")
-        return json_response(await self._edit_message(msg, request["body"], request["files"]))
+        return json_response(await self._edit_message(msg, request[_BODY], request[_FILES]))
 
     async def _h_delete_message(self, request: web.Request) -> web.Response:
         await self._delete_message(self._message_from(request))
@@ -1401,7 +1404,7 @@ class FakeDiscord(GatewayMixin):
         if not 1 <= limit <= 100:
             message = "int value should be less than or equal to 100."
             raise ApiError.invalid_form({"limit": field_error("NUMBER_TYPE_MAX", message)})
-        after = int(query.get("after", 0))
+        after = _snowflake(query.get("after", "0"))
         entry = self._reactions.get(int(msg["id"]), {}).get(_emoji_key(request.match_info["emoji"]))
         if entry is None:
             return json_response([])  # Discord returns [] for an emoji nobody used
@@ -1479,7 +1482,7 @@ class FakeDiscord(GatewayMixin):
         mid = int(msg["id"])
         if mid in self.threads:
             raise ApiError(400, 160004, "A thread has already been created for this message")
-        thread = self._new_thread(mid, int(parent["id"]), request["body"], 11)
+        thread = self._new_thread(mid, int(parent["id"]), request[_BODY], 11)
         msg["flags"] |= FLAG_HAS_THREAD
         event = dict(copy.deepcopy(thread), newly_created=True)
         await self.dispatch_event("THREAD_CREATE", event, intent=INTENT_GUILDS)
@@ -1489,8 +1492,8 @@ class FakeDiscord(GatewayMixin):
         parent = self._get_channel(_snowflake(request.match_info["channel_id"]))
         if parent["type"] not in (0, 5):
             raise ApiError(400, 50024, "Cannot execute action on this channel type")
-        kind = int(request["body"].get("type") or 12)
-        thread = self._new_thread(self.ids.next(), int(parent["id"]), request["body"], kind)
+        kind = int(request[_BODY].get("type") or 12)
+        thread = self._new_thread(self.ids.next(), int(parent["id"]), request[_BODY], kind)
         event = dict(copy.deepcopy(thread), newly_created=True)
         await self.dispatch_event("THREAD_CREATE", event, intent=INTENT_GUILDS)
         return json_response(thread, 201)

@@ -1,0 +1,63 @@
+"""Running the chat platforms: Slack and/or Discord in one process, on one core and database.
+
+Each adapter is a class with `__init__(settings, room)`, `async start()` and `async stop()`;
+`start` connects and returns once the adapter is serving.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from typing import Protocol
+
+from bot.bootstrap import build
+from bot.settings import Settings
+from handlers.room import DraftRoom
+
+log = logging.getLogger(__name__)
+
+
+class Adapter(Protocol):
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+def adapters_for(settings: Settings, room: DraftRoom) -> list[Adapter]:
+    found: list[Adapter] = []
+    if settings.slack_enabled:
+        from bot.slack_adapter import SlackAdapter
+
+        found.append(SlackAdapter(settings, room))
+    if settings.discord_enabled:
+        from bot.discord_adapter import DiscordAdapter
+
+        found.append(DiscordAdapter(settings, room))
+    return found
+
+
+async def serve(settings: Settings, stop: asyncio.Event) -> None:
+    """Run until `stop` is set: connect every configured platform, then resume unfinished work."""
+    async with build(settings) as app:
+        adapters = adapters_for(settings, app.room)
+        for adapter in adapters:
+            await adapter.start()
+        await app.room.start()
+        try:
+            await stop.wait()
+        finally:
+            for adapter in reversed(adapters):
+                with contextlib.suppress(Exception):
+                    await adapter.stop()
+            await app.room.stop()
+
+
+async def run_platforms(settings: Settings) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    await serve(settings, stop)

@@ -1,0 +1,77 @@
+"""Shared test helpers: settings in a temporary folder, and a room driven through the console.
+
+Nothing here fakes draftroom itself: the room is built by `bot.bootstrap.build` on a real SQLite
+file, and driven through the real console adapter writing into a string buffer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bot.bootstrap import App, build
+from bot.console import Console
+from bot.settings import Settings
+
+SEED_SPECIAL = (
+    "Generate exactly 5 items: 1 with content_format='video' and 4 with content_format='hero_text'."
+)
+SEED_IDEA = (
+    "When the benchmark is the safety case: labs grade their own capability thresholds and "
+    "publish model cards that the press treats as capability evidence"
+)
+
+
+def make_settings(tmp_path: Path, **env: Any) -> Settings:
+    values: dict[str, Any] = {
+        "DRAFTROOM_DB": str(tmp_path / "draftroom.db"),
+        "DRAFTROOM_MEDIA_DIR": str(tmp_path / "media"),
+        "DRAFTROOM_OUTBOX_DIR": str(tmp_path / "outbox"),
+        "APPROVERS": "editor,chief",
+        "RETRY_BASE_S": 0.01,
+    }
+    values.update(env)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@dataclass
+class ConsoleSession:
+    app: App
+    console: Console
+    out: io.StringIO
+
+    async def type(self, line: str, *, user: str | None = None) -> str:
+        """Type one line as `user`; return what the console printed for it."""
+        if user is not None:
+            self.console.user = user
+        start = self.out.tell()
+        await self.console.handle_line(line)
+        self.out.seek(start)
+        printed = self.out.read()
+        self.out.seek(0, io.SEEK_END)
+        return printed
+
+    async def settle(self) -> None:
+        await self.app.room.wait_idle(timeout=60)
+
+    @property
+    def transcript(self) -> str:
+        return self.out.getvalue()
+
+
+@contextlib.asynccontextmanager
+async def console_session(
+    settings: Settings, user: str = "writer"
+) -> AsyncIterator[ConsoleSession]:
+    async with build(settings) as app:
+        out = io.StringIO()
+        console = Console(app.room, user=user, approvers=settings.approvers, out=out)
+        await app.room.start()
+        try:
+            yield ConsoleSession(app, console, out)
+        finally:
+            await app.room.stop()

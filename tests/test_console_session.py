@@ -1,0 +1,108 @@
+"""The whole product in the console, as a person would use it: the issue's scripted session."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.support import SEED_IDEA, SEED_SPECIAL
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED_SECTIONS = ["Plan (drafter input)", "Body", "Caption", "Pipeline", "Chat References"]
+
+
+def run_console(tmp_path: Path, script: str, **env: str) -> subprocess.CompletedProcess[str]:
+    environment = {
+        **os.environ,
+        "DRAFTROOM_DB": str(tmp_path / "draftroom.db"),
+        "DRAFTROOM_MEDIA_DIR": str(tmp_path / "media"),
+        "DRAFTROOM_OUTBOX_DIR": str(tmp_path / "outbox"),
+        **env,
+    }
+    for name in ("SLACK_BOT_TOKEN", "DISCORD_BOT_TOKEN", "APPROVERS"):
+        environment.pop(name, None)
+    return subprocess.run(
+        [sys.executable, "-m", "bot"],
+        input=script,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=environment,
+        timeout=120,
+    )
+
+
+def test_scripted_session_from_idea_to_published_post(tmp_path: Path) -> None:
+    script = "\n".join(
+        [
+            f'/propose {SEED_IDEA} pillar:structural_dread special:"{SEED_SPECIAL}"',
+            "reply plan 1 end on the document line: it is not nothing, it is not a commitment",
+            "/run 1",
+            "wait",
+            "as editor",
+            "react post 2 ✅",
+            "wait",
+            "/post 2",
+        ]
+    )
+    result = run_console(tmp_path, script)
+    out = result.stdout
+    assert result.returncode == 0, result.stderr
+    assert out.startswith("No Slack or Discord token set: opening the local console chat")
+    assert "plan 1 · @aiaaron · structural_dread" in out
+    assert "plan 1 · revision 2" in out
+    drafts = [line for line in out.splitlines() if "· draft 1" in line]
+    assert sorted(line.split(" · ")[2] for line in drafts) == ["hero_text"] * 4 + ["video"]
+    assert "post 2 is published" in out
+
+    card = out[out.rindex("@aiaaron · post 2") :]
+    positions = [card.index(section) for section in SEED_SECTIONS]
+    assert positions == sorted(positions)
+    assert "published · " in card and " total · published " in card
+    assert "planner structural_dread" in card
+    assert f"special_message: {SEED_SPECIAL}" in card
+    assert "Hero image done offline · offline-image · " in card
+    assert "Hero-text card done local · pillow · " in card
+
+    bundle = json.loads((tmp_path / "outbox" / "post-2" / "post.json").read_text())
+    assert bundle["post_id"] == 2 and bundle["content_format"] == "hero_text"
+    assert bundle["idempotency_key"] == "draftroom-post-2-rev-1"
+    assert any(name.endswith("_card.png") for name in bundle["media"])
+    for name in bundle["media"]:
+        assert (tmp_path / "outbox" / "post-2" / name).stat().st_size > 0
+
+
+def test_bad_input_gets_one_short_message_and_writes_nothing(tmp_path: Path) -> None:
+    script = "\n".join(
+        [
+            "/propose",
+            "/propose an idea pillar:nope",
+            "/propose an idea persona:nobody",
+            "/propose an idea special:\"Generate exactly 3 items: 1 with content_format='text'.\"",
+            "/run 99",
+            "/post 5",
+            "/refine 1",
+        ]
+    )
+    result = run_console(tmp_path, script)
+    warnings = [line for line in result.stdout.splitlines() if line.startswith("  ⚠")]
+    assert warnings == [
+        "  ⚠ the idea is empty. Usage: /propose <idea> [pillar:NAME] [persona:HANDLE] "
+        '[special:"..."]',
+        "  ⚠ unknown pillar 'nope' for @aiaaron. Valid pillars: structural_dread, field_notes, "
+        "plain_english.",
+        "  ⚠ unknown persona 'nobody'. Valid personas: aiaaron, labnotes.",
+        "  ⚠ the counts do not add up: it says exactly 3 items, but 1 = 1.",
+        "  ⚠ there is no plan 99. Start one with /propose.",
+        "  ⚠ there is no post 5. No posts exist yet.",
+        "  ⚠ give the plan and a note. Usage: /refine <plan> <note>",
+    ]
+    assert "Traceback" not in result.stdout + result.stderr
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "draftroom.db") as db:
+        for table in ("plans", "runs", "posts", "steps", "turns"):
+            assert db.execute(f"SELECT COUNT(*) FROM {table}").fetchone() == (0,), table

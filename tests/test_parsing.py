@@ -1,0 +1,87 @@
+"""Command text: options, quotes, ids, limits. Refusals are user messages, never exceptions."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from handlers.commands import Costs, ListPosts, Propose, Refine, RunPlan, ShowPost, parse
+from handlers.ports import UserError
+from pipeline.spec import SpecError, parse_special
+from tests.support import SEED_SPECIAL
+
+
+def test_propose_reads_idea_and_quoted_options() -> None:
+    cmd = parse(
+        "propose",
+        f'benchmarks as safety cases pillar:structural_dread persona:@aiaaron special:"{SEED_SPECIAL}"',
+        max_chars=2000,
+    )
+    assert cmd == Propose(
+        "benchmarks as safety cases", "structural_dread", "@aiaaron", SEED_SPECIAL
+    )
+
+
+def test_ids_accept_plain_and_hash_forms() -> None:
+    assert parse("run", "#12", max_chars=100) == RunPlan(12)
+    assert parse("post", "34", max_chars=100) == ShowPost(34)
+    assert parse("refine", "#3 make it shorter", max_chars=100) == Refine(3, "make it shorter")
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "message"),
+    [
+        ("propose", "", "the idea is empty"),
+        ("propose", "pillar:structural_dread", "the idea is empty"),
+        ("propose", 'idea special:"unclosed', "the quote after `special:` is not closed"),
+        ("propose", "idea pillar:a pillar:b", "`pillar:` is given twice"),
+        ("run", "twelve", "`twelve` is not a plan id"),
+        ("post", "", "which post?"),
+        ("refine", "3", "give the plan and a note"),
+        ("costs", "-1", "days must be a whole number"),
+        ("posts", "published aiaaron extra", "unexpected `extra`"),
+        ("frobnicate", "", "there is no /frobnicate command"),
+    ],
+)
+def test_bad_text_is_refused_with_what_is_wrong(name: str, text: str, message: str) -> None:
+    with pytest.raises(UserError, match=message):
+        parse(name, text, max_chars=2000)
+
+
+def test_text_over_the_limit_is_refused() -> None:
+    with pytest.raises(UserError, match="at most 50"):
+        parse("propose", "x" * 51, max_chars=50)
+
+
+def test_invisible_characters_are_dropped() -> None:
+    cmd = parse("propose", "bench\u200bmarks \u202eare\u202c fine", max_chars=100)
+    assert cmd == Propose("benchmarks are fine")
+
+
+def test_lists_and_costs() -> None:
+    assert parse("posts", "published aiaaron", max_chars=100) == ListPosts("published", "aiaaron")
+    assert parse("costs", "", max_chars=100) == Costs(7)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(
+    name=st.sampled_from(["propose", "refine", "run", "post", "posts", "costs", "ask", "help"]),
+    text=st.text(max_size=300),
+)
+def test_no_input_makes_the_parser_raise_anything_but_a_user_error(name: str, text: str) -> None:
+    try:
+        parse(name, text, max_chars=200)
+    except UserError as exc:
+        assert str(exc)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(text=st.text(max_size=200))
+def test_no_special_message_raises_anything_but_a_spec_error(text: str) -> None:
+    try:
+        spec = parse_special(text, max_items=10)
+    except SpecError as exc:
+        assert str(exc)
+    else:
+        assert 1 <= spec.total <= 10
