@@ -15,7 +15,8 @@ from tests.support import SEED_SPECIAL
 def test_propose_reads_idea_and_quoted_options() -> None:
     cmd = parse(
         "propose",
-        f'benchmarks as safety cases pillar:structural_dread persona:@aiaaron special:"{SEED_SPECIAL}"',
+        "benchmarks as safety cases pillar:structural_dread persona:@aiaaron "
+        f'special:"{SEED_SPECIAL}"',
         max_chars=2000,
     )
     assert cmd == Propose(

@@ -1,0 +1,83 @@
+"""The post card reads like the seed's post page: same sections, same order, same step line."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from handlers.cards import NO_REFERENCES, age, post_card, step_line, when
+from storage.models import Plan, PlanRevision, Post, Step
+
+SEED = Path(__file__).resolve().parents[2] / "shared" / "seed" / "000_8b482411adb2bb19.txt"
+MAY_11_553 = datetime(2026, 5, 11, 17, 53).timestamp()
+MAY_11_554 = datetime(2026, 5, 11, 17, 54).timestamp()
+
+
+def seed_records() -> tuple[Post, Plan, PlanRevision, Step]:
+    plan = Plan(7, "aiaaron", "structural_dread", "benchmarks", "writer", "console", "c", 1, 0.0)
+    revision = PlanRevision(
+        7,
+        1,
+        "Evergreen take on the benchmark theater problem.",
+        "Structural dread pillar. Different enough to run.",
+        "Generate exactly 5 items: 1 with content_format='video' and 4 with "
+        "content_format='hero_text'.",
+        "[]",
+        None,
+        None,
+        "writer",
+        0.0,
+    )
+    post = Post(
+        34, 1, 7, 1, 0, "aiaaron", "structural_dread", "hero_text", 1, "published", MAY_11_553,
+        "When the benchmark is the safety case", "There is a specific structure.",
+        "a prior, not a commitment #ai", "", None, MAY_11_553,
+    )
+    step = Step(
+        1, None, None, 1, 34, 1, 1, "hero_image", "done", "fal", "fal-ai/flux-pro/v1.1-ultra",
+        "e5tXJC_rc-At_hero.png", 0.06, 1, 19.5, MAY_11_554 - 19.5, MAY_11_554, 1, None, None,
+        None, None,
+    )
+    return post, plan, revision, step
+
+
+def test_step_line_matches_the_seed() -> None:
+    *_, step = seed_records()
+    assert step_line(1, step) == (
+        "1. Hero image done fal · fal-ai/flux-pro/v1.1-ultra · e5tXJC_rc-At_hero.png · $0.06 · "
+        "api 19.5s · May 11, 5:54 PM"
+    )
+
+
+def test_card_has_the_seed_sections_in_the_seed_order() -> None:
+    post, plan, revision, step = seed_records()
+    card = post_card(post, plan, revision, [step], [], now=MAY_11_553 + 48 * 86400 + 60)
+    text = card.plain_text()
+    assert card.title == "@aiaaron · post 34 · When the benchmark is the safety case"
+    assert card.sections[0].text == (
+        "published · May 11, 5:53 PM · $0.06 total · published 48d ago"
+    )
+    headings = [s.heading for s in card.sections]
+    assert headings == [None, "Plan (drafter input)", "Body", "Caption", "Pipeline",
+                        "Chat References"]
+    assert "planner structural_dread" in text
+    assert "special_message: Generate exactly 5 items" in text
+    assert card.sections[-1].text == NO_REFERENCES
+
+
+def test_the_seed_page_has_the_same_section_order() -> None:
+    if not SEED.exists():
+        pytest.skip("the shared seed is not beside this checkout")
+    page = SEED.read_text()
+    order = ["Plan (drafter input)", "Body", "Caption", "Pipeline", "Chat References"]
+    positions = [page.index(f"\n{name}\n") for name in order]
+    assert positions == sorted(positions)
+    assert NO_REFERENCES in page
+
+
+def test_times_and_ages_read_like_the_seed() -> None:
+    assert when(MAY_11_553) == "May 11, 5:53 PM"
+    assert age(48 * 86400 + 5) == "48d"
+    assert age(90) == "1m"

@@ -1,0 +1,120 @@
+"""Storage on a real SQLite file: migrations, WAL, transactions that roll back, contention."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from storage import plans
+from storage.db import Database
+
+
+async def test_migrations_apply_once_and_set_wal(tmp_path: Path) -> None:
+    path = tmp_path / "d.db"
+    async with Database(path) as db:
+        assert await db.scalar("PRAGMA journal_mode") == "wal"
+        assert await db.scalar("PRAGMA user_version") == 1
+    async with Database(path) as db:  # a second start finds them applied
+        assert await db.scalar("SELECT COUNT(*) FROM plans") == 0
+
+
+async def new_plan(db: Database, idea: str) -> int:
+    async with db.transaction() as conn:
+        return await plans.create_plan(
+            conn,
+            persona="aiaaron",
+            pillar="structural_dread",
+            idea=idea,
+            proposer="u",
+            platform="console",
+            channel_id="c",
+            now=0.0,
+        )
+
+
+async def test_an_exception_rolls_the_whole_transaction_back(tmp_path: Path) -> None:
+    async with Database(tmp_path / "d.db") as db:
+        with pytest.raises(RuntimeError):
+            async with db.transaction() as conn:
+                await plans.create_plan(
+                    conn,
+                    persona="p",
+                    pillar="x",
+                    idea="half",
+                    proposer="u",
+                    platform="console",
+                    channel_id="c",
+                    now=0.0,
+                )
+                raise RuntimeError("boom")
+        assert await db.scalar("SELECT COUNT(*) FROM plans") == 0
+        assert await new_plan(db, "after") == 1  # the writer is usable again
+
+
+async def test_cancelled_writers_leave_no_half_rows_and_nothing_is_locked(tmp_path: Path) -> None:
+    async with Database(tmp_path / "d.db") as db:
+
+        async def write_two(i: int) -> None:
+            async with db.transaction() as conn:
+                plan_id = await plans.create_plan(
+                    conn,
+                    persona="p",
+                    pillar="x",
+                    idea=f"idea {i}",
+                    proposer="u",
+                    platform="console",
+                    channel_id="c",
+                    now=0.0,
+                )
+                await asyncio.sleep(0.001)
+                await plans.create_run(
+                    conn,
+                    plan_id=plan_id,
+                    plan_rev=1,
+                    platform="console",
+                    channel_id="c",
+                    started_by="u",
+                    reserved_usd=0,
+                    now=0.0,
+                )
+
+        tasks = [asyncio.create_task(write_two(i)) for i in range(50)]
+        await asyncio.sleep(0.01)
+        for task in tasks[::3]:
+            task.cancel()
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+        errors = [r for r in results if isinstance(r, BaseException)]
+        assert all(isinstance(e, asyncio.CancelledError) for e in errors)
+        assert 0 < len(errors) <= 17
+        plans_count = await db.scalar("SELECT COUNT(*) FROM plans")
+        runs_count = await db.scalar("SELECT COUNT(*) FROM runs")
+        assert plans_count == runs_count == 50 - len(errors)
+
+
+async def test_reads_do_not_see_an_uncommitted_write(tmp_path: Path) -> None:
+    async with Database(tmp_path / "d.db") as db:
+        async with db.transaction() as conn:
+            await plans.create_plan(
+                conn,
+                persona="p",
+                pillar="x",
+                idea="pending",
+                proposer="u",
+                platform="console",
+                channel_id="c",
+                now=0.0,
+            )
+            assert await db.scalar("SELECT COUNT(*) FROM plans") == 0
+        assert await db.scalar("SELECT COUNT(*) FROM plans") == 1
+
+
+async def test_the_file_is_plain_sqlite(tmp_path: Path) -> None:
+    async with Database(tmp_path / "d.db") as db:
+        await new_plan(db, "visible to any sqlite client")
+    with sqlite3.connect(tmp_path / "d.db") as conn:
+        assert conn.execute("SELECT idea FROM plans").fetchall() == [
+            ("visible to any sqlite client",)
+        ]
