@@ -128,13 +128,23 @@ async def costs_by_day(conn: Connection, since: float) -> list[dict[str, Any]]:
     rows = await fetchall(
         conn,
         "SELECT date(s.ended_at, 'unixepoch') AS day,"
-        " COALESCE(p.persona, pl.persona, '?') AS persona, COALESCE(s.provider, '?') AS provider,"
+        " COALESCE(p.persona, pl.persona, '?') AS who, COALESCE(s.provider, '?') AS via,"
         " COALESCE(SUM(s.cost_usd), 0) AS cost, COUNT(*) AS steps,"
         " SUM(CASE WHEN s.cost_known = 0 THEN 1 ELSE 0 END) AS unknown"
         " FROM steps s LEFT JOIN posts p ON p.id = s.post_id"
         " LEFT JOIN plans pl ON pl.id = s.plan_id"
         " WHERE s.ended_at >= ? AND s.status IN ('done', 'failed')"
-        " GROUP BY day, persona, provider ORDER BY day DESC, persona, provider",
+        " GROUP BY day, who, via ORDER BY day DESC, who, via",
         (since,),
     )
-    return [dict(r) for r in rows]
+    return [
+        {
+            "day": r["day"],
+            "persona": r["who"],
+            "provider": r["via"],
+            "cost": r["cost"],
+            "steps": r["steps"],
+            "unknown": r["unknown"],
+        }
+        for r in rows
+    ]
