@@ -95,12 +95,14 @@ def test_sigkill_mid_run_then_restart_finishes_without_repeats(tmp_path: Path) -
         after = query(db, f"SELECT ended_at, attempts, artifact FROM steps WHERE id = {step_id}")
         assert after == [before], f"finished step {step_id} was run again"
     duplicates = query(
-        db, "SELECT post_id, name, COUNT(*) FROM steps WHERE post_id IS NOT NULL"
+        db,
+        "SELECT post_id, name, COUNT(*) FROM steps WHERE post_id IS NOT NULL"
         " GROUP BY post_id, post_rev, name HAVING COUNT(*) > 1",
     )
     assert duplicates == []
     drafts = query(
-        db, "SELECT idempotency_key, COUNT(*) FROM console_messages"
+        db,
+        "SELECT idempotency_key, COUNT(*) FROM console_messages"
         " WHERE idempotency_key LIKE 'draft:%' GROUP BY idempotency_key",
     )
     assert sorted(key for key, _ in drafts) == [f"draft:{n}:1" for n in range(1, 6)]

@@ -41,9 +41,7 @@ async def test_library_commands_and_references(tmp_path: Path) -> None:
         card = await session.type(f"/post {revision.closest_post_id}")
         references = card[card.index("Chat References") :]
         assert "answered" in references and "closest" in references
-        refs = await chat.references_to(
-            session.app.room.deps.db.reader, revision.closest_post_id
-        )
+        refs = await chat.references_to(session.app.room.deps.db.reader, revision.closest_post_id)
         assert {r.how for r in refs} == {"answered", "closest"}
 
 

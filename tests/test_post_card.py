@@ -31,14 +31,47 @@ def seed_records() -> tuple[Post, Plan, PlanRevision, Step]:
         0.0,
     )
     post = Post(
-        34, 1, 7, 1, 0, "aiaaron", "structural_dread", "hero_text", 1, "published", MAY_11_553,
-        "When the benchmark is the safety case", "There is a specific structure.",
-        "a prior, not a commitment #ai", "", None, MAY_11_553,
+        id=34,
+        run_id=1,
+        plan_id=7,
+        plan_rev=1,
+        item_index=0,
+        persona="aiaaron",
+        pillar="structural_dread",
+        content_format="hero_text",
+        rev=1,
+        status="published",
+        status_changed_at=MAY_11_553,
+        headline="When the benchmark is the safety case",
+        body="There is a specific structure.",
+        caption="a prior, not a commitment #ai",
+        video_script="",
+        error=None,
+        created_at=MAY_11_553,
     )
     step = Step(
-        1, None, None, 1, 34, 1, 1, "hero_image", "done", "fal", "fal-ai/flux-pro/v1.1-ultra",
-        "e5tXJC_rc-At_hero.png", 0.06, 1, 19.5, MAY_11_554 - 19.5, MAY_11_554, 1, None, None,
-        None, None,
+        id=1,
+        plan_id=None,
+        plan_rev=None,
+        run_id=1,
+        post_id=34,
+        post_rev=1,
+        position=1,
+        name="hero_image",
+        status="done",
+        provider="fal",
+        model="fal-ai/flux-pro/v1.1-ultra",
+        artifact="e5tXJC_rc-At_hero.png",
+        cost_usd=0.06,
+        cost_known=1,
+        latency_s=19.5,
+        started_at=MAY_11_554 - 19.5,
+        ended_at=MAY_11_554,
+        attempts=1,
+        error=None,
+        input_json=None,
+        handle_json=None,
+        output_json=None,
     )
     return post, plan, revision, step
 
@@ -60,8 +93,14 @@ def test_card_has_the_seed_sections_in_the_seed_order() -> None:
         "published · May 11, 5:53 PM · $0.06 total · published 48d ago"
     )
     headings = [s.heading for s in card.sections]
-    assert headings == [None, "Plan (drafter input)", "Body", "Caption", "Pipeline",
-                        "Chat References"]
+    assert headings == [
+        None,
+        "Plan (drafter input)",
+        "Body",
+        "Caption",
+        "Pipeline",
+        "Chat References",
+    ]
     assert "planner structural_dread" in text
     assert "special_message: Generate exactly 5 items" in text
     assert card.sections[-1].text == NO_REFERENCES
