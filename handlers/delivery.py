@@ -129,10 +129,8 @@ class Delivery:
         await self._schedule_edit(run_id)
 
     async def run_finished(self, run_id: int) -> None:
+        # Not awaited: the worker moves on; `settle` waits for the last edit when it matters.
         await self._schedule_edit(run_id)
-        task = self._edit_pending.get(run_id)
-        if task is not None:
-            await asyncio.shield(task)
 
     async def _schedule_edit(self, run_id: int) -> None:
         """Edit the progress message at most once a second; later changes fold into one edit."""

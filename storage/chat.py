@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from aiosqlite import Connection
 
-from storage.db import fetchall, fetchone, insert
+from storage.db import changes, fetchall, fetchone, insert
 from storage.models import ChatReference, MessageLink
 
 
@@ -92,13 +92,13 @@ class Delivery:
 async def reserve_delivery(
     conn: Connection, key: str, *, platform: str, channel_id: str, now: float
 ) -> Delivery:
-    await conn.execute(
-        "INSERT OR IGNORE INTO deliveries (key, platform, channel_id, created_at)"
-        " VALUES (?, ?, ?, ?)",
+    row = await fetchone(
+        conn,
+        "INSERT INTO deliveries (key, platform, channel_id, attempts, created_at)"
+        " VALUES (?, ?, ?, 1, ?) ON CONFLICT (key) DO UPDATE SET attempts = attempts + 1"
+        " RETURNING *",
         (key, platform, channel_id, now),
     )
-    await conn.execute("UPDATE deliveries SET attempts = attempts + 1 WHERE key = ?", (key,))
-    row = await fetchone(conn, "SELECT * FROM deliveries WHERE key = ?", (key,))
     assert row is not None
     return Delivery(
         key=row["key"],
@@ -125,11 +125,12 @@ async def complete_delivery(
 
 async def first_sighting(conn: Connection, platform: str, key: str, *, now: float) -> bool:
     """Record an inbound event's id; False when it was seen before (a redelivery)."""
-    async with conn.execute(
+    inserted = await changes(
+        conn,
         "INSERT OR IGNORE INTO processed_events (platform, key, at) VALUES (?, ?, ?)",
         (platform, key, now),
-    ) as cur:
-        return cur.rowcount == 1
+    )
+    return inserted == 1
 
 
 async def was_seen(conn: Connection, platform: str, key: str) -> bool:

@@ -92,12 +92,10 @@ class Database:
             await asyncio.shield(conn.execute("COMMIT"))
 
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[Row]:
-        async with self.reader.execute(sql, tuple(params)) as cur:
-            return list(await cur.fetchall())
+        return await fetchall(self.reader, sql, params)
 
     async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> Row | None:
-        async with self.reader.execute(sql, tuple(params)) as cur:
-            return await cur.fetchone()
+        return await fetchone(self.reader, sql, params)
 
     async def scalar(self, sql: str, params: Iterable[Any] = ()) -> Any:
         row = await self.fetchone(sql, params)
@@ -114,18 +112,27 @@ def _migrations() -> list[tuple[int, str]]:
     return sorted(found)
 
 
+# Each helper is one hop to aiosqlite's thread: execute and fetch together, no cursor to close.
+# The hops, not SQLite, are most of the cost of a small query.
+
+
 async def fetchone(conn: aiosqlite.Connection, sql: str, params: Iterable[Any] = ()) -> Row | None:
-    async with conn.execute(sql, tuple(params)) as cur:
-        return await cur.fetchone()
+    rows = await conn.execute_fetchall(sql, tuple(params))
+    return next(iter(rows), None)
 
 
 async def fetchall(conn: aiosqlite.Connection, sql: str, params: Iterable[Any] = ()) -> list[Row]:
-    async with conn.execute(sql, tuple(params)) as cur:
-        return list(await cur.fetchall())
+    return list(await conn.execute_fetchall(sql, tuple(params)))
 
 
 async def insert(conn: aiosqlite.Connection, sql: str, params: Iterable[Any] = ()) -> int:
-    async with conn.execute(sql, tuple(params)) as cur:
-        if cur.lastrowid is None:
-            raise RuntimeError("insert produced no row id")
-        return cur.lastrowid
+    cursor = await conn.execute(sql, tuple(params))
+    if cursor.lastrowid is None:
+        raise RuntimeError("insert produced no row id")
+    return cursor.lastrowid
+
+
+async def changes(conn: aiosqlite.Connection, sql: str, params: Iterable[Any] = ()) -> int:
+    """Run a write and return how many rows it changed."""
+    cursor = await conn.execute(sql, tuple(params))
+    return cursor.rowcount

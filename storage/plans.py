@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiosqlite import Connection
 
-from storage.db import fetchall, fetchone, insert
+from storage.db import changes, fetchall, fetchone, insert
 from storage.models import Plan, PlanRevision, Run
 
 
@@ -128,8 +128,7 @@ async def requeue(conn: Connection, run_id: int) -> None:
 
 async def requeue_interrupted(conn: Connection) -> int:
     """Runs left 'running' by a crash go back to the queue and resume where they stopped."""
-    async with conn.execute("UPDATE runs SET status = 'queued' WHERE status = 'running'") as cur:
-        return cur.rowcount
+    return await changes(conn, "UPDATE runs SET status = 'queued' WHERE status = 'running'")
 
 
 async def open_reservations(conn: Connection) -> float:
