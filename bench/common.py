@@ -13,6 +13,7 @@ from typing import Any
 from bot.bootstrap import App, build
 from bot.console import Console
 from bot.settings import Settings
+from pipeline.runner import Providers
 
 Row = dict[str, Any]
 
@@ -46,10 +47,12 @@ def settings_in(folder: Path, **env: Any) -> Settings:
 
 
 @contextlib.asynccontextmanager
-async def console_room(**env: Any) -> AsyncIterator[tuple[App, Console]]:
+async def console_room(
+    providers: Providers | None = None, **env: Any
+) -> AsyncIterator[tuple[App, Console]]:
     """A room driven through the console adapter, printing into a buffer nobody reads."""
     with tempfile.TemporaryDirectory(prefix="draftroom-bench-") as folder:
-        async with build(settings_in(Path(folder), **env)) as app:
+        async with build(settings_in(Path(folder), **env), providers=providers) as app:
             console = Console(app.room, user="writer", approvers=["editor"], out=io.StringIO())
             await app.room.start()
             try:

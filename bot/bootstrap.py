@@ -115,15 +115,24 @@ def rules(settings: Settings, approvers: list[str]) -> Rules:
 
 
 @contextlib.asynccontextmanager
-async def build(settings: Settings, *, approvers: list[str] | None = None) -> AsyncIterator[App]:
-    """Open the database, build providers and the room; close everything on the way out."""
+async def build(
+    settings: Settings,
+    *,
+    approvers: list[str] | None = None,
+    providers: Providers | None = None,
+) -> AsyncIterator[App]:
+    """Open the database, build providers and the room; close everything on the way out.
+
+    `providers` replaces the ones the settings choose (benchmarks use fixed-latency fakes)."""
     personas = load_personas(settings.personas_file)
     async with httpx.AsyncClient(follow_redirects=False) as http, Database(settings.db_path) as db:
-        images, video = media_providers(settings, http)
+        if providers is None:
+            images, video = media_providers(settings, http)
+            providers = Providers(text_provider(settings, http), images, video)
         media = MediaStore(settings.media_dir)
         pipeline = Pipeline(
             db,
-            Providers(text_provider(settings, http), images, video),
+            providers,
             personas,
             media,
             Budget(settings.daily_budget_usd),

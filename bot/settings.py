@@ -36,7 +36,7 @@ class Settings(BaseSettings):
 
     # Money and limits
     daily_budget_usd: float = Field(5.0, ge=0, alias="DAILY_BUDGET_USD")
-    max_items: int = Field(10, ge=1, le=50, alias="MAX_ITEMS")
+    max_items: int = Field(10, ge=1, le=100, alias="MAX_ITEMS")
     max_text_chars: int = Field(2000, ge=100, alias="MAX_TEXT_CHARS")
 
     # Pipeline behaviour
