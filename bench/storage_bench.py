@@ -9,6 +9,7 @@ import random
 import sqlite3
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from bench.common import Row, median, print_rows, row, settings_in
@@ -84,7 +85,7 @@ def fill(path: Path) -> None:
         )
 
 
-async def timed(calls: int, work) -> list[float]:  # type: ignore[no-untyped-def]
+async def timed(calls: int, work: Callable[[], Awaitable[object]]) -> list[float]:
     times = []
     for _ in range(calls):
         started = time.perf_counter()
