@@ -6,11 +6,11 @@ from handlers import cards
 from handlers.commands import Ask, Costs, ListPosts, ShowPost
 from handlers.deps import Deps
 from handlers.ports import Card, Invocation, Reply, Section, UserError
-from handlers.recording import finish_text_step
+from handlers.recording import finish_text_step, recorded_call
 from handlers.turns import log_user_turn, say
 from pipeline.budget import BudgetExceeded, start_of_day
 from pipeline.personas import PersonaError
-from pipeline.providers.base import ProviderError, TextRequest
+from pipeline.providers.base import TextRequest
 from pipeline.schemas import Answer
 from pipeline.structured import Structured
 from storage import chat, plans, posts, steps
@@ -87,12 +87,11 @@ async def ask(deps: Deps, inv: Invocation, cmd: Ask) -> Reply | None:
     await log_user_turn(deps, inv, f"/ask {cmd.question}")
     async with deps.db.transaction() as conn:
         step_id = await steps.add_step(conn, name="ask", position=0)
-    try:
-        result: Structured[Answer] = await deps.pipeline.text_call(request, step_id=step_id)
-    except (ProviderError, BudgetExceeded) as exc:
-        await finish_text_step(deps, step_id, None, error=str(exc))
-        raise UserError(f"could not answer: {exc}") from None
-    await finish_text_step(deps, step_id, result)
+    result: Structured[Answer] = await recorded_call(
+        deps, step_id, deps.pipeline.text_call(request, step_id=step_id), "could not answer"
+    )
+    async with deps.db.transaction() as conn:
+        await finish_text_step(conn, step_id, result, now=deps.clock())
     known = {p.id for p in found}
     used = [pid for pid in dict.fromkeys(result.value.post_ids) if pid in known]
     sources = ", ".join(f"post {pid}" for pid in used) or "no posts"

@@ -7,12 +7,11 @@ from handlers.commands import Propose, Refine, RunPlan
 from handlers.deps import Deps
 from handlers.parsing import parse_options
 from handlers.ports import Card, Invocation, MessageRef, Reply, Section, UserError
-from handlers.recording import finish_text_step
+from handlers.recording import finish_text_step, recorded_call
 from handlers.turns import log_user_turn, say
 from pipeline.budget import BudgetExceeded
 from pipeline.personas import PersonaError
 from pipeline.planner import closest_post, plan_request, refine_request
-from pipeline.providers.base import ProviderError
 from pipeline.schemas import PlanText, Refinement
 from pipeline.spec import ItemSpec, SpecError, parse_special
 from pipeline.structured import Structured
@@ -48,11 +47,12 @@ async def propose(deps: Deps, inv: Invocation, cmd: Propose) -> Reply | None:
         )
         step_id = await steps.add_step(conn, name="plan", position=0, plan_id=plan_id, plan_rev=1)
     await log_user_turn(deps, inv, f"/propose {cmd.idea}", plan_id=plan_id)
-    try:
-        result: Structured[PlanText] = await deps.pipeline.text_call(request, step_id=step_id)
-    except (ProviderError, BudgetExceeded) as exc:
-        await finish_text_step(deps, step_id, None, error=str(exc))
-        raise UserError(f"plan {plan_id} could not be written: {exc}") from None
+    result: Structured[PlanText] = await recorded_call(
+        deps,
+        step_id,
+        deps.pipeline.text_call(request, step_id=step_id),
+        f"plan {plan_id} could not be written",
+    )
     revision = PlanRevision(
         plan_id=plan_id,
         rev=1,
@@ -67,7 +67,7 @@ async def propose(deps: Deps, inv: Invocation, cmd: Propose) -> Reply | None:
     )
     async with deps.db.transaction() as conn:
         await plans.add_revision(conn, revision)
-    await finish_text_step(deps, step_id, result)
+        await finish_text_step(conn, step_id, result, now=deps.clock())
     plan = await plans.get_plan(deps.db.reader, plan_id)
     assert plan is not None
     card = cards.plan_card(plan, revision, spec.describe())
@@ -125,11 +125,12 @@ async def refine(deps: Deps, inv: Invocation, cmd: Refine) -> Reply | None:
     async with deps.db.transaction() as conn:
         step_id = await steps.add_step(conn, name="plan", position=0, plan_id=plan.id, plan_rev=rev)
     await log_user_turn(deps, inv, cmd.note, plan_id=plan.id)
-    try:
-        revised: Structured[Refinement] = await deps.pipeline.text_call(request, step_id=step_id)
-    except (ProviderError, BudgetExceeded) as exc:
-        await finish_text_step(deps, step_id, None, error=str(exc))
-        raise UserError(f"plan {plan.id} could not be revised: {exc}") from None
+    revised: Structured[Refinement] = await recorded_call(
+        deps,
+        step_id,
+        deps.pipeline.text_call(request, step_id=step_id),
+        f"plan {plan.id} could not be revised",
+    )
     revision = PlanRevision(
         plan_id=plan.id,
         rev=rev,
@@ -144,7 +145,7 @@ async def refine(deps: Deps, inv: Invocation, cmd: Refine) -> Reply | None:
     )
     async with deps.db.transaction() as conn:
         await plans.add_revision(conn, revision)
-    await finish_text_step(deps, step_id, revised)
+        await finish_text_step(conn, step_id, revised, now=deps.clock())
     changes = [revised.value.change_summary]
     if special != current.special_message:
         changes.append(f"batch is now {spec.describe()}")

@@ -29,7 +29,7 @@ from handlers.ports import (
     ThreadMessage,
 )
 from pipeline.queue import Workers
-from storage import chat, plans, posts
+from storage import chat, plans, posts, steps
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +71,8 @@ class DraftRoom:
 
     async def start(self) -> None:
         """Resume what a crash or restart left: runs, unposted drafts, unpublished approvals."""
+        async with self.deps.db.transaction() as conn:
+            await steps.fail_interrupted_calls(conn, now=self.deps.clock())
         await self.workers.start()
         await self.delivery.sweep()
         for post in await posts.approved_unpublished(self.deps.db.reader):

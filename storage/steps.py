@@ -7,7 +7,7 @@ from typing import Any
 
 from aiosqlite import Connection
 
-from storage.db import fetchall, fetchone, insert
+from storage.db import changes, fetchall, fetchone, insert
 from storage.models import Step
 
 
@@ -148,3 +148,13 @@ async def costs_by_day(conn: Connection, since: float) -> list[dict[str, Any]]:
         }
         for r in rows
     ]
+
+
+async def fail_interrupted_calls(conn: Connection, *, now: float) -> int:
+    """Plan and answer calls (steps outside any run) cut off by a crash: they never resume."""
+    return await changes(
+        conn,
+        "UPDATE steps SET status = 'failed', error = 'interrupted by a restart', ended_at = ?"
+        " WHERE run_id IS NULL AND status IN ('queued', 'running')",
+        (now,),
+    )
