@@ -8,10 +8,11 @@ was already submitted (its handle is committed before waiting) instead of submit
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel
@@ -28,6 +29,7 @@ from pipeline.providers.base import (
     StepSkipped,
     TextProvider,
     TextRequest,
+    TextResult,
 )
 from pipeline.render import render_hero_card
 from pipeline.retry import RetryPolicy, call_with_retries
@@ -147,12 +149,18 @@ class Pipeline:
         """A structured text call with the budget check, retries and attempt counting."""
         provider = self.providers.text
         estimate = provider.estimate_cost(request)
+        tries = 0
+
+        async def attempt(req: TextRequest) -> TextResult:
+            nonlocal tries
+            tries += 1
+            return await provider.complete(req)
 
         async def one(req: TextRequest) -> Any:
             async with self._slots["text"]:
-                return await self._attempts(step_id, estimate, lambda: provider.complete(req))
+                return await self._attempts(step_id, estimate, lambda: attempt(req))
 
-        return await ask(one, request, check)
+        return replace(await ask(one, request, check), attempts=tries)
 
     async def _media_call(
         self, step: Step, provider: MediaProvider, request: MediaRequest, slot: str
@@ -167,9 +175,20 @@ class Pipeline:
                     await steps.save_handle(conn, step.id, submitted)
                 handle = submitted
             waiting_on = handle
-            return await self._attempts(
-                step.id, 0.0, lambda: provider.fetch(waiting_on), counts=False
-            )
+            try:
+                return await self._attempts(
+                    step.id, 0.0, lambda: provider.fetch(waiting_on), counts=False
+                )
+            except ProviderError:
+                # The step has failed for good: nothing will fetch this request again, so stop
+                # it rather than let it run (and be billed) after a timeout.
+                await self._cancel_quietly(provider, waiting_on)
+                raise
+
+    async def _cancel_quietly(self, provider: MediaProvider, handle: dict[str, Any]) -> None:
+        with contextlib.suppress(ProviderError, TimeoutError):
+            async with asyncio.timeout(self.retry.timeout_s):
+                await provider.cancel(handle)
 
     async def estimate_run(self, persona: str, revision: Any) -> float:
         """An upper bound of what a run of this plan revision may spend, for the budget."""
@@ -257,7 +276,7 @@ class Pipeline:
                     if name == "draft":
                         await conn.execute(
                             "UPDATE steps SET attempts = ?, started_at = ? WHERE id = ?",
-                            (result.calls, now - result.latency_s, step_id),
+                            (result.attempts, now - result.latency_s, step_id),
                         )
                         await steps.finish_step(
                             conn,

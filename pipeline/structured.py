@@ -29,6 +29,7 @@ class Structured(Generic[M]):
     cost_usd: float | None
     latency_s: float
     calls: int
+    attempts: int = 0  # provider requests, retries included; counted by Pipeline.text_call
 
 
 def _parse(text: str, schema: type[M]) -> M:

@@ -1,0 +1,508 @@
+"""Real-protocol providers through the whole room: the console adapter, real SQLite, and fake
+OpenAI-compatible, Anthropic and fal servers on 127.0.0.1 (issue 5's scenarios)."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import re
+import sqlite3
+from collections import Counter
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from storage import plans, posts, steps
+from storage.models import Step
+from tests.fakes.providers import FakeAnthropic, FakeFal, FakeOpenAI
+from tests.provider_support import (
+    IMAGE_MODEL,
+    TEXT_MODEL,
+    VIDEO_MODEL,
+    ScriptedModel,
+    StuckFal,
+    TimedOpenAI,
+    card_total,
+    drafts_posted,
+    provider_settings,
+    step_costs,
+    step_line,
+)
+from tests.support import SEED_IDEA, SEED_SPECIAL, ConsoleSession, console_session
+
+OPENAI_KEY = "sk-proj-LEAKCHECK-openai-0123456789abcdef"
+ANTHROPIC_KEY = "sk-ant-api03-LEAKCHECK-anthropic-0123456789"
+FAL_KEY = "fal-key-id:LEAKCHECK-fal-secret-9876543210"
+SEED_FORMATS = ["hero_text"] * 4 + ["video"]
+WHEN = r"[A-Z][a-z]{2} \d{1,2}, \d{1,2}:\d\d [AP]M"
+HERO_LINE = re.compile(
+    rf"^Hero image done fal · {re.escape(IMAGE_MODEL)} · [A-Za-z0-9_-]{{12}}_hero\.png · "
+    rf"\$0\.06 · api \d+\.\ds · {WHEN}$"
+)
+
+
+# -- driving the room -------------------------------------------------------------------------
+
+
+async def propose(session: ConsoleSession, special: str = SEED_SPECIAL) -> str:
+    out = await session.type(
+        f'/propose {SEED_IDEA} pillar:structural_dread special:"{special}"', user="writer"
+    )
+    assert "@aiaaron · structural_dread" in out, out
+    return out
+
+
+async def propose_and_run(session: ConsoleSession, special: str = SEED_SPECIAL) -> None:
+    await propose(session, special)
+    out = await session.type("/run 1", user="writer")
+    assert "⚠" not in out, out
+    await session.settle()
+
+
+async def post_cards(session: ConsoleSession) -> dict[int, str]:
+    found = await posts.posts_of_run(session.app.room.deps.db.reader, 1)
+    return {post.id: await session.type(f"/post {post.id}") for post in found}
+
+
+async def formats_of(session: ConsoleSession) -> dict[int, str]:
+    found = await posts.posts_of_run(session.app.room.deps.db.reader, 1)
+    return {post.id: post.content_format for post in found}
+
+
+async def run_steps(session: ConsoleSession) -> list[Step]:
+    return await steps.steps_of_run(session.app.room.deps.db.reader, 1)
+
+
+def assert_adds_up(card: str) -> None:
+    """The step costs on a card add up to its total; unknown costs are counted, not summed."""
+    total, unknown = card_total(card)
+    costs = step_costs(card)
+    assert sum(c for c in costs if c is not None) == total, card
+    assert unknown == costs.count(None), card
+
+
+# -- 1. the seed's batch ----------------------------------------------------------------------
+
+
+async def test_seed_batch_through_openai_text_and_fal_media(tmp_path: Path) -> None:
+    model = ScriptedModel()  # $0.10 a call at the test prices
+    async with (
+        FakeOpenAI(api_key=OPENAI_KEY, reply_fn=model) as text,
+        FakeFal(api_key=FAL_KEY, polls_in_queue=1, polls_in_progress=0) as fal,
+    ):
+        async with console_session(provider_settings(tmp_path, text=text, fal=fal)) as session:
+            await propose_and_run(session)
+            formats = await formats_of(session)
+            cards = await post_cards(session)
+            done = await run_steps(session)
+            plan_step = await steps.plan_step(session.app.room.deps.db.reader, 1, 1)
+
+        assert sorted(drafts_posted(session.transcript)) == SEED_FORMATS
+        assert sorted(formats.values()) == SEED_FORMATS
+        assert model.asked == Counter({"PlanText": 1, "DraftBatch": 1, "VideoScript": 1})
+        # One submission per image or video step: 4 hero images, 1 poster frame, 1 clip.
+        assert fal.submissions == Counter({IMAGE_MODEL: 5, VIDEO_MODEL: 1})
+        assert all(r.headers["authorization"] == f"Key {FAL_KEY}" for r in fal.requests[:1])
+        # The result URLs drop the model's sub-path, and the client followed them.
+        assert any(p.startswith("/fal-ai/flux-pro/requests/") for p in fal.status_polls)
+
+        # Text costs are usage x prices: 2000 x $10/M + 2000 x $40/M = $0.10 per call.
+        assert plan_step is not None and plan_step.cost_usd == pytest.approx(0.10)
+        by_name: dict[str, list[Step]] = {}
+        for step in done:
+            by_name.setdefault(step.name, []).append(step)
+        assert [s.cost_usd for s in by_name["draft"]] == pytest.approx([0.02] * 5)
+        assert [s.cost_usd for s in by_name["video_script"]] == pytest.approx([0.10])
+        assert {s.status for s in done} == {"done"}
+
+        for post_id, card in cards.items():
+            assert_adds_up(card)
+            assert step_line(card, "Draft").startswith(f"Draft done openai · {TEXT_MODEL} · $0.02")
+            if formats[post_id] == "hero_text":
+                assert HERO_LINE.match(step_line(card, "Hero image")), card
+                assert card_total(card) == (Decimal("0.08"), 0)
+            else:
+                assert step_line(card, "Video script").startswith(
+                    f"Video script done openai · {TEXT_MODEL} · $0.10 · api "
+                )
+                assert step_line(card, "Video clip").startswith(
+                    f"Video clip done fal · {VIDEO_MODEL} · "
+                )
+                assert "_clip.mp4 · $0.40 · api " in step_line(card, "Video clip")
+                assert card_total(card) == (Decimal("0.58"), 0)  # .02 + .10 + .06 + .40
+
+
+async def test_seed_batch_with_anthropic_text_refine_and_ask(tmp_path: Path) -> None:
+    # The shipped price of claude-sonnet-4-5 is $3/$15 per million: 25000 in + 5000 out = $0.15.
+    model = ScriptedModel(prompt_tokens=25_000, completion_tokens=5_000)
+    async with (
+        FakeAnthropic(api_key=ANTHROPIC_KEY, reply_fn=model) as text,
+        FakeFal(api_key=FAL_KEY, polls_in_queue=0, polls_in_progress=1) as fal,
+    ):
+        settings = provider_settings(
+            tmp_path,
+            text=text,
+            fal=fal,
+            LLM_MODEL="claude-sonnet-4-5",
+            LLM_PRICE_INPUT_PER_MTOK=None,
+            LLM_PRICE_OUTPUT_PER_MTOK=None,
+        )
+        async with console_session(settings) as session:
+            await propose(session)
+            revised = await session.type("/refine 1 end on the document line", user="writer")
+            await session.type("/run 1", user="writer")
+            await session.settle()
+            answer = await session.type("/ask who grades the thresholds?", user="writer")
+            formats = await formats_of(session)
+            cards = await post_cards(session)
+
+    assert "plan 1 · revision 2" in session.transcript, revised
+    assert "Q: who grades the thresholds?" in session.transcript, answer
+    assert model.asked == Counter(
+        {"PlanText": 1, "Refinement": 1, "DraftBatch": 1, "VideoScript": 1, "Answer": 1}
+    )
+    sent = text.requests[0]
+    assert sent.path == "/v1/messages"
+    assert sent.headers["x-api-key"] == ANTHROPIC_KEY
+    assert sent.headers["anthropic-version"] == "2023-06-01"
+    assert sent.body["model"] == "claude-sonnet-4-5" and isinstance(sent.body["max_tokens"], int)
+    assert sorted(drafts_posted(session.transcript)) == SEED_FORMATS
+    assert fal.submissions == Counter({IMAGE_MODEL: 5, VIDEO_MODEL: 1})
+    for post_id, card in cards.items():
+        assert_adds_up(card)
+        assert step_line(card, "Draft").startswith(
+            "Draft done anthropic · claude-sonnet-4-5 · $0.03"
+        )
+        if formats[post_id] == "hero_text":
+            assert HERO_LINE.match(step_line(card, "Hero image")), card
+            assert card_total(card) == (Decimal("0.09"), 0)
+        else:
+            assert card_total(card) == (Decimal("0.64"), 0)  # .03 + .15 + .06 + .40
+
+
+async def test_real_text_with_no_fal_key_keeps_media_offline(tmp_path: Path) -> None:
+    async with (
+        FakeOpenAI(api_key=OPENAI_KEY, reply_fn=ScriptedModel()) as text,
+        console_session(provider_settings(tmp_path, text=text)) as session,
+    ):
+        await propose_and_run(session, "1 hero_text, 1 video")
+        cards = await post_cards(session)
+    hero, video = cards[1], cards[2]
+    assert step_line(hero, "Hero image").startswith("Hero image done offline · offline-image · ")
+    assert step_line(video, "Video clip").startswith("Video clip skipped offline · offline-video")
+
+
+# -- 2. whose cost counts ---------------------------------------------------------------------
+
+
+async def test_usage_cost_wins_and_missing_usage_is_unknown_not_zero(tmp_path: Path) -> None:
+    model = ScriptedModel()
+    model.costs["DraftBatch"] = 0.25  # OpenRouter's own figure; the price table says $0.10
+    model.without_usage.add("VideoScript")
+    async with (
+        FakeOpenAI(api_key=OPENAI_KEY, reply_fn=model) as text,
+        FakeFal(api_key=FAL_KEY, polls_in_queue=0, polls_in_progress=0) as fal,
+        console_session(provider_settings(tmp_path, text=text, fal=fal)) as session,
+    ):
+        await propose_and_run(session)
+        formats = await formats_of(session)
+        cards = await post_cards(session)
+        costs = await session.type("/costs")
+        done = await run_steps(session)
+
+    assert [s.cost_usd for s in done if s.name == "draft"] == pytest.approx([0.05] * 5)
+    script = next(s for s in done if s.name == "video_script")
+    assert (script.status, script.cost_usd, script.cost_known) == ("done", None, 0)
+    for post_id, card in cards.items():
+        assert_adds_up(card)
+        assert " · $0.05 · " in step_line(card, "Draft")
+        if formats[post_id] == "video":
+            assert f"Video script done openai · {TEXT_MODEL} · cost unknown · api " in card
+            assert "$0.51 total (+1 unknown)" in card  # .05 + ? + .06 + .40
+        else:
+            assert "$0.11 total · " in card and "unknown" not in card
+    assert "(1 of unknown cost)" in costs
+
+
+# -- 3. a 429 storm ---------------------------------------------------------------------------
+
+
+async def test_a_429_storm_is_waited_out_and_every_attempt_recorded(tmp_path: Path) -> None:
+    async with (
+        TimedOpenAI(api_key=OPENAI_KEY, reply_fn=ScriptedModel()) as text,
+        FakeFal(api_key=FAL_KEY, polls_in_queue=0, polls_in_progress=0) as fal,
+    ):
+        settings = provider_settings(tmp_path, text=text, fal=fal, PROVIDER_MAX_ATTEMPTS=4)
+        async with console_session(settings) as session:
+            await propose(session, "2 hero_text")
+            text.fail(429, times=3, retry_after="0.2", message="Rate limit reached for requests")
+            first = len(text.arrivals)
+            await session.type("/run 1", user="writer")
+            await session.settle()
+            run = await plans.get_run(session.app.room.deps.db.reader, 1)
+            cards = await post_cards(session)
+
+    assert run is not None and run.status == "done"
+    assert sorted(drafts_posted(session.transcript)) == ["hero_text"] * 2
+    storm = text.arrivals[first : first + 4]
+    assert [a.status for a in storm] == [429, 429, 429, 200]
+    for previous, following in itertools.pairwise(storm):
+        # RETRY_BASE_S is 0.01: only Retry-After can explain waits this long.
+        assert following.at - previous.answered_at >= 0.2 - 0.005
+    for card in cards.values():
+        assert re.search(r"Draft done openai · .* · 4 attempts · ", step_line(card, "Draft"))
+        assert_adds_up(card)
+
+
+# -- 4. a hung provider -----------------------------------------------------------------------
+
+
+async def test_a_hung_image_fails_its_step_and_the_run_goes_on(tmp_path: Path) -> None:
+    stuck = "Draft 2 of 5"  # the second item's hero image never leaves fal's status endpoint
+    async with (
+        FakeOpenAI(api_key=OPENAI_KEY, reply_fn=ScriptedModel()) as text,
+        StuckFal(
+            api_key=FAL_KEY, stuck_prompts=(stuck,), polls_in_queue=0, polls_in_progress=0
+        ) as fal,
+    ):
+        settings = provider_settings(
+            tmp_path, text=text, fal=fal, STEP_TIMEOUT_S=0.5, PROVIDER_MAX_ATTEMPTS=2
+        )
+        async with console_session(settings) as session:
+            await propose_and_run(session)
+            reader = session.app.room.deps.db.reader
+            found = await posts.posts_of_run(reader, 1)
+            run = await plans.get_run(reader, 1)
+            cards = await post_cards(session)
+
+    hung = next(p for p in found if p.headline.startswith(stuck))
+    others = [p for p in found if p.id != hung.id]
+    assert run is not None and run.status == "done"
+    assert hung.status == "failed" and hung.content_format == "hero_text"
+    assert hung.error == (
+        "hero image failed: no answer within 0.5s (step timeout) (gave up after 2 attempts)"
+    )
+    assert {p.status for p in others} == {"awaiting_approval"}
+    assert sorted(p.content_format for p in others) == ["hero_text"] * 3 + ["video"]
+    assert sorted(drafts_posted(session.transcript)) == ["hero_text"] * 3 + ["video"]
+    failed_message = f"post {hung.id} · @aiaaron · hero_text · failed\n    {hung.error}"
+    assert failed_message in session.transcript
+    line = step_line(cards[hung.id], "Hero image")
+    assert line.startswith("Hero image failed · ") and line.endswith(hung.error.split(": ", 1)[1])
+    assert "Hero-text card queued" in cards[hung.id]
+    # The request we stopped waiting for was submitted once, and cancelled.
+    hung_jobs = [job for job in fal.jobs.values() if fal.stuck(job.request_id)]
+    assert len(hung_jobs) == 1 and hung_jobs[0].cancelled
+    assert fal.submissions == Counter({IMAGE_MODEL: 5, VIDEO_MODEL: 1})
+
+
+# -- 5. item counts ---------------------------------------------------------------------------
+
+
+async def test_a_wrong_item_count_is_repaired_in_one_round(tmp_path: Path) -> None:
+    model = ScriptedModel()
+    model.short_batches = 1
+    async with (
+        FakeOpenAI(api_key=OPENAI_KEY, reply_fn=model) as text,
+        FakeFal(api_key=FAL_KEY, polls_in_queue=0, polls_in_progress=0) as fal,
+        console_session(provider_settings(tmp_path, text=text, fal=fal)) as session,
+    ):
+        await propose_and_run(session)
+        cards = await post_cards(session)
+
+    assert model.asked["DraftBatch"] == 2
+    repair = [c for c in text.calls if c.schema_title == "DraftBatch"][1]
+    assert (
+        "Your previous answer failed validation: expected exactly 5 items "
+        "(1 video, 4 hero_text), got 4 (1 video, 3 hero_text)"
+    ) in repair.system
+    assert sorted(drafts_posted(session.transcript)) == SEED_FORMATS
+    # Both calls are paid for: $0.20 over 5 drafts; the repair round shows as a second attempt.
+    for card in cards.values():
+        assert " · $0.04 · " in step_line(card, "Draft")
+        assert " · 2 attempts · " in step_line(card, "Draft")
+        assert_adds_up(card)
+
+
+async def test_a_count_that_stays_wrong_fails_the_run_and_posts_nothing(tmp_path: Path) -> None:
+    model = ScriptedModel()
+    model.short_batches = 99
+    async with (
+        FakeOpenAI(api_key=OPENAI_KEY, reply_fn=model) as text,
+        FakeFal(api_key=FAL_KEY) as fal,
+        console_session(provider_settings(tmp_path, text=text, fal=fal)) as session,
+    ):
+        await propose_and_run(session)
+        reader = session.app.room.deps.db.reader
+        run = await plans.get_run(reader, 1)
+        found = await posts.posts_of_run(reader, 1)
+
+    reason = (
+        "the model's answer did not fit after a repair round: expected exactly 5 items "
+        "(1 video, 4 hero_text), got 4 (1 video, 3 hero_text)"
+    )
+    assert model.asked["DraftBatch"] == 2
+    assert run is not None and (run.status, run.error) == ("failed", reason)
+    assert f"Run failed: {reason}" in session.transcript
+    assert found == [] and drafts_posted(session.transcript) == []
+    assert fal.requests == []
+
+
+# -- 6. the budget ----------------------------------------------------------------------------
+
+
+async def test_a_run_over_the_daily_budget_is_refused_before_any_paid_call(
+    tmp_path: Path,
+) -> None:
+    model = ScriptedModel(prompt_tokens=100, completion_tokens=50)
+    async with (
+        FakeOpenAI(api_key=OPENAI_KEY, reply_fn=model) as text,
+        FakeFal(api_key=FAL_KEY) as fal,
+    ):
+        settings = provider_settings(
+            tmp_path, text=text, fal=fal, LLM_MODEL="gpt-4o-mini", DAILY_BUDGET_USD=0.10
+        )
+        settings = settings.model_copy(update={"llm_price_input": None, "llm_price_output": None})
+        async with console_session(settings) as session:
+            await propose(session, "4 hero_text")
+            refused = await session.type("/run 1", user="writer")
+            await session.settle()
+            runs = await session.app.room.deps.db.reader.execute_fetchall("SELECT * FROM runs")
+
+    # 4 images at $0.06 plus the drafts' text estimate; the plan spent well under a cent.
+    assert refused.startswith("  ⚠ over the daily budget: this needs up to $0.24 and $0.10 of")
+    assert "$0.10 is left today" in refused and "DAILY_BUDGET_USD" in refused
+    assert list(runs) == []
+    assert fal.submissions == Counter() and fal.requests == []
+    assert model.asked == Counter({"PlanText": 1})
+
+
+# -- 7. a restart while fal works ------------------------------------------------------------
+
+
+async def test_a_restart_fetches_the_stored_fal_request_instead_of_paying_again(
+    tmp_path: Path,
+) -> None:
+    model = ScriptedModel()
+    async with (
+        FakeOpenAI(api_key=OPENAI_KEY, reply_fn=model) as text,
+        FakeFal(api_key=FAL_KEY, polls_in_queue=10_000, polls_in_progress=0) as fal,
+    ):
+        settings = provider_settings(tmp_path, text=text, fal=fal)
+        async with console_session(settings) as first:
+            await propose(first, "2 hero_text")
+            await first.type("/run 1", user="writer")
+            await wait_for_handles(settings.db_path, 2)
+        stored = await handles(settings.db_path)
+        assert fal.submissions == Counter({IMAGE_MODEL: 2})
+        assert all(job.polls >= 1 and not job.completed for job in fal.jobs.values())
+
+        fal.options.polls_in_queue = 0  # the queue moves on while we are down
+        async with console_session(settings) as second:
+            await second.settle()
+            cards = await post_cards(second)
+            done = await run_steps(second)
+
+    assert fal.submissions == Counter({IMAGE_MODEL: 2})  # nothing paid twice
+    assert all(job.completed for job in fal.jobs.values())
+    images = [s for s in done if s.name == "hero_image"]
+    assert [s.status for s in images] == ["done", "done"]
+    assert [s.attempts for s in images] == [1, 1]
+    assert sorted(s.handle_json for s in images) == sorted(stored)
+    assert sorted(drafts_posted(second.transcript)) == ["hero_text"] * 2
+    assert model.asked["DraftBatch"] == 1
+    for card in cards.values():
+        assert HERO_LINE.match(step_line(card, "Hero image")), card
+
+
+async def wait_for_handles(db_path: Path, count: int) -> None:
+    """Until `count` steps have a provider request stored (at most 10 s)."""
+    for _ in range(500):
+        if len(await handles(db_path)) >= count:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"fewer than {count} fal handles were stored")
+
+
+async def handles(db_path: Path) -> list[str]:
+    def read() -> list[str]:
+        with sqlite3.connect(db_path) as db:
+            rows = db.execute("SELECT handle_json FROM steps WHERE handle_json IS NOT NULL")
+            return [str(row[0]) for row in rows]
+
+    return await asyncio.to_thread(read)
+
+
+# -- 8. keys never leak -----------------------------------------------------------------------
+
+
+async def test_keys_never_reach_logs_chat_or_the_database(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    model = ScriptedModel()
+    async with (
+        FakeOpenAI(api_key=OPENAI_KEY, reply_fn=model) as text,
+        FakeFal(api_key=FAL_KEY, polls_in_queue=0, polls_in_progress=0) as fal,
+    ):
+        settings = provider_settings(tmp_path, text=text, fal=fal, PROVIDER_MAX_ATTEMPTS=2)
+        async with console_session(settings) as session:
+            # Providers that echo the key they were sent, on a failure that is final...
+            text.fail(401, message=f"Incorrect API key provided: {OPENAI_KEY}")
+            refused = await session.type(f'/propose {SEED_IDEA} special:"2 hero_text"')
+            assert "could not be written: openai answered HTTP 401" in refused
+            text.fail(400, message=f"Bad request from key {OPENAI_KEY}")
+            await session.type(f'/propose {SEED_IDEA} special:"2 hero_text"')
+            # ... and on failures that are retried and then recorded on a step.
+            await propose(session, SEED_SPECIAL)
+            text.fail(500, message=f"upstream error for {OPENAI_KEY}")
+            fal.fail(503, message=f"overloaded; key {FAL_KEY}")
+            fal.fail(403, message=f"Key {FAL_KEY} may not use this model")
+            await session.type("/run 3", user="writer")
+            await session.settle()
+            for post in await posts.posts_of_run(session.app.room.deps.db.reader, 1):
+                await session.type(f"/post {post.id}")
+            await session.type("/costs")
+
+    transcript = session.transcript
+    assert "[redacted]" in transcript  # the echoes arrived, and were cut out
+    assert "fal answered HTTP 403" in transcript  # the item failed for the 403, and said so
+    assert any(r.name.startswith("httpcore") for r in caplog.records)  # DEBUG was captured
+    logged = caplog.text + "\n".join(f"{r.getMessage()} {r.exc_text or ''}" for r in caplog.records)
+    stored = database_text(tmp_path)
+    for key in (OPENAI_KEY, FAL_KEY, "LEAKCHECK"):
+        assert key not in transcript
+        assert key not in logged
+        assert key not in stored
+
+
+async def test_anthropic_key_echoes_are_cut_out(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    async with (
+        FakeAnthropic(api_key=ANTHROPIC_KEY, reply_fn=ScriptedModel()) as text,
+        console_session(provider_settings(tmp_path, text=text)) as session,
+    ):
+        text.fail(400, message=f"invalid request for {ANTHROPIC_KEY}")
+        refused = await session.type(f'/propose {SEED_IDEA} special:"1 hero_text"')
+        await propose(session, "1 hero_text")
+        await session.type("/run 2", user="writer")
+        await session.settle()
+
+    assert "could not be written: anthropic answered HTTP 400 (error): invalid request for " in (
+        refused
+    )
+    logged = caplog.text + "\n".join(r.getMessage() for r in caplog.records)
+    stored = database_text(tmp_path)
+    for place in (session.transcript, logged, stored):
+        assert ANTHROPIC_KEY not in place and "LEAKCHECK" not in place
+
+
+def database_text(tmp_path: Path) -> str:
+    """Every byte SQLite wrote (the database and any WAL left behind), as text."""
+    files = sorted(tmp_path.glob("draftroom.db*"))
+    assert files
+    return "\n".join(f.read_bytes().decode("utf-8", "replace") for f in files)
