@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import uuid
 from pathlib import Path
 
 
@@ -19,7 +20,8 @@ class MediaStore:
         name = f"{digest}_{suffix}.{extension}"
         target = self.folder / name
         if not target.exists():
-            temp = target.with_suffix(f".{os.getpid()}.tmp")
+            # A name of its own per write: two steps may store the same bytes at once.
+            temp = self.folder / f".{name}.{uuid.uuid4().hex}.tmp"
             temp.write_bytes(data)
             os.replace(temp, target)
         return name

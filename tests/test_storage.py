@@ -118,3 +118,16 @@ async def test_the_file_is_plain_sqlite(tmp_path: Path) -> None:
         assert conn.execute("SELECT idea FROM plans").fetchall() == [
             ("visible to any sqlite client",)
         ]
+
+
+def test_media_store_survives_the_same_bytes_saved_at_once(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from pipeline.media import MediaStore
+
+    store = MediaStore(tmp_path / "media")
+    with ThreadPoolExecutor(8) as pool:
+        names = list(pool.map(lambda _: store.save(b"same bytes", "hero", "png"), range(64)))
+    assert len(set(names)) == 1
+    assert store.read(names[0]) == b"same bytes"
+    assert [p.name for p in (tmp_path / "media").iterdir()] == names[:1]
