@@ -90,6 +90,8 @@ def media_providers(
         timeout_s=settings.step_timeout_s,
         media_hosts=settings.media_hosts,
         max_bytes=settings.media_max_bytes,
+        output_format=settings.image_output_format,
+        safety_tolerance=settings.image_safety_tolerance,
         client=http,
     )
     return fal, (fal if settings.video_model else OfflineVideo())
@@ -141,6 +143,7 @@ async def build(
                 base_s=settings.retry_base_s,
                 timeout_s=settings.step_timeout_s,
             ),
+            aspect_ratios=settings.aspect_ratios,
             limits=Limits(
                 text=settings.text_concurrency,
                 image=settings.image_concurrency,

@@ -15,9 +15,16 @@ from bot.settings import Settings
 from pipeline.personas import PersonaError
 
 NO_PLATFORM = (
-    "No Slack or Discord token set: opening the local console chat on the offline providers. "
+    "No Slack or Discord token set: opening the local console chat on {providers}. "
     "To connect Slack or Discord, set SLACK_BOT_TOKEN or DISCORD_BOT_TOKEN in .env (see README)."
 )
+
+
+def providers_in_use(settings: Settings) -> str:
+    media = "fal" if settings.fal_key else "offline"
+    if settings.llm_provider == "offline" and media == "offline":
+        return "the offline providers"
+    return f"{settings.llm_provider} text and {media} media"
 CONSOLE_APPROVER = "editor"
 
 
@@ -67,7 +74,7 @@ def main(argv: list[str] | None = None) -> None:
             print(invite_url(settings))
         elif command == "console" or not (settings.slack_enabled or settings.discord_enabled):
             if command != "console":
-                print(NO_PLATFORM, flush=True)
+                print(NO_PLATFORM.format(providers=providers_in_use(settings)), flush=True)
             asyncio.run(run_console_mode(settings))
         else:
             asyncio.run(run_platforms(settings))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -68,6 +69,11 @@ class Settings(BaseSettings):
     fal_queue_url: str = Field("https://queue.fal.run", alias="FAL_QUEUE_URL")
     image_model: str = Field("fal-ai/flux-pro/v1.1-ultra", alias="IMAGE_MODEL")
     video_model: str | None = Field(None, alias="VIDEO_MODEL")
+    image_output_format: Literal["jpeg", "png"] = Field("jpeg", alias="IMAGE_OUTPUT_FORMAT")
+    image_safety_tolerance: str = Field("2", pattern=r"^[1-6]$", alias="IMAGE_SAFETY_TOLERANCE")
+    aspect_ratios: Annotated[dict[str, str], NoDecode] = Field(
+        default_factory=dict, alias="ASPECT_RATIOS"
+    )
     image_price_usd: float | None = Field(None, ge=0, alias="IMAGE_PRICE_USD")
     video_price_usd: float | None = Field(None, ge=0, alias="VIDEO_PRICE_USD")
     media_hosts: Annotated[list[str], NoDecode] = Field(
@@ -93,6 +99,20 @@ class Settings(BaseSettings):
     log_level: str = Field("INFO", alias="LOG_LEVEL")
 
     _split = field_validator("approvers", "media_hosts", mode="before")(_split_csv)
+
+    @field_validator("aspect_ratios", mode="before")
+    @classmethod
+    def _pairs(cls, value: object) -> object:
+        """`hero_text=3:4,video=9:16` → {"hero_text": "3:4", "video": "9:16"}."""
+        if not isinstance(value, str):
+            return value
+        pairs = {}
+        for part in filter(None, (p.strip() for p in value.split(","))):
+            name, sep, ratio = part.partition("=")
+            if not sep or not re.fullmatch(r"[0-9]{1,2}:[0-9]{1,2}", ratio.strip()):
+                raise ValueError(f"write ASPECT_RATIOS like hero_text=3:4,video=9:16, not {part!r}")
+            pairs[name.strip()] = ratio.strip()
+        return pairs
 
     @property
     def slack_enabled(self) -> bool:

@@ -100,6 +100,7 @@ class Pipeline:
         *,
         retry: RetryPolicy,
         limits: Limits,
+        aspect_ratios: dict[str, str] | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.db = db
@@ -110,6 +111,9 @@ class Pipeline:
         self.retry = retry
         self.clock = clock
         self.observer: RunObserver = _Silent()
+        self.aspect_ratios = {name: fmt.aspect_ratio for name, fmt in FORMATS.items()} | (
+            aspect_ratios or {}
+        )
         self._slots = {
             "text": asyncio.Semaphore(limits.text),
             "image": asyncio.Semaphore(limits.image),
@@ -394,10 +398,10 @@ class Pipeline:
         )
 
     async def _step_hero_image(self, post: Post, step: Step) -> StepOutcome:
-        return await self._image(post, step, FORMATS[post.content_format].aspect_ratio, "hero")
+        return await self._image(post, step, self.aspect_ratios[post.content_format], "hero")
 
     async def _step_poster_frame(self, post: Post, step: Step) -> StepOutcome:
-        return await self._image(post, step, FORMATS["video"].aspect_ratio, "poster")
+        return await self._image(post, step, self.aspect_ratios["video"], "poster")
 
     async def _step_hero_card(self, post: Post, step: Step) -> StepOutcome:
         hero = await self._artifact_of(post, "hero_image")
@@ -407,7 +411,7 @@ class Pipeline:
             self.media.read(hero),
             post.headline,
             post.persona,
-            FORMATS[post.content_format].aspect_ratio,
+            self.aspect_ratios[post.content_format],
         )
         name = await asyncio.to_thread(self.media.save, png, "card", "png")
         return StepOutcome("local", "pillow", name, 0.0, round(time.perf_counter() - started, 3))
@@ -427,7 +431,7 @@ class Pipeline:
         request = MediaRequest(
             kind="video",
             prompt=f"{post.headline}. {post.video_script[:800]}",
-            aspect_ratio=FORMATS["video"].aspect_ratio,
+            aspect_ratio=self.aspect_ratios["video"],
             headline=post.headline,
         )
         result = await self._media_call(step, provider, request, "video")

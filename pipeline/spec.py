@@ -21,11 +21,13 @@ class Format:
 
 
 # The pipeline steps each format goes through, in order. "draft" is the text of the item.
+# Aspect ratios are defaults (ASPECT_RATIOS overrides them), all among those fal's
+# flux-pro v1.1 ultra accepts: 21:9, 16:9, 4:3, 3:2, 1:1, 2:3, 3:4, 9:16, 9:21.
 FORMATS: dict[str, Format] = {
     f.name: f
     for f in (
         Format("text", ("draft",), "1:1", "text only"),
-        Format("hero_text", ("draft", "hero_image", "hero_card"), "4:5", "headline over an image"),
+        Format("hero_text", ("draft", "hero_image", "hero_card"), "3:4", "headline over an image"),
         Format("image", ("draft", "hero_image"), "1:1", "an image with a caption"),
         Format("video", ("draft", "video_script", "poster_frame", "video_clip"), "9:16", "a clip"),
     )
