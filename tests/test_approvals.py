@@ -110,3 +110,16 @@ async def test_a_repeated_event_has_one_effect(tmp_path: Path) -> None:
             await session.settle()
         post = await posts.get_post(session.app.room.deps.db.reader, 2)
         assert post is not None and post.rev == 2
+
+
+async def test_a_restart_on_settled_state_sends_nothing(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path)
+    async with console_session(settings) as session:
+        await drafted(session)
+        await react(session, 1, "editor")
+        sent = await session.app.room.deps.db.scalar("SELECT COUNT(*) FROM console_messages")
+    async with console_session(settings) as again:
+        await again.settle()
+        db = again.app.room.deps.db
+        assert await db.scalar("SELECT COUNT(*) FROM console_messages") == sent
+        assert again.transcript == ""
