@@ -48,10 +48,11 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
         try:
             await stop.wait()
         finally:
+            # The room first: its last progress edits still need the adapters' clients.
+            await app.room.stop()
             for adapter in reversed(adapters):
                 with contextlib.suppress(Exception):
                     await adapter.stop()
-            await app.room.stop()
 
 
 async def run_platforms(settings: Settings) -> None:

@@ -32,16 +32,18 @@ def may_approve(deps: Deps, user_id: str, proposer: str) -> bool:
     return deps.rules.allow_self_approval or user_id != proposer
 
 
-async def handle_reaction(deps: Deps, event: ReactionEvent) -> None:
+async def handle_reaction(deps: Deps, event: ReactionEvent) -> bool:
+    """Apply a reaction; False when the message is not (yet) one the bot knows."""
     link = await chat.find_message(
         deps.db.reader, event.platform, event.channel_id, event.message_id
     )
     if link is None:
-        return
+        return False
     if link.kind == "plan_card":
         await _on_plan_card(deps, event, link)
     elif link.kind == "draft" and link.post_id is not None:
         await _on_draft(deps, event, link)
+    return True
 
 
 async def _on_plan_card(deps: Deps, event: ReactionEvent, link: MessageLink) -> None:

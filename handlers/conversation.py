@@ -17,12 +17,13 @@ from handlers.turns import log_user_turn, say
 from storage import chat, posts
 
 
-async def handle_thread_message(deps: Deps, message: ThreadMessage) -> None:
+async def handle_thread_message(deps: Deps, message: ThreadMessage) -> bool:
+    """Take a thread reply as a turn; False when the thread is not one the bot knows (yet)."""
     link = await chat.find_message(
         deps.db.reader, message.platform, message.channel_id, message.thread_id
     )
     if link is None or link.kind not in ("plan_card", "draft"):
-        return
+        return False
     text = clean(message.text)
     inv = Invocation(
         message.platform,
@@ -32,7 +33,7 @@ async def handle_thread_message(deps: Deps, message: ThreadMessage) -> None:
         message_id=message.message_id,
     )
     if not text:
-        return
+        return True
     if len(text) > deps.rules.max_text_chars:
         raise UserError(
             f"that reply is {len(text)} characters; a note takes at most "
@@ -42,6 +43,7 @@ async def handle_thread_message(deps: Deps, message: ThreadMessage) -> None:
         await refine(deps, inv, Refine(link.plan_id, text))
     elif link.post_id is not None:
         await _revise_draft(deps, inv, link.post_id, text)
+    return True
 
 
 async def _revise_draft(deps: Deps, inv: Invocation, post_id: int, note: str) -> None:

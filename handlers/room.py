@@ -123,10 +123,12 @@ class DraftRoom:
         work = handle_thread_message(self.deps, message)
         await self._once(message.platform, message.event_key, work)
 
-    async def _once(self, platform: str, key: str | None, work: Coroutine[Any, Any, None]) -> None:
+    async def _once(self, platform: str, key: str | None, work: Coroutine[Any, Any, bool]) -> None:
         """Handle an inbound event once per delivery id. The id is recorded after the work
         succeeds, so a crash halfway lets the redelivery finish it; the handlers themselves are
-        idempotent, and copies arriving at the same time wait out the first."""
+        idempotent, and copies arriving at the same time wait out the first. An event about a
+        message the bot has not linked yet (its card is still being recorded) is not recorded,
+        so a redelivery gets another chance."""
         if key is None:
             await work
             return
@@ -136,7 +138,8 @@ class DraftRoom:
             return
         self._in_flight.add(marker)
         try:
-            await work
+            if not await work:
+                return
             async with self.deps.db.transaction() as conn:
                 await chat.first_sighting(conn, platform, key, now=self.deps.clock())
         finally:

@@ -1,0 +1,158 @@
+"""Cards as Slack messages: Block Kit plus a plain-text fallback, always inside Slack's limits.
+
+Slack refuses a message with more than 50 blocks, a header over 150 characters or a section over
+3000 (`invalid_blocks`), and one whose blocks, as JSON, are too long (`msg_blocks_too_long`,
+reported near 13,000 characters; undocumented). Text that does not fit is cut at a word with an
+ellipsis and a pointer to the card's `more` (such as "/post 34"), where the whole of it is.
+When the blocks as a whole are too long, the longest sections give way first, down to a common
+length, so that short ones (a status line) always survive whole.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from handlers.ports import Card, Section
+
+MAX_BLOCKS = 50
+HEADER_CHARS = 150
+SECTION_CHARS = 3000
+CONTEXT_CHARS = 2000
+# Measured as slack_sdk sends it (json.dumps, non-ASCII escaped); well under where Slack refuses.
+BLOCKS_JSON_BUDGET = 11_000
+FALLBACK_CHARS = 3000
+ELLIPSIS = "…"
+# Cut at the last space only if that keeps at least this share of the room; else mid-word.
+MIN_WORD_CUT = 0.6
+FIT_ROUNDS = 12
+
+Block = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class SlackMessage:
+    text: str  # the fallback shown in notifications and where blocks cannot be
+    blocks: list[Block]
+
+
+def escape(text: str) -> str:
+    """Slack's three control characters in mrkdwn and message text."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def cut(text: str, limit: int, pointer: str = "") -> str:
+    """`text` whole if it fits in `limit` characters, else cut at a word, with … and `pointer`."""
+    if len(text) <= limit:
+        return text
+    tail = ELLIPSIS + pointer
+    room = limit - len(tail)
+    if room <= 0:
+        return text[: max(0, limit - 1)] + ELLIPSIS if limit > 0 else ""
+    head = text[:room]
+    at_space = max(head.rfind(" "), head.rfind("\n"))
+    if at_space >= room * MIN_WORD_CUT:
+        head = head[:at_space]
+    return head.rstrip() + tail
+
+
+def _pointer(card: Card) -> str:
+    return f" (the rest: {card.more})" if card.more else ""
+
+
+def _cut_escaped(text: str, limit: int, pointer: str) -> str:
+    """Escape, then cut so that the escaped form fits (escaping only makes text longer)."""
+    raw_limit = limit
+    while True:
+        escaped = escape(cut(text, raw_limit, pointer))
+        if len(escaped) <= limit or raw_limit <= 0:
+            return escaped[:limit]
+        raw_limit = min(raw_limit - 1, raw_limit * limit // len(escaped))
+
+
+def _json_len(value: Any) -> int:
+    return len(json.dumps(value))
+
+
+@dataclass
+class _Part:
+    heading: str | None
+    text: str
+    limit: int = SECTION_CHARS  # the most characters of (escaped) text to show; fitting lowers it
+
+    def prefix(self) -> str:
+        return f"*{escape(self.heading)}*\n" if self.heading else ""
+
+    def body(self, pointer: str) -> str:
+        room = min(self.limit, SECTION_CHARS - len(self.prefix()))
+        return _cut_escaped(self.text, max(0, room), pointer)
+
+    def mrkdwn(self, pointer: str) -> str:
+        return self.prefix() + self.body(pointer)
+
+
+def _parts(card: Card) -> list[_Part]:
+    sections = [s for s in card.sections if s.text.strip() or s.heading]
+    room = MAX_BLOCKS - 2  # the header and the footer
+    if len(sections) > room:
+        rest = "\n\n".join(s.text for s in sections[room - 1 :])
+        sections = [*sections[: room - 1], Section(None, rest)]
+    return [_Part(s.heading, s.text) for s in sections]
+
+
+def _blocks(card: Card, parts: list[_Part], pointer: str) -> list[Block]:
+    blocks: list[Block] = []
+    title = " ".join(card.title.split())
+    if title:
+        header = {"type": "plain_text", "text": cut(title, HEADER_CHARS), "emoji": True}
+        blocks.append({"type": "header", "text": header})
+    for part in parts:
+        text = part.mrkdwn(pointer)
+        if text.strip():
+            blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": text}})
+    if card.footer:
+        element = {"type": "mrkdwn", "text": _cut_escaped(card.footer, CONTEXT_CHARS, "")}
+        blocks.append({"type": "context", "elements": [element]})
+    return blocks
+
+
+def level_for(sizes: list[int], excess: int) -> int:
+    """The highest common cap that, applied to every size above it, frees `excess` in total."""
+    ordered = sorted(sizes, reverse=True)
+    freed = 0
+    for i, size in enumerate(ordered):
+        lower = ordered[i + 1] if i + 1 < len(ordered) else 0
+        capped = i + 1  # how many sizes come down together from here
+        if freed + capped * (size - lower) >= excess:
+            return size - math.ceil((excess - freed) / capped)
+        freed += capped * (size - lower)
+    return 0
+
+
+def _shrink(parts: list[_Part], pointer: str, excess: int) -> None:
+    bodies = [p.body(pointer) for p in parts]
+    sizes = [_json_len(b) for b in bodies]
+    level = level_for(sizes, excess)
+    for part, body, size in zip(parts, bodies, sizes, strict=True):
+        if size > level:
+            # Escapes make JSON weigh more than the text it holds: scale the cut by the ratio.
+            part.limit = max(0, len(body) - math.ceil((size - level) * len(body) / size))
+
+
+def render(card: Card) -> SlackMessage:
+    """The card as Slack blocks and fallback text, within every limit above."""
+    pointer = _pointer(card)
+    text = _cut_escaped(card.plain_text(), FALLBACK_CHARS, pointer)
+    parts = _parts(card)
+    blocks = _blocks(card, parts, pointer)
+    for _ in range(FIT_ROUNDS):
+        excess = _json_len(blocks) - BLOCKS_JSON_BUDGET
+        if excess <= 0:
+            return SlackMessage(text, blocks)
+        _shrink(parts, pointer, excess)
+        blocks = _blocks(card, parts, pointer)
+    if _json_len(blocks) > BLOCKS_JSON_BUDGET:
+        blocks = [b for b in blocks if b["type"] == "header"]
+    return SlackMessage(text, blocks)

@@ -1,0 +1,216 @@
+"""The room's `ChatPort` on Slack's Web API, and the client it uses.
+
+Every card goes out as Block Kit with a text fallback (see `bot.slack_blocks`). Posts carry their
+idempotency key in message metadata, so `find_sent` can tell whether a post whose outcome was
+lost did reach Slack. Retries are slack-sdk's only: Retry-After on 429, a few tries on 5xx.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.async_handler import AsyncRetryHandler
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
+
+from bot.slack_blocks import render
+from bot.slack_edits import EditCoalescer
+from handlers.ports import APPROVE, EMOJI_ACTION, REGENERATE, REJECT, Card, MessageRef
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "slack"
+DELIVERY_EVENT = "draftroom_delivery"  # message metadata carrying a post's idempotency key
+RATE_LIMIT_RETRIES = 5
+SERVER_ERROR_RETRIES = 2
+HISTORY_PAGES, HISTORY_PAGE_SIZE = 3, 200  # how far back find_sent looks
+
+# Slack's reaction names for each action. The first is the one the bot offers on drafts.
+REACTION_NAMES = {
+    APPROVE: ("white_check_mark", "heavy_check_mark", "ballot_box_with_check"),
+    REJECT: ("x", "negative_squared_cross_mark", "heavy_multiplication_x"),
+    REGENERATE: ("repeat", "arrows_counterclockwise", "arrows_clockwise"),
+}
+_ACTION_OF_NAME = {name: action for action, names in REACTION_NAMES.items() for name in names}
+
+
+def reaction_action(name: str) -> str | None:
+    """The action a reaction name stands for; skin tones (`+1::skin-tone-2`) do not matter."""
+    return _ACTION_OF_NAME.get(name.split("::", 1)[0])
+
+
+def offered_name(emoji: str) -> str | None:
+    action = EMOJI_ACTION.get(emoji.replace("\ufe0f", ""))
+    return REACTION_NAMES[action][0] if action else None
+
+
+def retry_handlers() -> list[AsyncRetryHandler]:
+    """The only retry layer for Slack calls: Retry-After on 429, a few tries on 5xx."""
+    return [
+        AsyncConnectionErrorRetryHandler(),
+        AsyncRateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES),
+        AsyncServerErrorRetryHandler(max_retry_count=SERVER_ERROR_RETRIES),
+    ]
+
+
+class SlackClient(AsyncWebClient):
+    """`AsyncWebClient` with one call per API method in flight.
+
+    Slack rate-limits per method. Were calls of a method concurrent, the others would arrive
+    while one waits out a 429's Retry-After, and be refused too; in turn, they queue behind it.
+    (Clients that bolt copies per request lack this; the adapter makes no calls through them.)
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._method_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+
+    async def api_call(
+        self,
+        api_method: str,
+        *,
+        http_verb: str = "POST",
+        files: dict[str, Any] | None = None,
+        data: Any = None,
+        params: dict[str, Any] | None = None,
+        json: dict[str, Any] | None = None,
+        headers: dict[str, Any] | None = None,
+        auth: dict[str, Any] | None = None,
+    ) -> AsyncSlackResponse:
+        async with self._method_locks[api_method]:
+            return await super().api_call(
+                api_method,
+                http_verb=http_verb,
+                files=files,
+                data=data,
+                params=params,
+                json=json,
+                headers=headers,
+                auth=auth,
+            )
+
+
+class SlackPort:
+    """The room's `ChatPort` on Slack. A post that still fails after the SDK's retries raises;
+    the room records it as pending and its sweeper posts it later."""
+
+    platform = PLATFORM
+
+    def __init__(self, client: AsyncWebClient) -> None:
+        self.client = client
+        self.edits = EditCoalescer(self._update)
+
+    async def send(
+        self,
+        channel_id: str,
+        card: Card,
+        *,
+        thread_id: str | None = None,
+        idempotency_key: str | None = None,
+        reactions: tuple[str, ...] = (),
+    ) -> MessageRef:
+        message = render(card)
+        extra: dict[str, Any] = {}
+        if thread_id:
+            extra["thread_ts"] = thread_id
+        if idempotency_key:
+            payload = {"key": idempotency_key}
+            extra["metadata"] = {"event_type": DELIVERY_EVENT, "event_payload": payload}
+        posted = await self.client.chat_postMessage(
+            channel=channel_id, text=message.text, blocks=message.blocks, **extra
+        )
+        ts = str(posted["ts"])
+        # The message exists from here on: a failure below is logged, never raised, or the
+        # room would count the message as unposted and a retry would find it without these.
+        for image in card.images:
+            await self._upload(channel_id, thread_id or ts, image, card.title)
+        for emoji in reactions:
+            await self._react(channel_id, ts, emoji)
+        return MessageRef(PLATFORM, channel_id, ts)
+
+    async def _upload(self, channel_id: str, thread_ts: str, image: Path, title: str) -> None:
+        try:
+            content = await asyncio.to_thread(image.read_bytes)
+            await self.client.files_upload_v2(
+                content=content,
+                filename=image.name,
+                title=title[:250],
+                alt_txt=title[:1000],
+                channel=channel_id,
+                thread_ts=thread_ts,
+            )
+        except Exception as exc:  # the message is posted; see `send`
+            log.warning("uploading %s to %s failed: %s", image, channel_id, exc)
+
+    async def _react(self, channel_id: str, ts: str, emoji: str) -> None:
+        name = offered_name(emoji)
+        if name is None:
+            log.warning("no Slack reaction name for %r", emoji)
+            return
+        try:
+            await self.client.reactions_add(channel=channel_id, timestamp=ts, name=name)
+        except SlackApiError as exc:
+            if exc.response.get("error") != "already_reacted":
+                log.warning("reacting %s on %s/%s failed: %s", name, channel_id, ts, exc)
+        except Exception as exc:  # the message is posted; see `send`
+            log.warning("reacting %s on %s/%s failed: %s", name, channel_id, ts, exc)
+
+    async def edit(self, ref: MessageRef, card: Card) -> None:
+        await self.edits.edit((ref.channel_id, ref.message_id), card)
+
+    async def _update(self, where: tuple[str, str], card: Card) -> None:
+        message = render(card)
+        channel, ts = where
+        await self.client.chat_update(
+            channel=channel, ts=ts, text=message.text, blocks=message.blocks
+        )
+
+    async def find_sent(self, channel_id: str, idempotency_key: str) -> MessageRef | None:
+        """Keyed posts are top-level messages: look through the channel's recent history."""
+        cursor: str | None = None
+        for _ in range(HISTORY_PAGES):
+            page = await self.client.conversations_history(
+                channel=channel_id,
+                include_all_metadata=True,
+                limit=HISTORY_PAGE_SIZE,
+                cursor=cursor,
+            )
+            for message in page.get("messages") or []:
+                metadata = message.get("metadata") or {}
+                key = (metadata.get("event_payload") or {}).get("key")
+                if metadata.get("event_type") == DELIVERY_EVENT and key == idempotency_key:
+                    return MessageRef(PLATFORM, channel_id, str(message["ts"]))
+            cursor = (page.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                return None
+        return None
+
+    async def ephemeral(self, asker: Asker, card: Card) -> None:
+        message = render(card)
+        await self.client.chat_postEphemeral(
+            channel=asker.channel_id,
+            user=asker.user_id,
+            text=message.text,
+            blocks=message.blocks,
+            thread_ts=asker.thread_ts,
+        )
+
+
+@dataclass(frozen=True)
+class Asker:
+    """Whom to answer, and where: the user behind a command, reaction or thread reply."""
+
+    channel_id: str
+    user_id: str
+    thread_ts: str | None = None
