@@ -33,13 +33,19 @@ def _quoted(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
 
 
+def _short(about: str, limit: int = 100) -> str:
+    """Slack shows a one-line description: the first sentence, kept under its length limit."""
+    first = about.split(". ")[0].rstrip(".") + "."
+    return first if len(first) <= limit else first[: limit - 1].rsplit(" ", 1)[0] + "…"
+
+
 def _command_lines(command: str, socket_mode: bool) -> list[str]:
     usage, about = USAGE[command.lstrip("/")]
     lines = [f"    - command: {command}"]
     if not socket_mode:
         lines.append(f"      url: {REQUEST_URL}")
     lines += [
-        f"      description: {_quoted(about)}",
+        f"      description: {_quoted(_short(about))}",
         f"      usage_hint: {_quoted(usage.removeprefix(command).strip() or 'help')}",
         "      should_escape: false",
     ]
