@@ -1,11 +1,38 @@
 from __future__ import annotations
 
+import io
+import logging
+import re
 from pathlib import Path
 
 import pytest
 
 from bot.settings import Settings
 from tests.support import make_settings
+
+# Every log line of the whole suite, at INFO and above, is kept and scanned at the end for the
+# tokens, signing secrets and keys the tests configure: none may ever reach a log.
+_SUITE_LOG = io.StringIO()
+_SECRET_SHAPES = re.compile(
+    r"xox[abp]-[\w-]{3,}|xapp-[\w-]{3,}|sk-(?:proj|ant|test)[\w-]*|fal-key[\w:-]*|LEAKCHECK"
+    r"|test-signing-secret|draftroom-test-token|secret-part"
+)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    handler = logging.StreamHandler(_SUITE_LOG)
+    handler.setLevel(logging.INFO)
+    handler.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(min(root.level, logging.INFO) or logging.INFO)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    leaks = sorted({m.group(0) for m in _SECRET_SHAPES.finditer(_SUITE_LOG.getvalue())})
+    if leaks:
+        print(f"\nSECRETS IN THE SUITE'S LOGS: {leaks}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture
