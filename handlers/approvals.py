@@ -8,7 +8,6 @@ earlier approvals: reactions are stored against the revision they were given to.
 
 from __future__ import annotations
 
-import json
 import logging
 
 from aiosqlite import Connection
@@ -117,19 +116,15 @@ async def new_item_revision(deps: Deps, conn: Connection, post: Post, *, note: s
     """Start a new revision of one item: its steps run again; earlier approvals no longer count."""
     rev = await posts.new_revision(conn, post.id, now=deps.clock())
     for position, name in enumerate(FORMATS[post.content_format].steps):
-        step_id = await steps.add_step(
+        await steps.add_step(
             conn,
             name=name,
             position=position,
             run_id=post.run_id,
             post_id=post.id,
             post_rev=rev,
+            inputs={"note": note} if name == "draft" and note else None,
         )
-        if name == "draft" and note:
-            await conn.execute(
-                "UPDATE steps SET input_json = ? WHERE id = ?",
-                (json.dumps({"note": note}), step_id),
-            )
     await plans.requeue(conn, post.run_id)
     return rev
 
@@ -176,11 +171,7 @@ async def publish_post(deps: Deps, post_id: int) -> None:
         media=[p for p in media if p.exists()],
     )
     async with deps.db.transaction() as conn:
-        await conn.execute(
-            "INSERT OR IGNORE INTO publications (post_id, idempotency_key, target)"
-            " VALUES (?, ?, ?)",
-            (post.id, key, deps.publisher.name),
-        )
+        await posts.reserve_publication(conn, post.id, key, deps.publisher.name)
     try:
         location = await deps.publisher.publish(bundle)
     except PublishError as exc:
@@ -191,10 +182,7 @@ async def publish_post(deps: Deps, post_id: int) -> None:
         await _announce(deps, post, f"post {post.id} was not published: {exc}")
         return
     async with deps.db.transaction() as conn:
-        await conn.execute(
-            "UPDATE publications SET location = ?, published_at = ? WHERE post_id = ?",
-            (location, deps.clock(), post.id),
-        )
+        await posts.record_publication(conn, post.id, location, now=deps.clock())
         await posts.set_status(conn, post.id, "published", now=deps.clock())
     await _announce(deps, post, f"post {post.id} is published ({deps.publisher.name}: {location}).")
 

@@ -181,9 +181,7 @@ async def start_run(
             if from_reaction:
                 return None
             raise UserError(f"plan {plan.id} is already running as run {active.id}.")
-        if from_reaction and await conn.execute_fetchall(
-            "SELECT 1 FROM runs WHERE plan_id = ? AND plan_rev = ?", (plan.id, revision.rev)
-        ):
+        if from_reaction and await plans.revision_has_run(conn, plan.id, revision.rev):
             return None  # a repeated ✅ must not start the same revision twice
         try:
             await deps.pipeline.budget.check_run(conn, estimate)

@@ -278,15 +278,13 @@ class Pipeline:
                         post_rev=1,
                     )
                     if name == "draft":
-                        await conn.execute(
-                            "UPDATE steps SET attempts = ?, started_at = ? WHERE id = ?",
-                            (result.attempts, now - result.latency_s, step_id),
-                        )
+                        await steps.mark_running(conn, step_id, now=now - result.latency_s)
                         await steps.finish_step(
                             conn,
                             step_id,
                             status="done",
                             now=now,
+                            attempts=result.attempts,
                             provider=result.provider,
                             model=result.model,
                             cost_usd=share,
@@ -421,9 +419,7 @@ class Pipeline:
         request = drafting.script_request(persona, post.headline, post.body)
         result: Structured[VideoScript] = await self.text_call(request, step_id=step.id)
         async with self.db.transaction() as conn:
-            await conn.execute(
-                "UPDATE posts SET video_script = ? WHERE id = ?", (result.value.script, post.id)
-            )
+            await posts.set_video_script(conn, post.id, result.value.script)
         return StepOutcome(result.provider, result.model, None, result.cost_usd, result.latency_s)
 
     async def _step_video_clip(self, post: Post, step: Step) -> StepOutcome:

@@ -100,6 +100,13 @@ async def active_run_for_plan(conn: Connection, plan_id: int) -> Run | None:
     return Run.from_row(row) if row else None
 
 
+async def revision_has_run(conn: Connection, plan_id: int, plan_rev: int) -> bool:
+    row = await fetchone(
+        conn, "SELECT 1 FROM runs WHERE plan_id = ? AND plan_rev = ? LIMIT 1", (plan_id, plan_rev)
+    )
+    return row is not None
+
+
 async def claim_next_run(conn: Connection) -> int | None:
     row = await fetchone(
         conn,

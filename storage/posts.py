@@ -151,6 +151,25 @@ async def approved_unpublished(conn: Connection) -> list[Post]:
     return [Post.from_row(r) for r in rows]
 
 
+async def set_video_script(conn: Connection, post_id: int, script: str) -> None:
+    await conn.execute("UPDATE posts SET video_script = ? WHERE id = ?", (script, post_id))
+
+
+async def reserve_publication(conn: Connection, post_id: int, key: str, target: str) -> None:
+    """The idempotency key is stored before publishing, so a retry after a crash reuses it."""
+    await conn.execute(
+        "INSERT OR IGNORE INTO publications (post_id, idempotency_key, target) VALUES (?, ?, ?)",
+        (post_id, key, target),
+    )
+
+
+async def record_publication(conn: Connection, post_id: int, location: str, *, now: float) -> None:
+    await conn.execute(
+        "UPDATE publications SET location = ?, published_at = ? WHERE post_id = ?",
+        (location, now, post_id),
+    )
+
+
 _WORD = re.compile(r"[\w']+", re.UNICODE)
 
 

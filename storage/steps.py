@@ -21,12 +21,22 @@ async def add_step(
     run_id: int | None = None,
     post_id: int | None = None,
     post_rev: int | None = None,
+    inputs: dict[str, Any] | None = None,
 ) -> int:
     return await insert(
         conn,
-        "INSERT INTO steps (plan_id, plan_rev, run_id, post_id, post_rev, position, name, status)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, 'queued')",
-        (plan_id, plan_rev, run_id, post_id, post_rev, position, name),
+        "INSERT INTO steps (plan_id, plan_rev, run_id, post_id, post_rev, position, name, status,"
+        " input_json) VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?)",
+        (
+            plan_id,
+            plan_rev,
+            run_id,
+            post_id,
+            post_rev,
+            position,
+            name,
+            json.dumps(inputs) if inputs else None,
+        ),
     )
 
 
@@ -86,6 +96,7 @@ async def finish_step(
     *,
     status: str,
     now: float,
+    attempts: int | None = None,
     provider: str | None = None,
     model: str | None = None,
     artifact: str | None = None,
@@ -98,7 +109,7 @@ async def finish_step(
         "UPDATE steps SET status = ?, provider = COALESCE(?, provider),"
         " model = COALESCE(?, model), artifact = ?, cost_usd = ?, cost_known = ?,"
         " latency_s = ?, ended_at = ?, started_at = COALESCE(started_at, ?), error = ?,"
-        " output_json = ? WHERE id = ?",
+        " output_json = ?, attempts = COALESCE(?, attempts) WHERE id = ?",
         (
             status,
             provider,
@@ -111,6 +122,7 @@ async def finish_step(
             now,
             error,
             json.dumps(output) if output is not None else None,
+            attempts,
             step_id,
         ),
     )
