@@ -25,6 +25,8 @@ def providers_in_use(settings: Settings) -> str:
     if settings.llm_provider == "offline" and media == "offline":
         return "the offline providers"
     return f"{settings.llm_provider} text and {media} media"
+
+
 CONSOLE_APPROVER = "editor"
 
 
