@@ -5,7 +5,7 @@ The post card follows the seed post page, section by section, in the same order.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -163,11 +163,15 @@ def progress_card(
     *,
     run_status: str,
     error: str | None,
+    unposted: Mapping[int, str] | None = None,
 ) -> Card:
+    """`unposted`: drafts whose message failed to post, by post id, with the reason."""
     lines = []
     for post, steps in items:
         marks = " · ".join(f"{STEP_TITLES.get(s.name, s.name)} {_mark(s.status)}" for s in steps)
         lines.append(f"post {post.id} {post.content_format}: {status_words(post.status)} — {marks}")
+        if unposted and post.id in unposted:
+            lines.append(f"  draft not posted yet ({unposted[post.id]}); retrying")
     ready = sum(1 for post, _ in items if post.status not in ("drafting",))
     if not items:
         body = "drafting the batch…" if run_status in ("queued", "running") else ""

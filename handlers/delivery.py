@@ -25,6 +25,12 @@ MIN_EDIT_INTERVAL_S = 1.0
 DRAFT_REACTIONS = tuple(ACTION_EMOJI[a] for a in (APPROVE, REJECT, REGENERATE))
 
 
+def _reason(exc: Exception) -> str:
+    """A short reason for the progress message: the platform's error code when it has one."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text[:120]
+
+
 class Delivery:
     """The pipeline's observer: turns run events into chat messages."""
 
@@ -66,7 +72,9 @@ class Delivery:
         except Exception as exc:
             log.warning("posting %s failed: %s", key, exc)
             async with self.deps.db.transaction() as conn:
-                await chat.complete_delivery(conn, key, None, error=str(exc)[:300])
+                await chat.complete_delivery(conn, key, None, error=_reason(exc))
+            if run_id is not None and kind == "draft":
+                await self._schedule_edit(run_id)  # the progress message says it is pending
             return None
         async with self.deps.db.transaction() as conn:
             await chat.complete_delivery(conn, key, ref.message_id)
@@ -160,7 +168,12 @@ class Delivery:
             for post in await posts.posts_of_run(reader, run_id)
         ]
         return cards.progress_card(
-            run.id, run.plan_id, items, run_status=run.status, error=run.error
+            run.id,
+            run.plan_id,
+            items,
+            run_status=run.status,
+            error=run.error,
+            unposted=await chat.failed_drafts(reader, run_id),
         )
 
     async def edit_progress(self, run_id: int) -> None:

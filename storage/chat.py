@@ -114,6 +114,17 @@ async def get_delivery(conn: Connection, key: str) -> str | None:
     return None if row is None else row["message_id"]
 
 
+async def failed_drafts(conn: Connection, run_id: int) -> dict[int, str]:
+    """Drafts of a run whose last attempt to post failed, by post id, with the error."""
+    rows = await fetchall(
+        conn,
+        "SELECT p.id, d.error FROM posts p JOIN deliveries d ON d.key = 'draft:' || p.id || ':'"
+        " || p.rev WHERE p.run_id = ? AND d.message_id IS NULL AND d.error IS NOT NULL",
+        (run_id,),
+    )
+    return {int(r["id"]): str(r["error"]) for r in rows}
+
+
 async def complete_delivery(
     conn: Connection, key: str, message_id: str | None, error: str | None = None
 ) -> None:
