@@ -1,0 +1,395 @@
+"""The Discord adapter: discord.py in, three calls on the core out, cards rendered as embeds.
+
+Slash commands are deferred (an ephemeral "thinking…") before anything else, then run; what the
+core answers comes back as an ephemeral follow-up, and long work posts channel messages through
+the port. Reactions and thread replies go to the core as they are; the core makes repeats
+harmless. On every (re)connection the reactions on drafts still awaiting approval are read over
+REST, so approvals given while the bot was away are applied.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import logging
+from collections.abc import Awaitable, Callable
+
+import discord
+import yarl
+from discord import app_commands
+
+from bot import discord_embeds as embeds
+from bot.discord_commands import Interaction, add_commands
+from bot.discord_port import PLATFORM, DiscordPort
+from bot.settings import Settings
+from handlers.ports import (
+    APPROVE,
+    REGENERATE,
+    REJECT,
+    Card,
+    Invocation,
+    ReactionEvent,
+    Reply,
+    Section,
+    ThreadMessage,
+    UserError,
+)
+from handlers.room import DraftRoom
+from storage import chat
+from storage.models import MessageLink
+
+log = logging.getLogger(__name__)
+
+# The one table from emoji to approval action; variation selectors are stripped before lookup.
+EMOJI_ACTIONS = {
+    "✅": APPROVE,
+    "✔": APPROVE,
+    "☑": APPROVE,
+    "❌": REJECT,
+    "✖": REJECT,
+    "🔁": REGENERATE,
+    "🔄": REGENERATE,
+}
+SOMETHING_WRONG = "⚠ Something went wrong on our side; it is in the log. Try again."
+DONE = "✓ Done — the result is posted in the channel."
+START_TIMEOUT_S = 120.0
+
+
+def emoji_action(emoji: discord.PartialEmoji | discord.Emoji | str) -> str | None:
+    if isinstance(emoji, str):
+        name = emoji
+    elif emoji.id is not None or emoji.name is None:
+        return None  # custom server emoji never mean an approval action
+    else:
+        name = emoji.name
+    return EMOJI_ACTIONS.get(name.replace("\ufe0f", "").replace("\ufe0e", ""))
+
+
+def point_discord_py_at(settings: Settings) -> None:
+    """Send discord.py's REST calls and gateway connection where the settings say.
+
+    discord.py has no public option for either: every request builds its URL from the class
+    attribute `Route.BASE`, and a plain `Client` connects to `DiscordWebSocket.DEFAULT_GATEWAY`.
+    Both are set here, which is why pyproject pins discord.py to the version this is tested with.
+    """
+    discord.http.Route.BASE = settings.discord_api_url.rstrip("/")
+    if settings.discord_gateway_url:
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.discord_gateway_url)
+
+
+class DraftroomClient(discord.Client):
+    def __init__(self, adapter: DiscordAdapter, *, guild_ready_timeout: float) -> None:
+        intents = discord.Intents.default()
+        intents.message_content = True  # thread replies arrive empty without it
+        super().__init__(
+            intents=intents,
+            allowed_mentions=embeds.NO_MENTIONS,
+            guild_ready_timeout=guild_ready_timeout,
+            max_messages=None,  # raw events need no message cache; it only costs memory and CPU
+        )
+        self.adapter = adapter
+        self.tree: app_commands.CommandTree[DraftroomClient] = app_commands.CommandTree(self)
+
+    async def setup_hook(self) -> None:
+        await self.adapter.sync_commands()
+
+    async def on_ready(self) -> None:
+        self.adapter.connected()
+
+    async def on_resumed(self) -> None:
+        self.adapter.connected()
+
+    async def on_raw_reaction_add(self, payload: discord.RawReactionActionEvent) -> None:
+        await self.adapter.on_reaction(payload, added=True)
+
+    async def on_raw_reaction_remove(self, payload: discord.RawReactionActionEvent) -> None:
+        await self.adapter.on_reaction(payload, added=False)
+
+    async def on_message(self, message: discord.Message) -> None:
+        await self.adapter.on_message(message)
+
+
+class DiscordAdapter:
+    """Runs the bot: `start` returns once connected and ready, `stop` disconnects."""
+
+    def __init__(
+        self, settings: Settings, room: DraftRoom, *, guild_ready_timeout: float = 2.0
+    ) -> None:
+        self.settings = settings
+        self.room = room
+        self.client = DraftroomClient(self, guild_ready_timeout=guild_ready_timeout)
+        self.port = DiscordPort(self.client)
+        self.reconciliations = 0
+        # (message, user, action) of reactions reconciliation has applied as added.
+        self._applied: set[tuple[str, str, str]] = set()
+        self._ready = asyncio.Event()
+        self._reconcile_lock = asyncio.Lock()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._runner: asyncio.Task[None] | None = None
+        add_commands(self.client.tree, room, self.run_command)
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        token = self.settings.discord_bot_token
+        if token is None:
+            raise RuntimeError("DISCORD_BOT_TOKEN is not set")
+        point_discord_py_at(self.settings)
+        self.room.connect(self.port)
+        # `Client.start` reconnects by itself: resumable drops RESUME, others back off
+        # exponentially, and every re-IDENTIFY waits 5 s first (`before_identify_hook`), so a
+        # crash loop does not spend the 1000 IDENTIFYs a day Discord allows.
+        self._runner = asyncio.create_task(self.client.start(token.get_secret_value()))
+        ready = asyncio.create_task(self._ready.wait())
+        done, _ = await asyncio.wait(
+            {self._runner, ready}, timeout=START_TIMEOUT_S, return_when=asyncio.FIRST_COMPLETED
+        )
+        ready.cancel()
+        if self._runner in done:
+            self._runner.result()
+        if ready not in done:
+            await self.stop()
+            raise ConnectionError("Discord did not become ready; see the log.")
+        # Full garbage collections walk every object start-up made (discord.py's state, the
+        # imports) and, with runs in flight, pause the loop for ~50 ms: long enough to show in
+        # the interaction deferral tail (bench/discord_ack.py). Freezing them halves the p99.
+        gc.collect()
+        gc.freeze()
+
+    async def stop(self) -> None:
+        gc.unfreeze()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.client.close()
+        if self._runner is not None:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._runner
+
+    async def sync_commands(self) -> None:
+        guild_id = self.settings.discord_guild_id
+        if guild_id is None:
+            await self.client.tree.sync()  # global: can take a while to show up everywhere
+            return
+        guild = discord.Object(guild_id)
+        self.client.tree.copy_global_to(guild=guild)
+        await self.client.tree.sync(guild=guild)
+
+    def connected(self) -> None:
+        self._ready.set()
+        self._spawn(self.reconcile())
+
+    def _spawn(self, work: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def settle(self) -> None:
+        """Wait for background work started by events (reconciliation)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    # -- what users see ------------------------------------------------------------------------
+
+    async def guarded(
+        self,
+        what: str,
+        work: Awaitable[Reply | None],
+        answer: Callable[[Card | str], Awaitable[None]] | None,
+    ) -> None:
+        """Run core work; show its reply, or what went wrong, in the one way users see it."""
+        try:
+            reply = await work
+        except UserError as exc:
+            shown: Card | str | None = f"⚠ {exc}"
+        except Exception:
+            log.exception("discord: %s failed", what)
+            shown = SOMETHING_WRONG
+        else:
+            shown = reply.card if reply is not None else None
+        if shown is not None and answer is not None:
+            await _quietly(answer(shown), f"answering {what}")
+
+    # -- slash commands ------------------------------------------------------------------------
+
+    async def run_command(
+        self, interaction: Interaction, name: str, text: Callable[[], str]
+    ) -> None:
+        try:
+            await interaction.response.defer(ephemeral=True, thinking=True)
+        except discord.HTTPException as exc:
+            log.warning("could not defer /%s in time (%s); dropped", name, exc)
+            return
+
+        async def follow_up(shown: Card | str) -> None:
+            await self._follow_up(interaction, shown)
+
+        async def work() -> Reply | None:
+            inv = invocation(interaction)
+            reply = await self.room.command(inv, name, text())
+            if reply is not None and reply.public:
+                await self.port.send(inv.channel_id, reply.card, thread_id=inv.thread_id)
+            return reply if reply is not None and not reply.public else Reply(Card(DONE))
+
+        await self.guarded(f"/{name}", work(), follow_up)
+
+    async def _follow_up(self, interaction: Interaction, shown: Card | str) -> None:
+        if isinstance(shown, str):
+            await interaction.followup.send(
+                embeds.plain(shown), ephemeral=True, allowed_mentions=embeds.NO_MENTIONS
+            )
+            return
+        rendered = embeds.render(shown)
+        await interaction.followup.send(
+            embeds=rendered.embeds,
+            files=rendered.files(),
+            ephemeral=True,
+            allowed_mentions=embeds.NO_MENTIONS,
+        )
+
+    # -- reactions and thread replies ------------------------------------------------------------
+
+    def _is_me(self, user_id: int) -> bool:
+        return self.client.user is not None and user_id == self.client.user.id
+
+    async def on_reaction(self, payload: discord.RawReactionActionEvent, *, added: bool) -> None:
+        action = emoji_action(payload.emoji)
+        if action is None or self._is_me(payload.user_id):
+            return
+        event = ReactionEvent(
+            PLATFORM,
+            str(payload.channel_id),
+            str(payload.message_id),
+            str(payload.user_id),
+            action,
+            added,
+            event_key=None,
+        )
+
+        async def in_thread(shown: Card | str) -> None:
+            await self._say(str(payload.channel_id), str(payload.message_id), shown)
+
+        await self.guarded("a reaction", self._react(event), in_thread)
+
+    async def _react(self, event: ReactionEvent, *, remember: bool = False) -> Reply | None:
+        """Apply a reaction. A removal is forgotten, so a later add missed while away is applied;
+        only reconciliation remembers adds (a live one may come before its draft is linked)."""
+        await self.room.reaction(event)
+        seen = (event.message_id, event.user_id, event.action)
+        if not event.added:
+            self._applied.discard(seen)
+        elif remember:
+            self._applied.add(seen)
+        return None
+
+    async def on_message(self, message: discord.Message) -> None:
+        thread = message.channel
+        if message.author.bot or message.webhook_id is not None:
+            return  # the bot itself, other bots and webhooks
+        if not isinstance(thread, discord.Thread) or thread.parent_id is None:
+            return
+        if message.type not in (discord.MessageType.default, discord.MessageType.reply):
+            return
+        reply = ThreadMessage(
+            PLATFORM,
+            str(thread.parent_id),
+            str(thread.id),
+            str(message.id),
+            str(message.author.id),
+            message.content,
+            event_key=f"message:{message.id}",
+        )
+
+        async def in_thread(shown: Card | str) -> None:
+            await self._say(str(thread.parent_id), str(thread.id), shown)
+
+        await self.guarded("a thread reply", _no_reply(self.room.thread_message(reply)), in_thread)
+
+    async def _say(self, channel_id: str, thread_id: str, shown: Card | str) -> None:
+        if isinstance(shown, str):
+            fits = embeds.size(shown) <= embeds.TITLE_MAX
+            shown = Card(shown) if fits else Card("⚠", (Section(None, shown),))
+        await self.port.send(channel_id, shown, thread_id=thread_id)
+
+    # -- reconciliation --------------------------------------------------------------------------
+
+    async def reconcile(self) -> None:
+        """Apply reactions on drafts awaiting approval that arrived while the bot was away.
+
+        A reaction present now is applied as added unless this process already applied it or
+        the approval is already counted; an approval counted in the database but gone from
+        Discord is withdrawn. The core guards every change by the post's status and revision, so
+        even a reaction applied twice changes nothing twice."""
+        async with self._reconcile_lock:
+            links = await chat.awaiting_draft_messages(self.room.deps.db.reader, PLATFORM)
+            awaiting = {link.message_id for link in links}
+            self._applied = {seen for seen in self._applied if seen[0] in awaiting}
+            for link in links:
+                try:
+                    await self._reconcile_draft(link)
+                except discord.NotFound:
+                    continue  # the draft message was deleted
+                except Exception:
+                    log.exception("reconciling draft message %s failed", link.message_id)
+            self.reconciliations += 1
+
+    async def _reconcile_draft(self, link: MessageLink) -> None:
+        assert link.post_id is not None and link.rev is not None
+        present = await self._reactors(link)
+        reader = self.room.deps.db.reader
+        counted = set(await chat.active_reactors(reader, link.post_id, link.rev, APPROVE))
+        gone = {
+            seen
+            for seen in self._applied
+            if seen[0] == link.message_id and seen[1] not in present.get(seen[2], set())
+        }
+        self._applied -= gone
+        missed = [
+            (user, action, True)
+            for action in (APPROVE, REJECT, REGENERATE)
+            for user in sorted(present.get(action, set()))
+            if (link.message_id, user, action) not in self._applied
+            and not (action == APPROVE and user in counted)
+        ]
+        missed += [(user, APPROVE, False) for user in sorted(counted - present.get(APPROVE, set()))]
+        for user, action, added in missed:
+            event = ReactionEvent(PLATFORM, link.channel_id, link.message_id, user, action, added)
+            await self.guarded("a missed reaction", self._react(event, remember=True), None)
+
+    async def _reactors(self, link: MessageLink) -> dict[str, set[str]]:
+        """Who reacted with which action, read over REST (reactors come 100 to a page)."""
+        channel = await self.port.channel(link.channel_id)
+        if not isinstance(channel, discord.TextChannel | discord.Thread):
+            return {}
+        message = await channel.fetch_message(int(link.message_id))
+        present: dict[str, set[str]] = {}
+        for reaction in message.reactions:
+            action = emoji_action(reaction.emoji)
+            if action is None or reaction.count <= int(reaction.me):
+                continue  # not an action, or only the bot's own offer
+            async for user in reaction.users():
+                if not self._is_me(user.id):
+                    present.setdefault(action, set()).add(str(user.id))
+        return present
+
+
+def invocation(interaction: Interaction) -> Invocation:
+    """Who ran a command, and where; in a thread, the thread hangs from a message in its parent."""
+    channel = interaction.channel
+    user_id = str(interaction.user.id)
+    if isinstance(channel, discord.Thread) and channel.parent_id is not None:
+        return Invocation(PLATFORM, str(channel.parent_id), user_id, thread_id=str(channel.id))
+    return Invocation(PLATFORM, str(interaction.channel_id), user_id)
+
+
+async def _no_reply(work: Awaitable[None]) -> Reply | None:
+    await work
+    return None
+
+
+async def _quietly(work: Awaitable[None], what: str) -> None:
+    try:
+        await work
+    except Exception as exc:
+        log.warning("%s failed: %s", what, exc)

@@ -1,0 +1,164 @@
+"""The slash commands: typed options turned into the command text the core parses.
+
+Each command hands `run` a function that builds the text, so the interaction is deferred before
+anything else happens; building the text can refuse (a `UserError`) like parsing can.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import discord
+from discord import app_commands
+from discord.app_commands import Choice
+
+from handlers.commands import POST_STATUSES
+from handlers.ports import UserError
+from handlers.room import DraftRoom
+from storage import plans, posts
+
+Interaction = discord.Interaction[Any]
+Run = Callable[[Interaction, str, Callable[[], str]], Awaitable[None]]
+F = TypeVar("F", bound=Callable[..., Any])
+
+CHOICES_MAX = 25
+CHOICE_NAME_MAX = 100
+QUOTES = (('"', '"'), ("'", "'"), ("“", "”"), ("‘", "’"))
+
+
+def quoted(value: str, option: str) -> str:
+    """`value` in quotes the parser reads back whole (spaces and all)."""
+    for opening, closing in QUOTES:
+        if closing not in value:
+            return f"{opening}{value}{closing}"
+    raise UserError(f"{option} holds every kind of quote mark; drop one kind and try again.")
+
+
+def with_options(free: str, **options: str | None) -> str:
+    parts = [free] if free else []
+    parts += [f"{name}:{quoted(value, name)}" for name, value in options.items() if value]
+    return " ".join(parts)
+
+
+def pick_from(names: list[str], option: str) -> Callable[[F], F]:
+    """Choices when Discord allows that many (25), else suggestions as the user types."""
+    if len(names) <= CHOICES_MAX:
+        return app_commands.choices(**{option: [Choice(name=n, value=n) for n in names]})
+
+    async def suggest(interaction: Interaction, current: str) -> list[Choice[str]]:
+        found = [n for n in names if current.lower() in n.lower()]
+        return [Choice(name=n, value=n) for n in found[:CHOICES_MAX]]
+
+    return app_commands.autocomplete(**{option: suggest})
+
+
+def _label(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= CHOICE_NAME_MAX else text[: CHOICE_NAME_MAX - 1] + "…"
+
+
+def _matches(item_id: int, current: object) -> bool:
+    typed = str(current or "").strip().lstrip("#")
+    return not typed or str(item_id).startswith(typed)
+
+
+async def plan_choices(room: DraftRoom, current: object) -> list[Choice[int]]:
+    reader = room.deps.db.reader
+    found = []
+    for plan_id in await plans.recent_plan_ids(reader, CHOICES_MAX):
+        plan = await plans.get_plan(reader, plan_id)
+        if plan is not None and _matches(plan_id, current):
+            label = f"plan {plan.id} · @{plan.persona} · {plan.idea}"
+            found.append(Choice(name=_label(label), value=plan.id))
+    return found
+
+
+async def post_choices(room: DraftRoom, current: object) -> list[Choice[int]]:
+    reader = room.deps.db.reader
+    found = []
+    for post_id in await posts.recent_post_ids(reader, CHOICES_MAX):
+        post = await posts.get_post(reader, post_id)
+        if post is not None and _matches(post_id, current):
+            status = post.status.replace("_", " ")
+            label = f"post {post.id} · {post.content_format} · {status} · {post.headline}"
+            found.append(Choice(name=_label(label.rstrip(" ·")), value=post.id))
+    return found
+
+
+def add_commands(tree: app_commands.CommandTree[Any], room: DraftRoom, run: Run) -> None:
+    personas = list(room.deps.personas.by_handle)
+    pillars = room.deps.personas.all_pillars()
+
+    async def plan_suggestions(interaction: Interaction, current: str) -> list[Choice[int]]:
+        return await plan_choices(room, current)
+
+    async def post_suggestions(interaction: Interaction, current: str) -> list[Choice[int]]:
+        return await post_choices(room, current)
+
+    @tree.command(name="propose", description="Plan a batch of posts from an idea.")
+    @app_commands.guild_only()
+    @app_commands.describe(
+        idea="What the posts are about.",
+        pillar="The content pillar (planner); the persona's default if left out.",
+        persona="The account the posts are written for; the default persona if left out.",
+        special="The batch, e.g. Generate exactly 5 items: 1 with content_format='video' ...",
+    )
+    @pick_from(pillars, "pillar")
+    @pick_from(personas, "persona")
+    async def propose(
+        interaction: Interaction,
+        idea: str,
+        pillar: str | None = None,
+        persona: str | None = None,
+        special: str | None = None,
+    ) -> None:
+        def text() -> str:
+            return with_options(idea, pillar=pillar, persona=persona, special=special)
+
+        await run(interaction, "propose", text)
+
+    @tree.command(name="refine", description="Revise a plan with a note.")
+    @app_commands.guild_only()
+    @app_commands.describe(plan="The plan to revise.", note="What to change.")
+    @app_commands.autocomplete(plan=plan_suggestions)
+    async def refine(interaction: Interaction, plan: int, note: str) -> None:
+        await run(interaction, "refine", lambda: f"{plan} {note}")
+
+    @tree.command(name="run", description="Run the pipeline for a plan.")
+    @app_commands.guild_only()
+    @app_commands.describe(plan="The plan to run.")
+    @app_commands.autocomplete(plan=plan_suggestions)
+    async def run_plan(interaction: Interaction, plan: int) -> None:
+        await run(interaction, "run", lambda: str(plan))
+
+    @tree.command(name="post", description="Show a post card: plan, body, caption, pipeline.")
+    @app_commands.guild_only()
+    @app_commands.describe(post="The post to show.")
+    @app_commands.autocomplete(post=post_suggestions)
+    async def show_post(interaction: Interaction, post: int) -> None:
+        await run(interaction, "post", lambda: str(post))
+
+    @tree.command(name="posts", description="List recent posts.")
+    @app_commands.guild_only()
+    @app_commands.describe(status="Only posts in this state.", persona="Only this persona's.")
+    @pick_from(list(POST_STATUSES), "status")
+    @pick_from(personas, "persona")
+    async def list_posts(
+        interaction: Interaction, status: str | None = None, persona: str | None = None
+    ) -> None:
+        await run(interaction, "posts", lambda: with_options("", status=status, persona=persona))
+
+    @tree.command(name="costs", description="Spend by day, persona and provider.")
+    @app_commands.guild_only()
+    @app_commands.describe(days="How many days back (default 7).")
+    async def costs(
+        interaction: Interaction, days: app_commands.Range[int, 1, 366] | None = None
+    ) -> None:
+        await run(interaction, "costs", lambda: "" if days is None else str(days))
+
+    @tree.command(name="ask", description="Ask the post library a question.")
+    @app_commands.guild_only()
+    @app_commands.describe(question="The question; the answer names the posts it used.")
+    async def ask(interaction: Interaction, question: str) -> None:
+        await run(interaction, "ask", lambda: question)
