@@ -38,6 +38,7 @@ from discord import app_commands
 from bench.common import Row, percentile, print_rows, row
 from bot.bootstrap import App, build
 from bot.discord_adapter import DiscordAdapter
+from bot.platforms import freeze_startup_heap
 from bot.settings import Settings
 from handlers.ports import Invocation
 from storage import plans
@@ -125,6 +126,7 @@ async def draftroom_host(fake: dict[str, Any], conn: Connection) -> None:
             adapter = DiscordAdapter(settings, app.room, guild_ready_timeout=0.1)
             await adapter.start()
             await app.room.start()
+            freeze_startup_heap()  # as `draftroom run` does
             try:
                 conn.send({"runs": await start_runs(app, fake["channel_id"])})
                 await asyncio.to_thread(conn.recv)

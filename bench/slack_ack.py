@@ -36,6 +36,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bench.common import Row, percentile, print_rows, row
 from bot.bootstrap import App, build
+from bot.platforms import freeze_startup_heap
 from bot.settings import Settings
 from bot.slack_adapter import EVENTS_PATH, SlackAdapter
 from handlers.ports import Invocation
@@ -122,6 +123,7 @@ async def host(folder: Path, bot_token: str, api_url: str, conn: Connection) -> 
         adapter = SlackAdapter(settings, app.room, host="127.0.0.1", port=0)
         await adapter.start()
         await app.room.start()
+        freeze_startup_heap()  # as `draftroom run` does
         try:
             await start_runs(app)
             async with serving(bare_app(bot_token, api_url).web_app(path=EVENTS_PATH)) as bare:

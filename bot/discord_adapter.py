@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -23,6 +22,7 @@ from bot import discord_embeds as embeds
 from bot.discord_commands import Interaction, add_commands
 from bot.discord_port import PLATFORM, DiscordPort
 from bot.settings import Settings
+from handlers.commands import Command
 from handlers.ports import (
     APPROVE,
     REGENERATE,
@@ -151,14 +151,8 @@ class DiscordAdapter:
         if ready not in done:
             await self.stop()
             raise ConnectionError("Discord did not become ready; see the log.")
-        # Full garbage collections walk every object start-up made (discord.py's state, the
-        # imports) and, with runs in flight, pause the loop for ~50 ms: long enough to show in
-        # the interaction deferral tail (bench/discord_ack.py). Freezing them halves the p99.
-        gc.collect()
-        gc.freeze()
 
     async def stop(self) -> None:
-        gc.unfreeze()
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -214,7 +208,7 @@ class DiscordAdapter:
     # -- slash commands ------------------------------------------------------------------------
 
     async def run_command(
-        self, interaction: Interaction, name: str, text: Callable[[], str]
+        self, interaction: Interaction, name: str, build: Callable[[], Command]
     ) -> None:
         try:
             await interaction.response.defer(ephemeral=True, thinking=True)
@@ -227,7 +221,7 @@ class DiscordAdapter:
 
         async def work() -> Reply | None:
             inv = invocation(interaction)
-            reply = await self.room.command(inv, name, text())
+            reply = await self.room.execute(inv, build())
             if reply is not None and reply.public:
                 await self.port.send(inv.channel_id, reply.card, thread_id=inv.thread_id)
             return reply if reply is not None and not reply.public else Reply(Card(DONE))

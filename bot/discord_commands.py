@@ -1,7 +1,8 @@
-"""The slash commands: typed options turned into the command text the core parses.
+"""The slash commands: typed options turned into the core's command dataclasses.
 
-Each command hands `run` a function that builds the text, so the interaction is deferred before
-anything else happens; building the text can refuse (a `UserError`) like parsing can.
+Each command hands `run` a function that builds the command, so the interaction is deferred
+before anything else happens; the core checks it as it checks parsed text. Typed options are
+never turned back into text, so an idea holding `pillar:x` stays part of the idea.
 """
 
 from __future__ import annotations
@@ -13,32 +14,26 @@ import discord
 from discord import app_commands
 from discord.app_commands import Choice
 
-from handlers.commands import POST_STATUSES
-from handlers.ports import UserError
+from handlers.commands import (
+    POST_STATUSES,
+    Ask,
+    Command,
+    Costs,
+    ListPosts,
+    Propose,
+    Refine,
+    RunPlan,
+    ShowPost,
+)
 from handlers.room import DraftRoom
 from storage import plans, posts
 
 Interaction = discord.Interaction[Any]
-Run = Callable[[Interaction, str, Callable[[], str]], Awaitable[None]]
+Run = Callable[[Interaction, str, Callable[[], Command]], Awaitable[None]]
 F = TypeVar("F", bound=Callable[..., Any])
 
 CHOICES_MAX = 25
 CHOICE_NAME_MAX = 100
-QUOTES = (('"', '"'), ("'", "'"), ("“", "”"), ("‘", "’"))
-
-
-def quoted(value: str, option: str) -> str:
-    """`value` in quotes the parser reads back whole (spaces and all)."""
-    for opening, closing in QUOTES:
-        if closing not in value:
-            return f"{opening}{value}{closing}"
-    raise UserError(f"{option} holds every kind of quote mark; drop one kind and try again.")
-
-
-def with_options(free: str, **options: str | None) -> str:
-    parts = [free] if free else []
-    parts += [f"{name}:{quoted(value, name)}" for name, value in options.items() if value]
-    return " ".join(parts)
 
 
 def pick_from(names: list[str], option: str) -> Callable[[F], F]:
@@ -113,31 +108,28 @@ def add_commands(tree: app_commands.CommandTree[Any], room: DraftRoom, run: Run)
         persona: str | None = None,
         special: str | None = None,
     ) -> None:
-        def text() -> str:
-            return with_options(idea, pillar=pillar, persona=persona, special=special)
-
-        await run(interaction, "propose", text)
+        await run(interaction, "propose", lambda: Propose(idea, pillar, persona, special))
 
     @tree.command(name="refine", description="Revise a plan with a note.")
     @app_commands.guild_only()
     @app_commands.describe(plan="The plan to revise.", note="What to change.")
     @app_commands.autocomplete(plan=plan_suggestions)
     async def refine(interaction: Interaction, plan: int, note: str) -> None:
-        await run(interaction, "refine", lambda: f"{plan} {note}")
+        await run(interaction, "refine", lambda: Refine(plan, note))
 
     @tree.command(name="run", description="Run the pipeline for a plan.")
     @app_commands.guild_only()
     @app_commands.describe(plan="The plan to run.")
     @app_commands.autocomplete(plan=plan_suggestions)
     async def run_plan(interaction: Interaction, plan: int) -> None:
-        await run(interaction, "run", lambda: str(plan))
+        await run(interaction, "run", lambda: RunPlan(plan))
 
     @tree.command(name="post", description="Show a post card: plan, body, caption, pipeline.")
     @app_commands.guild_only()
     @app_commands.describe(post="The post to show.")
     @app_commands.autocomplete(post=post_suggestions)
     async def show_post(interaction: Interaction, post: int) -> None:
-        await run(interaction, "post", lambda: str(post))
+        await run(interaction, "post", lambda: ShowPost(post))
 
     @tree.command(name="posts", description="List recent posts.")
     @app_commands.guild_only()
@@ -147,7 +139,7 @@ def add_commands(tree: app_commands.CommandTree[Any], room: DraftRoom, run: Run)
     async def list_posts(
         interaction: Interaction, status: str | None = None, persona: str | None = None
     ) -> None:
-        await run(interaction, "posts", lambda: with_options("", status=status, persona=persona))
+        await run(interaction, "posts", lambda: ListPosts(status, persona))
 
     @tree.command(name="costs", description="Spend by day, persona and provider.")
     @app_commands.guild_only()
@@ -155,10 +147,10 @@ def add_commands(tree: app_commands.CommandTree[Any], room: DraftRoom, run: Run)
     async def costs(
         interaction: Interaction, days: app_commands.Range[int, 1, 366] | None = None
     ) -> None:
-        await run(interaction, "costs", lambda: "" if days is None else str(days))
+        await run(interaction, "costs", lambda: Costs() if days is None else Costs(days))
 
     @tree.command(name="ask", description="Ask the post library a question.")
     @app_commands.guild_only()
     @app_commands.describe(question="The question; the answer names the posts it used.")
     async def ask(interaction: Interaction, question: str) -> None:
-        await run(interaction, "ask", lambda: question)
+        await run(interaction, "ask", lambda: Ask(question))

@@ -30,12 +30,6 @@ RETRY_DELAYS_S = (1.0, 5.0)
 T = TypeVar("T")
 
 
-def opens_thread(card: Card, idempotency_key: str | None) -> bool:
-    """Drafts and plan cards, the cards that invite replies in their thread, get one at once."""
-    draft = bool(idempotency_key and idempotency_key.startswith("draft:"))
-    return draft or "reply in this thread" in (card.footer or "")
-
-
 @dataclass
 class _EditState:
     latest: Card | None = None
@@ -88,7 +82,7 @@ class DiscordPort:
         )
         for emoji in reactions:
             await _logged(message.add_reaction(emoji), f"reacting {emoji} on {message.id}")
-        if thread_id is None and opens_thread(card, idempotency_key):
+        if thread_id is None and card.opens_thread:
             await _logged(self._open_thread(message, card.title), f"a thread on {message.id}")
         return MessageRef(PLATFORM, channel_id, str(message.id))
 

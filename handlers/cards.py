@@ -128,6 +128,7 @@ def plan_card(plan: Plan, revision: PlanRevision, spec_description: str) -> Card
             f"✅ or /run {plan.id} runs it · reply in this thread or /refine {plan.id} <note> "
             "to revise it"
         ),
+        opens_thread=True,
     )
 
 
@@ -145,6 +146,7 @@ def draft_card(post: Post, images: Sequence[Path]) -> Card:
         ),
         images=tuple(images),
         more=f"/post {post.id}",
+        opens_thread=True,
     )
 
 
@@ -153,6 +155,7 @@ def failed_item_card(post: Post) -> Card:
         title=f"post {post.id} · @{post.persona} · {post.content_format} · failed",
         sections=(Section(None, post.error or "a step failed"),),
         footer=f"🔁 retries it · /post {post.id} shows every step",
+        opens_thread=True,
     )
 
 

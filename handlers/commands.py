@@ -133,6 +133,31 @@ def parse(name: str, text: str, *, max_chars: int) -> Command:
     return Help(text.lower() or None)
 
 
+def checked(cmd: Command, *, max_chars: int) -> Command:
+    """A command built from typed options (Discord) held to the same rules as parsed text:
+    invisible characters dropped, nothing empty that must not be, nothing over the limit."""
+    if isinstance(cmd, Propose):
+        idea = _required(cmd.idea, "idea", "propose", max_chars)
+        optional = (clean(v) or None if v else None for v in (cmd.pillar, cmd.persona, cmd.special))
+        return Propose(idea, *optional)
+    if isinstance(cmd, Refine):
+        return Refine(cmd.plan_id, _required(cmd.note, "note", "refine", max_chars))
+    if isinstance(cmd, Ask):
+        return Ask(_required(cmd.question, "question", "ask", max_chars))
+    return cmd
+
+
+def _required(text: str, what: str, command: str, max_chars: int) -> str:
+    text = clean(text)
+    if not text:
+        raise UserError(f"the {what} is empty. Usage: {USAGE[command][0]}")
+    if len(text) > max_chars:
+        raise UserError(
+            f"that is {len(text)} characters; /{command} takes at most {max_chars}. Shorten it."
+        )
+    return text
+
+
 def _parse_posts(text: str) -> ListPosts:
     _, options = parse_options(text, {"status", "persona"})
     words = parse_options(text, {"status", "persona"})[0].split()

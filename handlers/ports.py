@@ -34,6 +34,9 @@ class Card:
     images: tuple[Path, ...] = ()
     # Where the rest of a cut text can be read, such as "/post 34".
     more: str | None = None
+    # Replies in this card's thread are turns about it (plan and draft cards): platforms that
+    # need a thread created for that (Discord) create one when posting it.
+    opens_thread: bool = False
 
     def plain_text(self) -> str:
         parts = [self.title]

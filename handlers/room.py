@@ -113,7 +113,12 @@ class DraftRoom:
         return commands.parse(name, text, max_chars=self.deps.rules.max_text_chars)
 
     async def command(self, inv: Invocation, name: str, text: str) -> Reply | None:
-        cmd = self.parse(name, text)
+        """A command typed as text (console, Slack)."""
+        return await self.execute(inv, self.parse(name, text))
+
+    async def execute(self, inv: Invocation, cmd: Command) -> Reply | None:
+        """A command already in its dataclass (Discord's typed options), checked like text."""
+        cmd = commands.checked(cmd, max_chars=self.deps.rules.max_text_chars)
         return await ROUTES[type(cmd)](self.deps, inv, cmd)
 
     async def reaction(self, event: ReactionEvent) -> None:

@@ -10,7 +10,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.discord_adapter import emoji_action
-from bot.discord_commands import quoted, with_options
 from bot.discord_embeds import (
     DESCRIPTION_MAX,
     EMBEDS_MAX,
@@ -23,8 +22,7 @@ from bot.discord_embeds import (
     size,
     thread_name,
 )
-from handlers.commands import Propose, parse
-from handlers.ports import Card, Section, UserError
+from handlers.ports import Card, Section
 
 text = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=9000)
 short = st.text(min_size=1, max_size=400)
@@ -126,26 +124,3 @@ def test_one_table_maps_emoji_to_actions(emoji: str, action: str | None) -> None
 
 def test_custom_emoji_are_no_action() -> None:
     assert emoji_action(discord.PartialEmoji(name="✅", id=123)) is None
-
-
-@settings(max_examples=200, deadline=None)
-@given(
-    idea=st.from_regex(r"[a-z][a-z ]{0,60}[a-z]", fullmatch=True),
-    special=st.text(st.characters(codec="utf-8", exclude_categories=("C",)), min_size=1).filter(
-        lambda s: s.strip() == s and s
-    ),
-)
-def test_typed_options_read_back_as_they_were_given(idea: str, special: str) -> None:
-    try:
-        text = with_options(idea, pillar="field_notes", persona="aiaaron", special=special)
-    except UserError:
-        return  # every kind of quote mark in it: refused with a message
-    assert parse("propose", text, max_chars=100_000) == Propose(
-        " ".join(idea.split()), "field_notes", "aiaaron", special
-    )
-
-
-def test_a_value_with_double_quotes_is_quoted_another_way() -> None:
-    assert quoted('say "hi"', "special") == "'say \"hi\"'"
-    with pytest.raises(UserError):
-        quoted("\"'”’", "special")

@@ -89,6 +89,7 @@ async def test_an_over_long_body_posts_cut_at_a_word(tmp_path: Path) -> None:
             ),
             footer="footer " * 400,
             more="/post 7",
+            opens_thread=True,
         )
         ref = await bot.adapter.port.send(str(bot.channel), card, idempotency_key="draft:7:1")
 

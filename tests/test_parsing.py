@@ -86,3 +86,18 @@ def test_no_special_message_raises_anything_but_a_spec_error(text: str) -> None:
         assert str(exc)
     else:
         assert 1 <= spec.total <= 10
+
+
+def test_typed_options_are_checked_like_text_and_never_reparsed() -> None:
+    from handlers.commands import Ask, checked
+
+    typed = Propose('an idea that says pillar:x and special:"1 text"', None, "\u200b", None)
+    assert checked(typed, max_chars=200) == Propose(
+        'an idea that says pillar:x and special:"1 text"', None, None, None
+    )
+    with pytest.raises(UserError, match="the idea is empty"):
+        checked(Propose(" \u200b "), max_chars=200)
+    with pytest.raises(UserError, match="at most 10"):
+        checked(Ask("a question that is too long"), max_chars=10)
+    with pytest.raises(UserError, match="the note is empty"):
+        checked(Refine(1, "  "), max_chars=10)
