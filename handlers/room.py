@@ -74,9 +74,7 @@ class DraftRoom:
         async with self.deps.db.transaction() as conn:
             await steps.fail_interrupted_calls(conn, now=self.deps.clock())
         await self.workers.start()
-        await self.delivery.sweep()
-        for post in await posts.approved_unpublished(self.deps.db.reader):
-            await publish_post(self.deps, post.id)
+        await self._catch_up()
         self._sweeper = asyncio.create_task(self._sweep_forever(), name="delivery-sweeper")
 
     async def stop(self) -> None:
@@ -87,13 +85,19 @@ class DraftRoom:
         await self.workers.stop()
         await self.delivery.settle()
 
+    async def _catch_up(self) -> None:
+        """Post drafts that failed to post; publish approvals whose publishing failed."""
+        await self.delivery.sweep()
+        for post in await posts.approved_unpublished(self.deps.db.reader):
+            await publish_post(self.deps, post.id)
+
     async def _sweep_forever(self) -> None:
         while True:
             await asyncio.sleep(SWEEP_INTERVAL_S)
             try:
-                await self.delivery.sweep()
+                await self._catch_up()
             except Exception:
-                log.exception("delivery sweep failed")
+                log.exception("catching up failed")
 
     async def _run_crashed(self, run_id: int, exc: BaseException) -> None:
         async with self.deps.db.transaction() as conn:
