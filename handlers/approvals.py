@@ -176,10 +176,13 @@ async def publish_post(deps: Deps, post_id: int) -> None:
         location = await deps.publisher.publish(bundle)
     except PublishError as exc:
         log.warning("publishing post %d failed: %s", post.id, exc)
-        if not exc.retryable:
-            async with deps.db.transaction() as conn:
+        async with deps.db.transaction() as conn:
+            news = await posts.note_publication_error(conn, post.id, str(exc))
+            if not exc.retryable:
                 await posts.set_status(conn, post.id, "failed", now=deps.clock(), error=str(exc))
-        await _announce(deps, post, f"post {post.id} was not published: {exc}")
+        if news:
+            retry = " It will be tried again." if exc.retryable else ""
+            await _announce(deps, post, f"post {post.id} was not published: {exc}.{retry}")
         return
     async with deps.db.transaction() as conn:
         await posts.record_publication(conn, post.id, location, now=deps.clock())

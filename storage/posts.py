@@ -6,7 +6,7 @@ import re
 
 from aiosqlite import Connection
 
-from storage.db import fetchall, fetchone, insert
+from storage.db import changes, fetchall, fetchone, insert
 from storage.models import Post
 
 
@@ -161,6 +161,16 @@ async def reserve_publication(conn: Connection, post_id: int, key: str, target: 
         "INSERT OR IGNORE INTO publications (post_id, idempotency_key, target) VALUES (?, ?, ?)",
         (post_id, key, target),
     )
+
+
+async def note_publication_error(conn: Connection, post_id: int, error: str) -> bool:
+    """Store a publishing error; True when it differs from the last one (worth announcing)."""
+    changed = await changes(
+        conn,
+        "UPDATE publications SET error = ? WHERE post_id = ? AND error IS NOT ?",
+        (error, post_id, error),
+    )
+    return changed > 0
 
 
 async def record_publication(conn: Connection, post_id: int, location: str, *, now: float) -> None:
