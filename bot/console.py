@@ -67,10 +67,6 @@ class ConsolePort:
     ) -> MessageRef:
         db = self.room.deps.db
         async with db.transaction() as conn:
-            if idempotency_key:
-                existing = await chat.console_message_by_key(conn, idempotency_key)
-                if existing is not None:
-                    return MessageRef(PLATFORM, channel_id, f"m{existing}")
             number = await chat.add_console_message(
                 conn,
                 text=card.plain_text(),
@@ -78,6 +74,10 @@ class ConsolePort:
                 key=idempotency_key,
                 now=self.room.deps.clock(),
             )
+            if number is None:  # posted before under this key: the same message, not a second
+                assert idempotency_key is not None
+                existing = await chat.console_message_by_key(conn, idempotency_key)
+                return MessageRef(PLATFORM, channel_id, f"m{existing}")
         where = f"[m{number} ↳ {thread_id}]" if thread_id else f"[m{number}]"
         self._print(f"\n{where} {render(card)}")
         for image in card.images:

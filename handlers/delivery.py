@@ -123,6 +123,8 @@ class Delivery:
 
     async def images_of(self, post: Post) -> list[Path]:
         """The picture a draft shows: the hero-text card, else the hero image or poster."""
+        if post.content_format == "text":
+            return []
         by_name = {
             s.name: s.artifact
             for s in await steps.steps_of_post(self.deps.db.reader, post.id, post.rev)

@@ -267,9 +267,22 @@ class Pipeline:
                     content_format=item.content_format,
                     now=now,
                 )
-                await self._store_draft(conn, post_id, item, revision.text)
-                for position, name in enumerate(FORMATS[item.content_format].steps):
-                    step_id = await steps.add_step(
+                await self._store_draft(conn, post_id, item, revision.text, new=True)
+                await steps.add_done_step(
+                    conn,
+                    name="draft",
+                    run_id=run_id,
+                    post_id=post_id,
+                    started_at=now - result.latency_s,
+                    ended_at=now,
+                    attempts=result.attempts,
+                    provider=result.provider,
+                    model=result.model,
+                    cost_usd=share,
+                    latency_s=result.latency_s,
+                )
+                for position, name in enumerate(FORMATS[item.content_format].steps[1:], 1):
+                    await steps.add_step(
                         conn,
                         name=name,
                         position=position,
@@ -277,24 +290,14 @@ class Pipeline:
                         post_id=post_id,
                         post_rev=1,
                     )
-                    if name == "draft":
-                        await steps.mark_running(conn, step_id, now=now - result.latency_s)
-                        await steps.finish_step(
-                            conn,
-                            step_id,
-                            status="done",
-                            now=now,
-                            attempts=result.attempts,
-                            provider=result.provider,
-                            model=result.model,
-                            cost_usd=share,
-                            latency_s=result.latency_s,
-                        )
 
-    async def _store_draft(self, conn: Any, post_id: int, item: DraftItem, plan_text: str) -> None:
+    async def _store_draft(
+        self, conn: Any, post_id: int, item: DraftItem, plan_text: str, *, new: bool = False
+    ) -> None:
         await posts.set_content(
             conn,
             post_id,
+            new=new,
             headline=item.headline,
             body=item.body,
             caption=item.caption,

@@ -241,13 +241,15 @@ async def active_reactors(conn: Connection, post_id: int, rev: int, action: str)
 
 async def add_console_message(
     conn: Connection, *, text: str, thread_id: str | None, key: str | None, now: float
-) -> int:
-    return await insert(
+) -> int | None:
+    """The new message's id; None when a message with this key exists already."""
+    row = await fetchone(
         conn,
         "INSERT INTO console_messages (thread_id, idempotency_key, text, created_at)"
-        " VALUES (?, ?, ?, ?)",
+        " VALUES (?, ?, ?, ?) ON CONFLICT (idempotency_key) DO NOTHING RETURNING id",
         (thread_id, key, text, now),
     )
+    return None if row is None else int(row["id"])
 
 
 async def console_message_by_key(conn: Connection, key: str) -> int | None:

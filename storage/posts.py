@@ -76,12 +76,15 @@ async def set_content(
     caption: str,
     video_script: str,
     plan_text: str,
+    new: bool = False,
 ) -> None:
+    """The post's text, and its row in the search index (`new`: it has none yet)."""
     await conn.execute(
         "UPDATE posts SET headline = ?, body = ?, caption = ?, video_script = ? WHERE id = ?",
         (headline, body, caption, video_script, post_id),
     )
-    await conn.execute("DELETE FROM post_search WHERE rowid = ?", (post_id,))
+    if not new:
+        await conn.execute("DELETE FROM post_search WHERE rowid = ?", (post_id,))
     await conn.execute(
         "INSERT INTO post_search (rowid, body, caption, plan_text) VALUES (?, ?, ?, ?)",
         (post_id, f"{headline}\n{body}", caption, plan_text),

@@ -40,6 +40,42 @@ async def add_step(
     )
 
 
+async def add_done_step(
+    conn: Connection,
+    *,
+    name: str,
+    run_id: int,
+    post_id: int,
+    started_at: float,
+    ended_at: float,
+    attempts: int,
+    provider: str,
+    model: str,
+    cost_usd: float | None,
+    latency_s: float,
+) -> int:
+    """A step whose call already happened (an item's share of the batch draft), in one write."""
+    return await insert(
+        conn,
+        "INSERT INTO steps (run_id, post_id, post_rev, position, name, status, provider, model,"
+        " cost_usd, cost_known, latency_s, started_at, ended_at, attempts)"
+        " VALUES (?, ?, 1, 0, ?, 'done', ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            run_id,
+            post_id,
+            name,
+            provider,
+            model,
+            cost_usd,
+            int(cost_usd is not None),
+            latency_s,
+            started_at,
+            ended_at,
+            attempts,
+        ),
+    )
+
+
 async def get_step(conn: Connection, step_id: int) -> Step | None:
     row = await fetchone(conn, "SELECT * FROM steps WHERE id = ?", (step_id,))
     return Step.from_row(row) if row else None
