@@ -88,6 +88,7 @@ def media_providers(
         queue_url=settings.fal_queue_url,
         prices=prices,
         timeout_s=settings.step_timeout_s,
+        poll_interval_s=settings.fal_poll_interval_s,
         media_hosts=settings.media_hosts,
         max_bytes=settings.media_max_bytes,
         output_format=settings.image_output_format,

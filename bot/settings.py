@@ -79,6 +79,7 @@ class Settings(BaseSettings):
     media_hosts: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["fal.media", "*.fal.media"], alias="MEDIA_HOSTS"
     )
+    fal_poll_interval_s: float = Field(1.0, gt=0, le=60, alias="FAL_POLL_INTERVAL_S")
     media_max_bytes: int = Field(50_000_000, ge=1, alias="MEDIA_MAX_BYTES")
 
     # Slack

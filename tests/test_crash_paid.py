@@ -1,0 +1,79 @@
+"""SIGKILL while paid image requests are waiting at fal: after a restart the bot fetches the
+same requests instead of paying for new ones (counted at the fake fal)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.fakes.providers import FakeFal
+from tests.support import SEED_IDEA, SEED_SPECIAL
+from tests.test_crash_resume import environment, query
+
+IMAGE_STEPS = 5  # four hero images and one poster frame in the seed's batch
+
+
+async def start_bot(env: dict[str, str], cwd: Path, stdin: bytes) -> asyncio.subprocess.Process:
+    bot = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "console",
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+        cwd=cwd,
+        env=env,
+    )
+    assert bot.stdin is not None
+    bot.stdin.write(stdin)
+    await bot.stdin.drain()
+    return bot
+
+
+@pytest.mark.parametrize("polls", [1, 4, 9, 14])
+async def test_kill_while_fal_is_working_then_restart_pays_once(tmp_path: Path, polls: int) -> None:
+    async with FakeFal(polls_in_queue=2, polls_in_progress=1) as fal:
+        env = environment(tmp_path) | {
+            "FAL_KEY": fal.api_key,
+            "FAL_QUEUE_URL": fal.url,
+            "MEDIA_HOSTS": fal.media_host,
+            "FAL_POLL_INTERVAL_S": "0.05",
+            "IMAGE_CONCURRENCY": "1",
+            "OFFLINE_LATENCY_S": "0",
+        }
+        script = f'/propose {SEED_IDEA} special:"{SEED_SPECIAL}"\n/run 1\n'.encode()
+        bot = await start_bot(env, tmp_path, script)
+        async with asyncio.timeout(30):
+            while len(fal.status_polls) < polls:  # noqa: ASYNC110 - polling the fake
+                await asyncio.sleep(0.001)
+        os.kill(bot.pid, signal.SIGKILL)
+        await bot.wait()
+        submitted = sum(fal.submissions.values())
+        assert 1 <= submitted < IMAGE_STEPS, "the kill should fall in the middle of the images"
+
+        bot = await start_bot(env, tmp_path, b"wait\n")
+        assert bot.stdin is not None
+        bot.stdin.close()
+        async with asyncio.timeout(60):
+            assert await bot.wait() == 0
+
+        db = tmp_path / "draftroom.db"
+        assert query(db, "SELECT status FROM runs") == [("done",)]
+        assert sum(fal.submissions.values()) == IMAGE_STEPS
+        assert query(
+            db,
+            "SELECT COUNT(*) FROM steps WHERE name IN ('hero_image', 'poster_frame')"
+            " AND status = 'done' AND provider = 'fal' AND cost_usd = 0.06 AND attempts = 1",
+        ) == [(IMAGE_STEPS,)]
+        drafts = query(
+            db,
+            "SELECT COUNT(DISTINCT idempotency_key), COUNT(*) FROM console_messages"
+            " WHERE idempotency_key LIKE 'draft:%'",
+        )
+        assert drafts == [(5, 5)]
