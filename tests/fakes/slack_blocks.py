@@ -1,0 +1,66 @@
+"""Block Kit limits the fake Slack enforces (`invalid_blocks`, `msg_blocks_too_long`, ...)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+MAX_BLOCKS = 50
+MAX_BLOCKS_JSON = 13_000  # measured on json.dumps(blocks), the form slack_sdk sends
+MAX_TEXT = 40_000
+LIMITS = {"section": 3000, "header": 150, "field": 2000, "fields": 10, "context": 10, "actions": 25}
+BLOCK_TYPES = {
+    *("actions", "call", "context", "divider", "file", "header", "image", "input"),
+    *("markdown", "rich_text", "section", "table", "video"),
+}
+
+
+def _text_len(obj: Any) -> int:
+    return len(obj.get("text", "")) if isinstance(obj, dict) else 0
+
+
+def block_errors(blocks: Any) -> list[str]:
+    """Slack's `invalid_blocks` checks (a practical subset); returns the error strings."""
+    if not isinstance(blocks, list):
+        return ["must be an array [json-pointer:/blocks]"]
+    errors: list[str] = []
+    if len(blocks) > MAX_BLOCKS:
+        errors.append(f"no more than {MAX_BLOCKS} items allowed [json-pointer:/blocks]")
+    block_ids: set[str] = set()
+    for i, block in enumerate(blocks):
+        at = f"[json-pointer:/blocks/{i}"
+        kind = block.get("type") if isinstance(block, dict) else None
+        if kind not in BLOCK_TYPES:
+            errors.append(f"unsupported type {at}/type]")
+            continue
+        block_id = block.get("block_id")
+        if block_id is not None:
+            if block_id in block_ids:
+                errors.append(f"duplicate block_id {at}/block_id]")
+            block_ids.add(block_id)
+        if kind == "section":
+            text, fields = block.get("text"), block.get("fields")
+            if text is None and not fields:
+                errors.append(f"must provide either text or fields {at}]")
+            if _text_len(text) > LIMITS["section"]:
+                errors.append(f"must be less than 3001 characters {at}/text/text]")
+            if fields is not None and len(fields) > LIMITS["fields"]:
+                errors.append(f"no more than 10 items allowed {at}/fields]")
+            for j, f in enumerate(fields or []):
+                if _text_len(f) > LIMITS["field"]:
+                    errors.append(f"must be less than 2001 characters {at}/fields/{j}/text]")
+        elif kind == "header":
+            text = block.get("text")
+            if not isinstance(text, dict) or text.get("type") != "plain_text":
+                errors.append(f"must be a plain_text text object {at}/text]")
+            elif _text_len(text) > LIMITS["header"]:
+                errors.append(f"must be less than 151 characters {at}/text/text]")
+        elif kind == "image":
+            if not block.get("alt_text"):
+                errors.append(f"missing required field: alt_text {at}]")
+            if not block.get("image_url") and not block.get("slack_file"):
+                errors.append(f"must provide either image_url or slack_file {at}]")
+        elif kind in ("context", "actions"):
+            elements = block.get("elements") or []
+            if not elements or len(elements) > LIMITS[kind]:
+                errors.append(f"must have 1 to {LIMITS[kind]} elements {at}/elements]")
+    return errors

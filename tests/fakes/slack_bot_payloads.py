@@ -1,0 +1,231 @@
+"""Payloads the fake Slack sends to the bot, and the ts, ids and response_urls in them.
+
+`BotPayloadsMixin` builds event_callback envelopes, `message` and reaction events, slash
+command forms and `block_actions` payloads; they are sent over HTTP (`slack_signed_senders`) or
+Socket Mode (`slack_socket`).
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+import uuid
+from typing import Any
+
+
+class BotPayloadsMixin:
+    """Payload builders; part of ``SlackToBot`` (``tests/fakes/slack_socket.py``)."""
+
+    # Provided by FakeSlack.
+    team_id: str
+    app_id: str
+    bot_user_id: str
+    verification_token: str
+    port: int
+    _ts: int
+    _counter: int
+    _response_ids: set[str]
+
+    def _record_user_message(
+        self, channel: str, ts: str, user: str, text: str, thread_ts: str | None
+    ) -> None:
+        raise NotImplementedError
+
+    def _record_reaction(
+        self, added: bool, channel: str, ts: str, user: str, reaction: str
+    ) -> None:
+        raise NotImplementedError
+
+    def _message_json(self, channel: str, ts: str) -> dict[str, Any] | None:
+        raise NotImplementedError
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    # ------------------------------------------------------------------ ids and time stamps
+
+    def next_ts(self) -> str:
+        """A new message ts, unique and increasing: "1700000000.000100", "1700000000.000200"..."""
+        self._ts += 100
+        return f"{self._ts // 1_000_000}.{self._ts % 1_000_000:06d}"
+
+    def _seen_ts(self, ts: str) -> None:
+        sec, _, frac = ts.partition(".")
+        self._ts = max(self._ts, int(sec) * 1_000_000 + int(frac.ljust(6, "0")[:6]))
+
+    def _next_id(self, prefix: str) -> str:
+        self._counter += 1
+        return f"{prefix}{self._counter:08d}"
+
+    def new_response_url(self) -> str:
+        """A fresh response_url on this fake (5 uses); POSTs land in `response_url_posts`."""
+        rid = secrets.token_hex(8)
+        self._response_ids.add(rid)
+        return f"{self.base_url}/response/{rid}"
+
+    # ------------------------------------------------------------------ payload builders
+
+    def event_callback(
+        self, event: dict[str, Any], *, event_id: str | None = None
+    ) -> dict[str, Any]:
+        """Wrap an event in the `event_callback` envelope used by HTTP and Socket Mode."""
+        return {
+            "token": self.verification_token,
+            "team_id": self.team_id,
+            "context_team_id": self.team_id,
+            "context_enterprise_id": None,
+            "api_app_id": self.app_id,
+            "event": event,
+            "type": "event_callback",
+            "event_id": event_id or self._next_id("Ev"),
+            "event_time": int(time.time()),
+            "authorizations": [
+                {
+                    "enterprise_id": None,
+                    "team_id": self.team_id,
+                    "user_id": self.bot_user_id,
+                    "is_bot": True,
+                    "is_enterprise_install": False,
+                }
+            ],
+            "is_ext_shared_channel": False,
+            "event_context": f"4-{secrets.token_hex(12)}",
+        }
+
+    def message_event(
+        self,
+        user: str,
+        text: str,
+        channel: str,
+        ts: str | None = None,
+        thread_ts: str | None = None,
+        *,
+        event_id: str | None = None,
+        record: bool = True,
+    ) -> dict[str, Any]:
+        """A user's `message` event (envelope); `record` also stores the message, as Slack would."""
+        ts = ts or self.next_ts()
+        self._seen_ts(ts)
+        kinds = {"C": "channel", "G": "group", "D": "im"}
+        event: dict[str, Any] = {
+            "type": "message",
+            "channel": channel,
+            "user": user,
+            "text": text,
+            "ts": ts,
+            "event_ts": ts,
+            "channel_type": kinds.get(channel[:1], "channel"),
+            "team": self.team_id,
+            "client_msg_id": str(uuid.uuid4()),
+        }
+        if thread_ts is not None:
+            event["thread_ts"] = thread_ts
+            parent = self._message_json(channel, thread_ts)
+            if parent is not None:
+                event["parent_user_id"] = parent["user"]
+        if record:
+            self._record_user_message(channel, ts, user, text, thread_ts)
+        return self.event_callback(event, event_id=event_id)
+
+    def reaction_event(
+        self,
+        type: str,
+        *,
+        user: str,
+        reaction: str,
+        channel: str,
+        ts: str,
+        item_user: str | None = None,
+        event_id: str | None = None,
+        record: bool = True,
+    ) -> dict[str, Any]:
+        """A `reaction_added` / `reaction_removed` event (envelope); `record` updates the store."""
+        msg = self._message_json(channel, ts)
+        event: dict[str, Any] = {
+            "type": type,
+            "user": user,
+            "reaction": reaction,
+            "item": {"type": "message", "channel": channel, "ts": ts},
+            "event_ts": self.next_ts(),
+        }
+        if item_user or msg is not None:
+            event["item_user"] = item_user or (msg or {}).get("user")
+        if record:
+            self._record_reaction(type == "reaction_added", channel, ts, user, reaction)
+        return self.event_callback(event, event_id=event_id)
+
+    def slash_command_payload(
+        self,
+        command: str = "/propose",
+        text: str = "",
+        *,
+        user_id: str = "U1",
+        channel_id: str = "C1",
+    ) -> dict[str, str]:
+        """The form fields of a slash command (also the Socket Mode `slash_commands` payload)."""
+        return {
+            "token": self.verification_token,
+            "team_id": self.team_id,
+            "team_domain": "fake",
+            "channel_id": channel_id,
+            "channel_name": channel_id.lower(),
+            "user_id": user_id,
+            "user_name": user_id.lower(),
+            "command": command,
+            "text": text,
+            "api_app_id": self.app_id,
+            "is_enterprise_install": "false",
+            "response_url": self.new_response_url(),
+            "trigger_id": f"{self._counter}.{secrets.token_hex(6)}",
+        }
+
+    def block_action_payload(
+        self,
+        action_id: str,
+        *,
+        value: str | None = None,
+        user: str = "U1",
+        channel: str = "C1",
+        message_ts: str | None = None,
+        block_id: str = "b1",
+    ) -> dict[str, Any]:
+        """A `block_actions` payload for a button click on a message."""
+        msg = self._message_json(channel, message_ts) if message_ts else None
+        action = {
+            "action_id": action_id,
+            "block_id": block_id,
+            "text": {"type": "plain_text", "text": action_id, "emoji": True},
+            "type": "button",
+            "action_ts": self.next_ts(),
+        }
+        if value is not None:
+            action["value"] = value
+        payload: dict[str, Any] = {
+            "type": "block_actions",
+            "user": {
+                "id": user,
+                "username": user.lower(),
+                "name": user.lower(),
+                "team_id": self.team_id,
+            },
+            "api_app_id": self.app_id,
+            "token": self.verification_token,
+            "container": {
+                "type": "message",
+                "message_ts": message_ts,
+                "channel_id": channel,
+                "is_ephemeral": False,
+            },
+            "trigger_id": f"{self._counter}.{secrets.token_hex(6)}",
+            "team": {"id": self.team_id, "domain": "fake"},
+            "enterprise": None,
+            "is_enterprise_install": False,
+            "channel": {"id": channel, "name": channel.lower()},
+            "state": {"values": {}},
+            "response_url": self.new_response_url(),
+            "actions": [action],
+        }
+        if msg is not None:
+            payload["message"] = msg
+        return payload
