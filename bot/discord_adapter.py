@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import discord
 import yarl
@@ -52,6 +53,10 @@ EMOJI_ACTIONS = {
     "🔄": REGENERATE,
 }
 SOMETHING_WRONG = "⚠ Something went wrong on our side; it is in the log. Try again."
+UNREADABLE_COMMAND = (
+    "⚠ draftroom cannot read that command: it is unknown here or its options are out of date. "
+    "Pick it again from the / menu."
+)
 DONE = "✓ Done — the result is posted in the channel."
 START_TIMEOUT_S = 120.0
 
@@ -89,7 +94,8 @@ class DraftroomClient(discord.Client):
             max_messages=None,  # raw events need no message cache; it only costs memory and CPU
         )
         self.adapter = adapter
-        self.tree: app_commands.CommandTree[DraftroomClient] = app_commands.CommandTree(self)
+        self.tree: app_commands.CommandTree[DraftroomClient] = DraftroomTree(self)
+        guard_parsers(self._connection.parsers)
 
     async def setup_hook(self) -> None:
         await self.adapter.sync_commands()
@@ -108,6 +114,42 @@ class DraftroomClient(discord.Client):
 
     async def on_message(self, message: discord.Message) -> None:
         await self.adapter.on_message(message)
+
+
+class DraftroomTree(app_commands.CommandTree[DraftroomClient]):
+    async def on_error(self, interaction: Interaction, error: app_commands.AppCommandError) -> None:
+        """A command the tree could not run (unknown, options not as synced, a failed check):
+        one log line and a short ephemeral answer, where discord.py would log a traceback and
+        leave the person looking at "The application did not respond"."""
+        log.warning("discord: refused an interaction: %s", error)
+        command = interaction.type is discord.InteractionType.application_command
+        if not command or interaction.response.is_done():
+            return  # autocomplete has no message to answer with; a deferred one is answered
+        await _quietly(
+            interaction.response.send_message(
+                UNREADABLE_COMMAND, ephemeral=True, allowed_mentions=embeds.NO_MENTIONS
+            ),
+            "answering an unreadable command",
+        )
+
+
+def guard_parsers(parsers: dict[str, Callable[[Any], None]]) -> None:
+    """discord.py reads gateway events on the connection's own task, and an event it cannot read
+    (a field missing or of another type) would end that task, and the bot with it, for good.
+    Every parser but READY's (a bad start should fail the start) drops such an event instead."""
+    for event, parse in list(parsers.items()):
+        if event != "READY":
+            parsers[event] = _dropping_unreadable(event, parse)
+
+
+def _dropping_unreadable(event: str, parse: Callable[[Any], None]) -> Callable[[Any], None]:
+    def parse_or_drop(data: Any) -> None:
+        try:
+            parse(data)
+        except Exception as exc:
+            log.warning("discord: dropped a %s event it could not read (%r)", event, exc)
+
+    return parse_or_drop
 
 
 class DiscordAdapter:
@@ -382,7 +424,7 @@ async def _no_reply(work: Awaitable[None]) -> Reply | None:
     return None
 
 
-async def _quietly(work: Awaitable[None], what: str) -> None:
+async def _quietly(work: Awaitable[object], what: str) -> None:
     try:
         await work
     except Exception as exc:

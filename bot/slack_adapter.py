@@ -10,12 +10,14 @@ are passed on: the room deduplicates on `(team_id, event_id)`, persisted across 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 import aiohttp
 from aiohttp import web
+from aiohttp.typedefs import Handler
 from pydantic import SecretStr
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.app.async_app import AsyncApp
@@ -60,23 +62,29 @@ class SlackListeners:
 
     async def on_command(self, ack: AsyncAck, command: dict[str, Any]) -> None:
         await ack()
-        asker = Asker(str(command["channel_id"]), str(command["user_id"]))
-        inv = Invocation(PLATFORM, asker.channel_id, asker.user_id)
-        name, text = str(command["command"]).lstrip("/"), str(command.get("text") or "")
+        channel, user = _string(command, "channel_id"), _string(command, "user_id")
+        if channel is None or user is None:
+            return  # nobody to answer, and nowhere to
+        asker = Asker(channel, user)
+        inv = Invocation(PLATFORM, channel, user)
+        name, text = str(command.get("command", "")).lstrip("/"), _string(command, "text") or ""
         self.spawn(self._answer(asker, self.room.command(inv, name, text)))
 
     async def on_reaction(
         self, body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext
     ) -> None:
-        item = event.get("item") or {}
-        action = reaction_action(str(event.get("reaction", "")))
-        user = str(event.get("user", ""))
-        if action is None or item.get("type") != "message" or user == context.bot_user_id:
+        item = event.get("item")
+        action = reaction_action(_string(event, "reaction") or "")
+        user, channel, ts = _string(event, "user"), _string(item, "channel"), _string(item, "ts")
+        on_a_message = isinstance(item, dict) and item.get("type") == "message"
+        if action is None or not on_a_message or channel is None or ts is None:
+            return
+        if user is None or user == context.bot_user_id:
             return
         reaction = ReactionEvent(
             PLATFORM,
-            str(item["channel"]),
-            str(item["ts"]),
+            channel,
+            ts,
             user,
             action,
             added=event["type"] == "reaction_added",
@@ -88,18 +96,20 @@ class SlackListeners:
     async def on_message(
         self, body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext
     ) -> None:
-        thread_ts, ts = event.get("thread_ts"), event.get("ts")
-        user = event.get("user")
+        thread_ts, ts = _string(event, "thread_ts"), _string(event, "ts")
+        user, channel = _string(event, "user"), _string(event, "channel")
         from_bot = bool(event.get("bot_id")) or user == context.bot_user_id
-        if not thread_ts or thread_ts == ts or event.get("subtype") or from_bot or not user:
+        if not thread_ts or not ts or thread_ts == ts or event.get("subtype") or from_bot:
+            return
+        if user is None or channel is None:
             return
         message = ThreadMessage(
             PLATFORM,
-            str(event["channel"]),
-            str(thread_ts),
-            str(ts),
-            str(user),
-            str(event.get("text") or ""),
+            channel,
+            thread_ts,
+            ts,
+            user,
+            _string(event, "text") or "",
             event_key=event_key(body),
         )
         asker = Asker(message.channel_id, message.user_id, message.thread_id)
@@ -133,6 +143,37 @@ class SlackListeners:
 
 def _who(asker: Asker) -> tuple[str, str]:
     return asker.user_id, asker.channel_id
+
+
+def _string(payload: object, key: str) -> str | None:
+    """`payload[key]` if it is a non-empty string: a field missing or of another type is None."""
+    value = payload.get(key) if isinstance(payload, dict) else None
+    return value if isinstance(value, str) and value else None
+
+
+@web.middleware
+async def refuse_unreadable(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Bolt reads a request's envelope before it checks the signature, and trusts its shape: an
+    envelope it cannot read would be a 500 and a traceback in the log. It is a 400 and one line.
+    """
+    if request.content_type == "application/json":
+        try:
+            body = json.loads(await request.read())
+        except ValueError:
+            body = None
+        readable = isinstance(body, dict) and (
+            body.get("type") != "event_callback" or isinstance(body.get("event"), dict)
+        )
+        if not readable:
+            log.warning("refused a Slack request whose envelope is not an event")
+            return web.Response(status=400, text="unreadable request")
+    try:
+        return await handler(request)
+    except web.HTTPException:
+        raise
+    except Exception as exc:
+        log.warning("refused a Slack request bolt could not read (%s)", type(exc).__name__)
+        return web.Response(status=400, text="unreadable request")
 
 
 def event_key(body: dict[str, Any]) -> str | None:
@@ -221,6 +262,7 @@ class SlackAdapter:
 
     async def _start_http(self, app: AsyncApp) -> None:
         web_app = app.web_app(path=EVENTS_PATH, port=self.port)
+        web_app.middlewares.append(refuse_unreadable)
         web_app.router.add_get("/healthz", _healthz)
         self._runner = web.AppRunner(web_app, access_log=None)
         await self._runner.setup()

@@ -135,27 +135,55 @@ def parse(name: str, text: str, *, max_chars: int) -> Command:
 
 def checked(cmd: Command, *, max_chars: int) -> Command:
     """A command built from typed options (Discord) held to the same rules as parsed text:
-    invisible characters dropped, nothing empty that must not be, nothing over the limit."""
+    invisible characters dropped, nothing empty that must not be, nothing over the limit, ids and
+    days as text would allow them, and no option of a type other than its own."""
     if isinstance(cmd, Propose):
         idea = _required(cmd.idea, "idea", "propose", max_chars)
-        optional = (clean(v) or None if v else None for v in (cmd.pillar, cmd.persona, cmd.special))
-        return Propose(idea, *optional)
+        pillar, persona, special = (
+            _optional(v, "propose", max_chars) for v in (cmd.pillar, cmd.persona, cmd.special)
+        )
+        return Propose(idea, pillar, persona, special)
     if isinstance(cmd, Refine):
-        return Refine(cmd.plan_id, _required(cmd.note, "note", "refine", max_chars))
+        return Refine(_id(cmd.plan_id, "plan"), _required(cmd.note, "note", "refine", max_chars))
+    if isinstance(cmd, RunPlan):
+        return RunPlan(_id(cmd.plan_id, "plan"))
+    if isinstance(cmd, ShowPost):
+        return ShowPost(_id(cmd.post_id, "post"))
+    if isinstance(cmd, ListPosts):
+        status, persona = (_optional(v, "posts", max_chars) for v in (cmd.status, cmd.persona))
+        return ListPosts(_known_status(status), persona)
+    if isinstance(cmd, Costs):
+        return _parse_costs(str(cmd.days))
     if isinstance(cmd, Ask):
         return Ask(_required(cmd.question, "question", "ask", max_chars))
     return cmd
 
 
-def _required(text: str, what: str, command: str, max_chars: int) -> str:
-    text = clean(text)
-    if not text:
-        raise UserError(f"the {what} is empty. Usage: {USAGE[command][0]}")
+def _text(value: object, command: str, max_chars: int) -> str:
+    if not isinstance(value, str):
+        raise UserError(f"/{command} takes text there. Usage: {USAGE[command][0]}")
+    text = clean(value)
     if len(text) > max_chars:
         raise UserError(
             f"that is {len(text)} characters; /{command} takes at most {max_chars}. Shorten it."
         )
     return text
+
+
+def _required(value: object, what: str, command: str, max_chars: int) -> str:
+    text = _text(value, command, max_chars)
+    if not text:
+        raise UserError(f"the {what} is empty. Usage: {USAGE[command][0]}")
+    return text
+
+
+def _optional(value: object, command: str, max_chars: int) -> str | None:
+    return None if value is None else _text(value, command, max_chars) or None
+
+
+def _id(value: object, kind: str) -> int:
+    """An id option read as its text would be: `12` and `"12"` pass; -1, 10**12, 1.5 do not."""
+    return parse_id(str(value), kind)
 
 
 def _parse_posts(text: str) -> ListPosts:
@@ -169,9 +197,13 @@ def _parse_posts(text: str) -> ListPosts:
             persona = word.lstrip("@").lower()
         else:
             raise UserError(f"unexpected `{word[:30]}`. Usage: {USAGE['posts'][0]}")
+    return ListPosts(_known_status(status), persona)
+
+
+def _known_status(status: str | None) -> str | None:
     if status is not None and status not in POST_STATUSES:
         raise UserError(f"unknown status `{status[:30]}`; use one of {', '.join(POST_STATUSES)}.")
-    return ListPosts(status, persona)
+    return status
 
 
 def _parse_costs(text: str) -> Costs:

@@ -32,7 +32,7 @@ from pipeline.providers.base import (
     TextResult,
 )
 from pipeline.render import render_hero_card
-from pipeline.retry import RetryPolicy, call_with_retries
+from pipeline.retry import CoolDown, RetryPolicy, call_with_retries
 from pipeline.schemas import DraftBatch, DraftItem, VideoScript
 from pipeline.spec import FORMATS, ItemSpec
 from pipeline.structured import Check, Structured, ask
@@ -119,11 +119,13 @@ class Pipeline:
             "image": asyncio.Semaphore(limits.image),
             "video": asyncio.Semaphore(limits.video),
         }
+        self._cool_downs: dict[str, CoolDown] = {}  # by provider name
 
     # -- calls -------------------------------------------------------------------------------
 
     async def _attempts(
         self,
+        provider: str,
         step_id: int | None,
         estimate: float,
         attempt_fn: Callable[[], Awaitable[T]],
@@ -144,7 +146,11 @@ class Pipeline:
                     await steps.note_error(conn, step_id, f"attempt {attempt}: {error.message}")
 
         return await call_with_retries(
-            attempt_fn, self.retry, before_attempt=before, after_failure=failed
+            attempt_fn,
+            self.retry,
+            before_attempt=before,
+            after_failure=failed,
+            cool_down=self._cool_downs.setdefault(provider, CoolDown()),
         )
 
     async def text_call(
@@ -162,7 +168,7 @@ class Pipeline:
 
         async def one(req: TextRequest) -> Any:
             async with self._slots["text"]:
-                return await self._attempts(step_id, estimate, lambda: attempt(req))
+                return await self._attempts(provider.name, step_id, estimate, lambda: attempt(req))
 
         return replace(await ask(one, request, check), attempts=tries)
 
@@ -173,7 +179,10 @@ class Pipeline:
         async with self._slots[slot]:
             if handle is None:
                 submitted = await self._attempts(
-                    step.id, provider.estimate_cost(request), lambda: provider.submit(request)
+                    provider.name,
+                    step.id,
+                    provider.estimate_cost(request),
+                    lambda: provider.submit(request),
                 )
                 async with self.db.transaction() as conn:
                     await steps.save_handle(conn, step.id, submitted)
@@ -181,7 +190,7 @@ class Pipeline:
             waiting_on = handle
             try:
                 return await self._attempts(
-                    step.id, 0.0, lambda: provider.fetch(waiting_on), counts=False
+                    provider.name, step.id, 0.0, lambda: provider.fetch(waiting_on), counts=False
                 )
             except ProviderError:
                 # The step has failed for good: nothing will fetch this request again, so stop
