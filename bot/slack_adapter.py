@@ -38,6 +38,7 @@ from handlers.ports import (
     UserError,
 )
 from handlers.room import DraftRoom
+from storage import chat
 
 log = logging.getLogger(__name__)
 
@@ -252,6 +253,28 @@ class SlackAdapter:
         except BaseException:
             await self.stop()
             raise
+        self._spawn(self.reconcile())
+
+    async def reconcile(self) -> None:
+        """Apply reactions given to waiting drafts while the bot was down, or whose event was
+        acknowledged and then lost in a crash: Slack does not deliver an acked event again.
+        Approval state is recomputed from history, so re-applying a counted ✅ changes nothing."""
+        assert self.slack is not None
+        try:
+            me = str((await self.slack.client.auth_test()).get("user_id", ""))
+            links = await chat.awaiting_draft_messages(self.room.deps.db.reader, PLATFORM)
+            for link in links:
+                for name, user in await self.slack.reactions_on(link.channel_id, link.message_id):
+                    action = reaction_action(name)
+                    if action is None or user == me:
+                        continue
+                    await self.room.reaction(
+                        ReactionEvent(
+                            PLATFORM, link.channel_id, link.message_id, user, action, True
+                        )
+                    )
+        except Exception:
+            log.exception("Slack: reading back reactions of waiting drafts failed")
 
     async def _start_socket_mode(self, app: AsyncApp) -> None:
         # The handler's Web API client is `app.client`, so apps.connections.open goes to

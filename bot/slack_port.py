@@ -196,6 +196,16 @@ class SlackPort:
                 return None
         return None
 
+    async def reactions_on(self, channel_id: str, ts: str) -> list[tuple[str, str]]:
+        """Every (reaction name, user id) on a message, as Slack has it now."""
+        answer = await self.client.reactions_get(channel=channel_id, timestamp=ts, full=True)
+        message = answer.get("message") or {}
+        return [
+            (str(reaction.get("name", "")), str(user))
+            for reaction in message.get("reactions", [])
+            for user in reaction.get("users", [])
+        ]
+
     async def ephemeral(self, asker: Asker, card: Card) -> None:
         message = render(card)
         await self.client.chat_postEphemeral(

@@ -2,7 +2,7 @@
 
 What it fakes
 - The Web API under `api_url` (`http://127.0.0.1:PORT/api/`, usable as `AsyncWebClient(base_url=)`):
-  auth.test, chat.postMessage/update/delete/postEphemeral/getPermalink, reactions.add/remove,
+  auth.test, chat.postMessage/update/delete/postEphemeral/getPermalink, reactions.add/remove/get,
   files.getUploadURLExternal + the upload URL + files.completeUploadExternal (what
   `files_upload_v2` does), conversations.history/replies and apps.connections.open. Parameters are
   read from the query string, form, multipart or JSON bodies; the token from `Authorization:
@@ -127,6 +127,7 @@ class FakeSlack(
             "chat.getPermalink": self._permalink,
             "reactions.add": self._reactions_add,
             "reactions.remove": self._reactions_remove,
+            "reactions.get": self._reactions_get,
             "files.getUploadURLExternal": self._get_upload_url,
             "files.completeUploadExternal": self._complete_upload,
             "conversations.history": self._history,

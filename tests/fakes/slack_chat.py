@@ -145,6 +145,16 @@ class ChatMethodsMixin:
         users.append(self.bot_user_id)
         return {}
 
+    def _reactions_get(self, params: dict[str, Any]) -> dict[str, Any]:
+        channel = self._channel(params)
+        msg = self._find(channel, params.get("timestamp"))
+        reactions = [
+            {"name": name, "users": list(users), "count": len(users)}
+            for name, users in msg.reactions.items()
+        ]
+        message = {"type": "message", "ts": msg.ts, "text": msg.text, "reactions": reactions}
+        return {"type": "message", "channel": channel, "message": message}
+
     def _reactions_remove(self, params: dict[str, Any]) -> dict[str, Any]:
         msg, name = self._reaction_target(params)
         if self.bot_user_id not in msg.reactions.get(name, []):
