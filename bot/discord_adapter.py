@@ -13,13 +13,12 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 import discord
-import yarl
 from discord import app_commands
 
 from bot import discord_embeds as embeds
+from bot.discord_client_setup import guard_parsers, point_discord_py_at
 from bot.discord_commands import Interaction, add_commands
 from bot.discord_port import PLATFORM, DiscordPort
 from bot.settings import Settings
@@ -71,18 +70,6 @@ def emoji_action(emoji: discord.PartialEmoji | discord.Emoji | str) -> str | Non
     return EMOJI_ACTIONS.get(name.replace("\ufe0f", "").replace("\ufe0e", ""))
 
 
-def point_discord_py_at(settings: Settings) -> None:
-    """Send discord.py's REST calls and gateway connection where the settings say.
-
-    discord.py has no public option for either: every request builds its URL from the class
-    attribute `Route.BASE`, and a plain `Client` connects to `DiscordWebSocket.DEFAULT_GATEWAY`.
-    Both are set here, which is why pyproject pins discord.py to the version this is tested with.
-    """
-    discord.http.Route.BASE = settings.discord_api_url.rstrip("/")
-    if settings.discord_gateway_url:
-        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.discord_gateway_url)
-
-
 class DraftroomClient(discord.Client):
     def __init__(self, adapter: DiscordAdapter, *, guild_ready_timeout: float) -> None:
         intents = discord.Intents.default()
@@ -131,25 +118,6 @@ class DraftroomTree(app_commands.CommandTree[DraftroomClient]):
             ),
             "answering an unreadable command",
         )
-
-
-def guard_parsers(parsers: dict[str, Callable[[Any], None]]) -> None:
-    """discord.py reads gateway events on the connection's own task, and an event it cannot read
-    (a field missing or of another type) would end that task, and the bot with it, for good.
-    Every parser but READY's (a bad start should fail the start) drops such an event instead."""
-    for event, parse in list(parsers.items()):
-        if event != "READY":
-            parsers[event] = _dropping_unreadable(event, parse)
-
-
-def _dropping_unreadable(event: str, parse: Callable[[Any], None]) -> Callable[[Any], None]:
-    def parse_or_drop(data: Any) -> None:
-        try:
-            parse(data)
-        except Exception as exc:
-            log.warning("discord: dropped a %s event it could not read (%r)", event, exc)
-
-    return parse_or_drop
 
 
 class DiscordAdapter:

@@ -19,6 +19,7 @@ from pydantic import BaseModel
 
 from pipeline import drafting
 from pipeline.budget import Budget, BudgetExceeded
+from pipeline.item_steps import ItemSteps, StepOutcome
 from pipeline.media import MediaStore
 from pipeline.personas import Personas
 from pipeline.providers.base import (
@@ -31,9 +32,8 @@ from pipeline.providers.base import (
     TextRequest,
     TextResult,
 )
-from pipeline.render import render_hero_card
 from pipeline.retry import CoolDown, RetryPolicy, call_with_retries
-from pipeline.schemas import DraftBatch, DraftItem, VideoScript
+from pipeline.schemas import DraftBatch, DraftItem
 from pipeline.spec import FORMATS, ItemSpec
 from pipeline.structured import Check, Structured, ask
 from storage import plans, posts, steps
@@ -79,17 +79,7 @@ class Limits:
     video: int = 2
 
 
-@dataclass
-class StepOutcome:
-    provider: str
-    model: str
-    artifact: str | None = None
-    cost_usd: float | None = 0.0
-    latency_s: float | None = None
-    output: dict[str, Any] | None = None
-
-
-class Pipeline:
+class Pipeline(ItemSteps):
     def __init__(
         self,
         db: Database,
@@ -369,88 +359,6 @@ class Pipeline:
                 output=outcome.output,
             )
         return None
-
-    # -- steps -------------------------------------------------------------------------------
-
-    async def _step_draft(self, post: Post, step: Step) -> StepOutcome:
-        """A redo of one item (regeneration or a note from its thread)."""
-        revision = await plans.get_revision(self.db.reader, post.plan_id, post.plan_rev)
-        assert revision is not None
-        note = json.loads(step.input_json or "{}").get("note")
-        request = drafting.draft_request(
-            self.personas.persona(post.persona),
-            revision.text,
-            revision.angle,
-            [post.content_format],
-            seed=post.id * 7 + post.rev,
-            note=note,
-            previous=post.body,
-        )
-        result: Structured[DraftBatch] = await self.text_call(
-            request, drafting.spec_problems([post.content_format]), step_id=step.id
-        )
-        async with self.db.transaction() as conn:
-            await self._store_draft(conn, post.id, result.value.items[0], revision.text)
-        return StepOutcome(result.provider, result.model, None, result.cost_usd, result.latency_s)
-
-    async def _image(self, post: Post, step: Step, aspect_ratio: str, suffix: str) -> StepOutcome:
-        provider = self.providers.images
-        request = MediaRequest(
-            kind="image",
-            prompt=f"{post.headline}. Editorial illustration, no text. Mood: {post.pillar}.",
-            aspect_ratio=aspect_ratio,
-            headline=post.headline,
-        )
-        result = await self._media_call(step, provider, request, "image")
-        name = await asyncio.to_thread(self.media.save, result.data, suffix, result.extension)
-        return StepOutcome(
-            result.provider, result.model, name, result.cost_usd, round(result.latency_s, 3)
-        )
-
-    async def _step_hero_image(self, post: Post, step: Step) -> StepOutcome:
-        return await self._image(post, step, self.aspect_ratios[post.content_format], "hero")
-
-    async def _step_poster_frame(self, post: Post, step: Step) -> StepOutcome:
-        return await self._image(post, step, self.aspect_ratios["video"], "poster")
-
-    async def _step_hero_card(self, post: Post, step: Step) -> StepOutcome:
-        hero = await self._artifact_of(post, "hero_image")
-        started = time.perf_counter()
-        png = await asyncio.to_thread(
-            render_hero_card,
-            self.media.read(hero),
-            post.headline,
-            post.persona,
-            self.aspect_ratios[post.content_format],
-        )
-        name = await asyncio.to_thread(self.media.save, png, "card", "png")
-        return StepOutcome("local", "pillow", name, 0.0, round(time.perf_counter() - started, 3))
-
-    async def _step_video_script(self, post: Post, step: Step) -> StepOutcome:
-        persona = self.personas.persona(post.persona)
-        request = drafting.script_request(persona, post.headline, post.body)
-        result: Structured[VideoScript] = await self.text_call(request, step_id=step.id)
-        async with self.db.transaction() as conn:
-            await posts.set_video_script(conn, post.id, result.value.script)
-        return StepOutcome(result.provider, result.model, None, result.cost_usd, result.latency_s)
-
-    async def _step_video_clip(self, post: Post, step: Step) -> StepOutcome:
-        provider = self.providers.video
-        request = MediaRequest(
-            kind="video",
-            prompt=f"{post.headline}. {post.video_script[:800]}",
-            aspect_ratio=self.aspect_ratios["video"],
-            headline=post.headline,
-        )
-        result = await self._media_call(step, provider, request, "video")
-        name = await asyncio.to_thread(self.media.save, result.data, "clip", result.extension)
-        return StepOutcome(result.provider, result.model, name, result.cost_usd, result.latency_s)
-
-    async def _artifact_of(self, post: Post, name: str) -> str:
-        for step in await steps.steps_of_post(self.db.reader, post.id, post.rev):
-            if step.name == name and step.artifact:
-                return step.artifact
-        raise ProviderError(f"the {name.replace('_', ' ')} step left no file to work from")
 
 
 def _split_cost(total: float | None, parts: int) -> list[float | None]:

@@ -74,6 +74,22 @@ class BotProcess:
         await self.process.wait()
 
 
+async def propose_and_run_seed(bot: BotProcess, fake: FakeSlack) -> None:
+    """/propose the seed's batch, wait for its plan card, then /run it."""
+    await fake.send_command(
+        bot.url,
+        "/propose",
+        SEED_PROPOSE,
+        signing_secret=SECRET,
+        user_id=PROPOSER,
+        channel_id=CHANNEL,
+    )
+    await until(lambda: any(header(m).startswith("plan 1") for m in fake.messages(CHANNEL)))
+    await fake.send_command(
+        bot.url, "/run", "1", signing_secret=SECRET, user_id=PROPOSER, channel_id=CHANNEL
+    )
+
+
 def drafts(fake: FakeSlack) -> Counter[str]:
     return Counter(
         header(m) for m in fake.messages(CHANNEL, user=fake.bot_user_id) if " · draft " in header(m)
@@ -91,18 +107,7 @@ async def test_kill_while_drafts_are_posted(tmp_path: Path, posted: int) -> None
     async with FakeSlack() as fake:
         bot = BotProcess(fake, tmp_path)
         await bot.start()
-        await fake.send_command(
-            bot.url,
-            "/propose",
-            SEED_PROPOSE,
-            signing_secret=SECRET,
-            user_id=PROPOSER,
-            channel_id=CHANNEL,
-        )
-        await until(lambda: any(header(m).startswith("plan 1") for m in fake.messages(CHANNEL)))
-        await fake.send_command(
-            bot.url, "/run", "1", signing_secret=SECRET, user_id=PROPOSER, channel_id=CHANNEL
-        )
+        await propose_and_run_seed(bot, fake)
         await until(lambda: sum(drafts(fake).values()) >= posted)
         bot.kill()  # Slack has the draft; the bot may not have recorded it
         await bot.stop()
@@ -129,18 +134,7 @@ async def test_kill_right_after_an_approval_was_acknowledged(tmp_path: Path) -> 
     async with FakeSlack() as fake:
         bot = BotProcess(fake, tmp_path)
         await bot.start()
-        await fake.send_command(
-            bot.url,
-            "/propose",
-            SEED_PROPOSE,
-            signing_secret=SECRET,
-            user_id=PROPOSER,
-            channel_id=CHANNEL,
-        )
-        await until(lambda: any(header(m).startswith("plan 1") for m in fake.messages(CHANNEL)))
-        await fake.send_command(
-            bot.url, "/run", "1", signing_secret=SECRET, user_id=PROPOSER, channel_id=CHANNEL
-        )
+        await propose_and_run_seed(bot, fake)
         db = tmp_path / "draftroom.db"
         await until(
             lambda: (
