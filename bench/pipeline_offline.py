@@ -10,7 +10,7 @@ from bench.common import Row, console_room, print_rows, row
 from storage import plans
 
 ITEMS_PER_RUN = 10
-RUNS = 5
+RUNS = 10
 
 
 async def items_per_second(content_format: str) -> float:
@@ -23,7 +23,7 @@ async def items_per_second(content_format: str) -> float:
         for n in range(1, RUNS + 1):
             await console.handle_line(f"/run {n}")
         while await plans.unfinished_runs(app.room.deps.db.reader):  # noqa: ASYNC110
-            await asyncio.sleep(0.02)
+            await asyncio.sleep(0.005)
         elapsed = time.perf_counter() - started
         await app.room.wait_idle(timeout=600)
     return ITEMS_PER_RUN * RUNS / elapsed

@@ -39,6 +39,7 @@ class Delivery:
         self._last_edit: dict[int, float] = {}
         self._edit_pending: dict[int, asyncio.Task[None]] = {}
         self._lock = asyncio.Lock()
+        self._run_places: dict[int, tuple[str, str]] = {}
 
     # -- exactly-once posting ----------------------------------------------------------------
 
@@ -99,10 +100,20 @@ class Delivery:
         if post is not None:
             await self.deliver_item(post)
 
+    async def _where(self, run_id: int) -> tuple[str, str] | None:
+        """The platform and channel a run posts to; they never change, so they are kept."""
+        if run_id not in self._run_places:
+            run = await plans.get_run(self.deps.db.reader, run_id)
+            if run is None:
+                return None
+            self._run_places[run_id] = (run.platform, run.channel_id)
+        return self._run_places[run_id]
+
     async def deliver_item(self, post: Post) -> None:
-        run = await plans.get_run(self.deps.db.reader, post.run_id)
-        if run is None or run.platform not in self.deps.ports:
+        place = await self._where(post.run_id)
+        if place is None or place[0] not in self.deps.ports:
             return
+        platform, channel_id = place
         reactions: tuple[str, ...]
         if post.status == "failed":
             card, reactions = cards.failed_item_card(post), (ACTION_EMOJI[REGENERATE],)
@@ -110,8 +121,8 @@ class Delivery:
             card, reactions = cards.draft_card(post, await self.images_of(post)), DRAFT_REACTIONS
         await self.post_once(
             f"draft:{post.id}:{post.rev}",
-            run.platform,
-            run.channel_id,
+            platform,
+            channel_id,
             card,
             kind="draft",
             reactions=reactions,
