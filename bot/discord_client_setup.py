@@ -45,3 +45,17 @@ def _dropping_unreadable(event: str, parse: Callable[[Any], None]) -> Callable[[
             log.warning("discord: dropped a %s event it could not read (%r)", event, exc)
 
     return parse_or_drop
+
+
+CRASH_WINDOW_S = 300.0
+
+
+def crash_loop_delay(recent_starts: int) -> float:
+    """How long to wait before logging in, given how many starts the last five minutes saw.
+
+    A process that keeps crashing and being restarted would IDENTIFY on every start; Discord
+    resets the token after 1000 a day. Two quick restarts are normal (a deploy, a fix); from the
+    third on, each waits twice as long as the one before, up to five minutes."""
+    if recent_starts < 3:
+        return 0.0
+    return float(min(CRASH_WINDOW_S, 5 * 2 ** (recent_starts - 3)))

@@ -260,3 +260,15 @@ async def console_message_by_key(conn: Connection, key: str) -> int | None:
 async def console_message_thread(conn: Connection, message_id: int) -> str | None:
     row = await fetchone(conn, "SELECT thread_id FROM console_messages WHERE id = ?", (message_id,))
     return None if row is None else row["thread_id"]
+
+
+async def record_start(conn: Connection, platform: str, *, now: float, window: float) -> int:
+    """Record a start of `platform`; return how many earlier starts fall within `window` s."""
+    await conn.execute("DELETE FROM platform_starts WHERE at < ?", (now - 86400,))
+    row = await fetchone(
+        conn,
+        "SELECT COUNT(*) AS n FROM platform_starts WHERE platform = ? AND at >= ?",
+        (platform, now - window),
+    )
+    await conn.execute("INSERT INTO platform_starts (platform, at) VALUES (?, ?)", (platform, now))
+    return int(row["n"]) if row else 0

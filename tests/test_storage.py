@@ -16,7 +16,7 @@ async def test_migrations_apply_once_and_set_wal(tmp_path: Path) -> None:
     path = tmp_path / "d.db"
     async with Database(path) as db:
         assert await db.scalar("PRAGMA journal_mode") == "wal"
-        assert await db.scalar("PRAGMA user_version") == 3
+        assert await db.scalar("PRAGMA user_version") == 4
     async with Database(path) as db:  # a second start finds them applied
         assert await db.scalar("SELECT COUNT(*) FROM plans") == 0
 
