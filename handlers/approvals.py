@@ -130,7 +130,19 @@ async def new_item_revision(deps: Deps, conn: Connection, post: Post, *, note: s
 
 
 async def publish_post(deps: Deps, post_id: int) -> None:
-    """Publish an approved post. Safe to call again: the idempotency key stays the same."""
+    """Publish an approved post. Safe to call again: the idempotency key stays the same, and a
+    call while the same post is being published (an approval racing the start-up catch-up)
+    leaves it to the one under way."""
+    if post_id in deps.publishing:
+        return
+    deps.publishing.add(post_id)
+    try:
+        await _publish(deps, post_id)
+    finally:
+        deps.publishing.discard(post_id)
+
+
+async def _publish(deps: Deps, post_id: int) -> None:
     post = await posts.get_post(deps.db.reader, post_id)
     if post is None or post.status != "approved":
         return

@@ -39,6 +39,7 @@ class Deps:
     rules: Rules
     clock: Callable[[], float] = time.time
     ports: dict[str, ChatPort] = field(default_factory=dict)
+    publishing: set[int] = field(default_factory=set)  # post ids being published right now
     delivery: Delivery = field(init=False)
 
     def port(self, platform: str) -> ChatPort:

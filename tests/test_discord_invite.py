@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import base64
+import os
+import subprocess
+import sys
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from bot.bootstrap import ConfigError
-from bot.cli import main
 from bot.discord_invite import application_id, invite_url
 from bot.settings import Settings
 
@@ -48,11 +50,17 @@ def test_the_application_id_comes_from_the_token() -> None:
         application_id("not a token")
 
 
-def test_the_cli_prints_it(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
-) -> None:
-    monkeypatch.setenv("DISCORD_BOT_TOKEN", TOKEN)
-    monkeypatch.delenv("DISCORD_GUILD_ID", raising=False)
-    monkeypatch.chdir(tmp_path)  # no .env here
-    main(["discord-invite"])
-    assert f"permissions={PERMISSIONS}" in capsys.readouterr().out
+def test_the_cli_prints_it(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DISCORD_")}
+    env["DISCORD_BOT_TOKEN"] = TOKEN
+    printed = subprocess.run(
+        [sys.executable, "-m", "bot", "discord-invite"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,  # no .env here
+        env=env,
+        timeout=60,
+        check=True,
+    )
+    assert f"permissions={PERMISSIONS}" in printed.stdout
+    assert TOKEN not in printed.stdout + printed.stderr
