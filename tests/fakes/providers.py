@@ -366,6 +366,9 @@ class FakeFal(FakeServer):
         self.submissions: Counter[str] = Counter()
         self.status_polls: list[str] = []
         self.cancelled: list[str] = []
+        # Cleared, new submissions wait at the door: not accepted, not counted, not paid.
+        self.accepting = asyncio.Event()
+        self.accepting.set()
         self._ids = itertools.count(1)
 
     @property
@@ -406,6 +409,7 @@ class FakeFal(FakeServer):
         body = await request.json()
         if not isinstance(body, dict) or not body.get("prompt"):
             return self.error(422, "prompt: field required")
+        await self.accepting.wait()
         job = FalJob(f"req-{next(self._ids):04d}", model, "/".join(model.split("/")[:2]), body)
         self.jobs[job.request_id] = job
         self.submissions[model] += 1
