@@ -120,11 +120,12 @@ async def test_kill_at_a_point_then_restart(tmp_path: Path, kind: str, n: int) -
         await bot.stop()
 
     assert sorted(drafts(slack).values()) == [1] * 5, drafts(slack)
+    # A call the kill cut off before fal accepted it counts as an attempt, not a submission.
     assert sum(fal.submissions.values()) == IMAGE_STEPS
     assert query(
         db,
         "SELECT COUNT(*) FROM steps WHERE name IN ('hero_image', 'poster_frame')"
-        " AND status = 'done' AND provider = 'fal' AND cost_usd = 0.06 AND attempts = 1",
+        " AND status = 'done' AND provider = 'fal' AND cost_usd = 0.06",
     ) == [(IMAGE_STEPS,)]
     if approved_post is not None:
         said = [

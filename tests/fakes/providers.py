@@ -409,7 +409,10 @@ class FakeFal(FakeServer):
         body = await request.json()
         if not isinstance(body, dict) or not body.get("prompt"):
             return self.error(422, "prompt: field required")
-        await self.accepting.wait()
+        if not self.accepting.is_set():
+            await self.accepting.wait()
+            if request.transport is None or request.transport.is_closing():
+                return web.Response(status=499)  # the caller hung up while it waited
         job = FalJob(f"req-{next(self._ids):04d}", model, "/".join(model.split("/")[:2]), body)
         self.jobs[job.request_id] = job
         self.submissions[model] += 1
