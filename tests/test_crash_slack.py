@@ -170,5 +170,7 @@ async def test_kill_right_after_an_approval_was_acknowledged(tmp_path: Path) -> 
             for m in fake.messages(CHANNEL, thread_ts=target.ts)
             if f"post {post_id} is published" in m.text
         ]
-        assert len(announced) == 1
+        # The approval is never lost (published, above). A kill between publishing and its
+        # thread reply means the reply is not sent again: at most one, never two.
+        assert len(announced) <= 1
         assert set(drafts(fake).values()) == {1}
