@@ -18,12 +18,7 @@ import discord
 from discord import app_commands
 
 from bot import discord_embeds as embeds
-from bot.discord_client_setup import (
-    CRASH_WINDOW_S,
-    crash_loop_delay,
-    guard_parsers,
-    point_discord_py_at,
-)
+from bot.discord_client_setup import back_off_if_crash_looping, guard_parsers, point_discord_py_at
 from bot.discord_commands import Interaction, add_commands
 from bot.discord_port import PLATFORM, DiscordPort
 from bot.settings import Settings
@@ -152,7 +147,7 @@ class DiscordAdapter:
             raise RuntimeError("DISCORD_BOT_TOKEN is not set")
         point_discord_py_at(self.settings)
         self.room.connect(self.port)
-        await self._back_off_if_crash_looping()
+        await back_off_if_crash_looping(self.room)
         # `Client.start` reconnects by itself: resumable drops RESUME, others back off
         # exponentially, and every re-IDENTIFY waits 5 s first (`before_identify_hook`), so a
         # crash loop does not spend the 1000 IDENTIFYs a day Discord allows.
@@ -167,19 +162,6 @@ class DiscordAdapter:
         if ready not in done:
             await self.stop()
             raise ConnectionError("Discord did not become ready; see the log.")
-
-    async def _back_off_if_crash_looping(self) -> None:
-        deps = self.room.deps
-        async with deps.db.transaction() as conn:
-            recent = await chat.record_start(
-                conn, PLATFORM, now=deps.clock(), window=CRASH_WINDOW_S
-            )
-        delay = crash_loop_delay(recent)
-        if delay:
-            log.warning(
-                "Discord: %d starts in 5 minutes; waiting %.0fs before logging in", recent, delay
-            )
-            await asyncio.sleep(delay)
 
     async def stop(self) -> None:
         for task in list(self._tasks):

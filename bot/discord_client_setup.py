@@ -4,6 +4,7 @@ event from ending the connection."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -12,6 +13,8 @@ import discord
 import yarl
 
 from bot.settings import Settings
+from handlers.room import DraftRoom
+from storage import chat
 
 log = logging.getLogger("bot.discord_adapter")
 
@@ -59,3 +62,16 @@ def crash_loop_delay(recent_starts: int) -> float:
     if recent_starts < 3:
         return 0.0
     return float(min(CRASH_WINDOW_S, 5 * 2 ** (recent_starts - 3)))
+
+
+async def back_off_if_crash_looping(room: DraftRoom) -> None:
+    """Record this start; if the process is crash-looping, wait before logging in."""
+    deps = room.deps
+    async with deps.db.transaction() as conn:
+        recent = await chat.record_start(conn, "discord", now=deps.clock(), window=CRASH_WINDOW_S)
+    delay = crash_loop_delay(recent)
+    if delay:
+        log.warning(
+            "Discord: %d starts in 5 minutes; waiting %.0fs before logging in", recent, delay
+        )
+        await asyncio.sleep(delay)
