@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from handlers.parsing import clean, parse_id, parse_options
 from handlers.ports import UserError
 
+PROPOSE_OPTIONS = ("pillar", "persona", "special")
 POST_STATUSES = ("drafting", "awaiting_approval", "approved", "published", "rejected", "failed")
 
 
@@ -65,11 +66,16 @@ Command = Propose | Refine | RunPlan | ShowPost | ListPosts | Costs | Ask | Help
 USAGE = {
     "propose": (
         '/propose <idea> [pillar:NAME] [persona:HANDLE] [special:"..."]',
-        "Plan a batch from an idea. special: sets the batch, e.g. "
+        "Plan a batch from an idea. Options go at the end, after the idea, with no space "
+        "after the colon. special: sets the batch, e.g. "
         "special:\"Generate exactly 5 items: 1 with content_format='video' and 4 with "
         "content_format='hero_text'.\"",
     ),
-    "refine": ("/refine <plan> <note>", "Revise a plan; replying in the plan's thread does too."),
+    "refine": (
+        "/refine <plan> <note>",
+        "Revise a plan; replying in the plan's thread does too. "
+        'special:"..." at the end of the note changes the batch.',
+    ),
     "run": ("/run <plan>", "Run the pipeline for a plan (✅ on the plan card does too)."),
     "post": ("/post <post>", "Show a post card: plan, body, caption, pipeline, chat references."),
     "posts": ("/posts [status] [persona]", f"Recent posts. Statuses: {', '.join(POST_STATUSES)}."),
@@ -105,7 +111,7 @@ def parse(name: str, text: str, *, max_chars: int) -> Command:
         )
     usage = USAGE[name][0]
     if name == "propose":
-        idea, options = parse_options(text, {"pillar", "persona", "special"})
+        idea, options = parse_options(text, PROPOSE_OPTIONS, command="/propose")
         if not idea:
             raise UserError(f"the idea is empty. Usage: {usage}")
         return Propose(idea, options.get("pillar"), options.get("persona"), options.get("special"))
@@ -187,10 +193,14 @@ def _id(value: object, kind: str) -> int:
 
 
 def _parse_posts(text: str) -> ListPosts:
-    _, options = parse_options(text, {"status", "persona"})
-    words = parse_options(text, {"status", "persona"})[0].split()
+    free, options = parse_options(text, ("status", "persona"), command="/posts", prose=None)
     status, persona = options.get("status"), options.get("persona")
-    for word in words:
+    for word in free.split():
+        if ":" in word:
+            raise UserError(
+                f"`{word[:30]}` is not a status or a persona; options such as status:published "
+                f"go after the other words. Usage: {USAGE['posts'][0]}"
+            )
         if word.lower() in POST_STATUSES and status is None:
             status = word.lower()
         elif persona is None:

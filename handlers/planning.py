@@ -111,8 +111,8 @@ async def refine(deps: Deps, inv: Invocation, cmd: Refine) -> Reply | None:
     persona = deps.personas.persona(plan.persona)
     note, special = cmd.note, current.special_message
     spec = ItemSpec.from_json(current.spec_json)
-    if "special:" in note.lower():
-        note, options = parse_options(note, {"special"})
+    note, options = parse_options(note, ("special",), command="/refine", prose="note")
+    if "special" in options:
         try:
             spec = parse_special(options["special"], max_items=deps.rules.max_items)
         except SpecError as exc:

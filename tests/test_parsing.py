@@ -42,6 +42,11 @@ def test_ids_accept_plain_and_hash_forms() -> None:
         ("refine", "3", "give the plan and a note"),
         ("costs", "-1", "days must be a whole number"),
         ("posts", "published aiaaron extra", "unexpected `extra`"),
+        ("posts", "status:published aiaaron", "options such as status:published go after"),
+        ("posts", "aiaaron colour:red", "`colour:` is not an option of /posts"),
+        ("propose", "idea pillar:", "`pillar:` has no value"),
+        ("propose", 'idea special:"1 text",', "has text right after its closing quote"),
+        ("propose", 'idea special:"1 text" pillar:"open', "the quote after `pillar:` is not"),
         ("frobnicate", "", "there is no /frobnicate command"),
     ],
 )
@@ -101,3 +106,84 @@ def test_typed_options_are_checked_like_text_and_never_reparsed() -> None:
         checked(Ask("a question that is too long"), max_chars=10)
     with pytest.raises(UserError, match="the note is empty"):
         checked(Refine(1, "  "), max_chars=10)
+
+
+PROSE_TAILS = ["matters", "at 10:30", "https://x.y/z", "note: blah", "std::vector", "(done)"]
+
+
+@pytest.mark.parametrize(
+    "idea",
+    [
+        "Why the pillar: safety story matters",
+        'a pillar:x and special:"1 text" in the middle of prose',
+        *(f"options only at the end, so {tail}" for tail in PROSE_TAILS),
+    ],
+)
+def test_prose_that_does_not_end_with_options_is_the_idea_word_for_word(idea: str) -> None:
+    assert parse("propose", idea, max_chars=2000) == Propose(idea)
+    assert parse("propose", f"{idea} pillar:p", max_chars=2000) == Propose(idea, "p")
+
+
+def test_an_unknown_key_among_the_trailing_options_is_refused_by_name() -> None:
+    with pytest.raises(UserError) as refused:
+        parse("propose", 'an idea pillar:nope special:"x" colour:red', max_chars=2000)
+    assert str(refused.value) == (
+        "`colour:` is not an option of /propose; it takes pillar:, persona:, special:. "
+        "To keep `colour:red` in the idea, put a space after the colon."
+    )
+    kept = parse("propose", 'an idea colour: red special:"x"', max_chars=2000)
+    assert kept == Propose("an idea colour: red", special="x")
+
+
+_QUOTE_CHARS = "\"'“”‘’"
+_prose_word = st.text(
+    st.characters(blacklist_categories=("C", "Z"), blacklist_characters=_QUOTE_CHARS),
+    min_size=1,
+    max_size=12,
+)
+_option_like = st.sampled_from(
+    ["pillar:x", 'special:"1 video"', "colour:red", "https://x.y", "10:30", "note:", "PERSONA:@a"]
+)
+_gap = st.sampled_from([" ", "  ", "\n", "\t", " \n "])
+
+
+@st.composite
+def _prose(draw: st.DrawFn) -> str:
+    """Words, some of them shaped like options, ending with a word that has no colon."""
+    words = draw(st.lists(st.one_of(_prose_word, _option_like), min_size=1, max_size=12))
+    words.append(draw(_prose_word.filter(lambda w: ":" not in w)))
+    return "".join(w + draw(_gap) for w in words[:-1]) + words[-1]
+
+
+@settings(max_examples=800, deadline=None)
+@given(idea=_prose())
+def test_any_prose_not_ending_with_options_parses_to_itself(idea: str) -> None:
+    assert parse("propose", idea, max_chars=10_000) == Propose(idea.strip())
+
+
+_value = st.from_regex(r"[A-Za-z0-9_@.-]{1,12}", fullmatch=True)
+_spaced_value = st.text(st.sampled_from("ab1 :=,'."), min_size=1, max_size=30).filter(str.strip)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    idea=_prose(),
+    pillar=st.none() | _value,
+    persona=st.none() | _value,
+    special=st.none() | _spaced_value,
+    data=st.data(),
+)
+def test_trailing_options_in_any_order_are_read_and_the_rest_is_the_idea(
+    idea: str,
+    pillar: str | None,
+    persona: str | None,
+    special: str | None,
+    data: st.DataObject,
+) -> None:
+    given_options = [f"pillar:{pillar}"] if pillar else []
+    given_options += [f"persona:{persona}"] if persona else []
+    given_options += [f'special:"{special}"'] if special else []
+    ordered = data.draw(st.permutations(given_options))
+    text = " ".join([idea, *ordered])
+    expected = Propose(idea.strip(), pillar, persona, special.strip() if special else None)
+    assert parse("propose", text, max_chars=10_000) == expected
