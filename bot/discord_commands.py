@@ -14,6 +14,7 @@ import discord
 from discord import app_commands
 from discord.app_commands import Choice
 
+from bot import discord_embeds as embeds
 from handlers.commands import (
     POST_STATUSES,
     Ask,
@@ -32,25 +33,34 @@ Interaction = discord.Interaction[Any]
 Run = Callable[[Interaction, str, Callable[[], Command]], Awaitable[None]]
 F = TypeVar("F", bound=Callable[..., Any])
 
+# Discord refuses a command registration or an autocomplete answer with more choices, or with a
+# choice whose name or (string) value is longer: 400 Invalid Form Body.
 CHOICES_MAX = 25
 CHOICE_NAME_MAX = 100
+CHOICE_VALUE_MAX = 100
+
+
+def name_choices(names: list[str]) -> list[Choice[str]]:
+    """A choice for each name that Discord can take as a value (the personas file is checked at
+    start-up, so none is left out there); at most 25."""
+    fitting = [n for n in names if 0 < embeds.size(n) <= CHOICE_VALUE_MAX]
+    return [Choice(name=_label(n), value=n) for n in fitting[:CHOICES_MAX]]
 
 
 def pick_from(names: list[str], option: str) -> Callable[[F], F]:
     """Choices when Discord allows that many (25), else suggestions as the user types."""
     if len(names) <= CHOICES_MAX:
-        return app_commands.choices(**{option: [Choice(name=n, value=n) for n in names]})
+        return app_commands.choices(**{option: name_choices(names)})
 
     async def suggest(interaction: Interaction, current: str) -> list[Choice[str]]:
-        found = [n for n in names if current.lower() in n.lower()]
-        return [Choice(name=n, value=n) for n in found[:CHOICES_MAX]]
+        return name_choices([n for n in names if current.lower() in n.lower()])
 
     return app_commands.autocomplete(**{option: suggest})
 
 
 def _label(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= CHOICE_NAME_MAX else text[: CHOICE_NAME_MAX - 1] + "…"
+    """A choice name: on one line, cut at a word to Discord's 100 characters."""
+    return embeds.cut(" ".join(text.split()), CHOICE_NAME_MAX) or "…"
 
 
 def _matches(item_id: int, current: object) -> bool:

@@ -1,5 +1,8 @@
 """The chat port on Discord: posting cards as embeds, threads, reactions, throttled edits.
 
+Images over the server's upload limit are reduced for the message, or left out and linked
+(`discord_uploads`).
+
 Every message carries a nonce (derived from the idempotency key when there is one) so a POST
 that discord.py retries after a 5xx does not create a second message; keyed messages also carry
 the key's token in their embed footer, which `find_sent` looks for after a restart.
@@ -18,6 +21,7 @@ from typing import Any, Literal, TypeVar
 import discord
 
 from bot import discord_embeds as embeds
+from bot import discord_uploads as uploads
 from handlers.ports import Card, MessageRef, UserError
 
 log = logging.getLogger(__name__)
@@ -64,7 +68,6 @@ class DiscordPort:
         reactions: tuple[str, ...] = (),
     ) -> MessageRef:
         token = embeds.key_token(idempotency_key) if idempotency_key else None
-        rendered = embeds.render(card, marker=token)
         # A nonce on every message: discord.py retries a POST after a 5xx, and Discord answers a
         # repeated nonce with the message it already created instead of a second one.
         nonce = token or embeds.key_token(secrets.token_hex(16))
@@ -72,14 +75,16 @@ class DiscordPort:
             target = await self._thread(channel_id, thread_id, card)
         else:
             target = await self.channel(channel_id)
-        message = await retrying(
-            lambda: target.send(
-                embeds=rendered.embeds,
-                files=rendered.files(),
-                nonce=nonce,
-                allowed_mentions=embeds.NO_MENTIONS,
+        async with uploads.fitted(card, uploads.upload_limit(target)) as shown:
+            rendered = embeds.render(shown, marker=token)
+            message = await retrying(
+                lambda: target.send(
+                    embeds=rendered.embeds,
+                    files=rendered.files(),
+                    nonce=nonce,
+                    allowed_mentions=embeds.NO_MENTIONS,
+                )
             )
-        )
         for emoji in reactions:
             await _logged(message.add_reaction(emoji), f"reacting {emoji} on {message.id}")
         if thread_id is None and card.opens_thread:

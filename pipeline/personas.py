@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 
 class PersonaError(ValueError):
-    """An unknown persona or pillar; the message lists the valid ones."""
+    """An unknown persona or pillar (the message lists the valid ones), or a personas file
+    that cannot be used (the message names the file, what is wrong and what to do)."""
 
 
 @dataclass(frozen=True)
@@ -53,37 +56,96 @@ class Personas:
         return sorted({p for persona in self.by_handle.values() for p in persona.pillars})
 
 
+# Discord caps slash-command choice names and values at 100 characters; a longer persona or
+# pillar name would make it refuse the whole command registration.
+NAME_MAX = 100
+SHOWN_MAX = 40
+# One word, as `persona:HANDLE` and `pillar:NAME` are typed: letters, digits, `_`, `-`, `.`.
+_NAME = re.compile(r"\w[\w.-]*")
+DEFAULT_SPECIAL = "Generate exactly 1 item: 1 with content_format='text'."
+
+
+def _shown(name: str) -> str:
+    """`name` for an error message: cut, and invisible characters spelt out, on one line."""
+    name = name if len(name) <= SHOWN_MAX else name[: SHOWN_MAX - 1] + "…"
+    return "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in name)
+
+
+def check_name(kind: str, name: object, path: Path) -> str:
+    """`name` lower-cased, or PersonaError saying what is wrong with it and what to do."""
+    if not isinstance(name, str) or not name.strip():
+        raise PersonaError(f"personas file {path}: a {kind} name is empty; give it a name.")
+    length = len(name.encode("utf-16-le")) // 2  # as Discord may count: never fewer
+    if length > NAME_MAX:
+        raise PersonaError(
+            f"personas file {path}: {kind} name '{_shown(name)}' is {length} characters; "
+            f"shorten it to at most {NAME_MAX} (Discord's limit for command choices)."
+        )
+    if not _NAME.fullmatch(name):
+        raise PersonaError(
+            f"personas file {path}: {kind} name '{_shown(name)}' cannot be typed as "
+            f"{kind}:NAME; use one word of letters, digits, _ - or . (like deep_dives)."
+        )
+    return name.lower()
+
+
+def _table(value: object, what: str, path: Path) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise PersonaError(f"personas file {path}: {what} must be a table, like [{what}].")
+    return value
+
+
+def _unique(kind: str, names: list[str], where: str, path: Path) -> None:
+    seen: set[str] = set()
+    for name in names:
+        key = name.lower()
+        if key in seen:
+            raise PersonaError(
+                f"personas file {path}: {kind} name '{_shown(name)}' is given twice{where} "
+                "(names are compared ignoring case); rename one."
+            )
+        seen.add(key)
+
+
+def _pillars(handle: str, raw: dict[str, Any], path: Path) -> dict[str, Pillar]:
+    table = _table(raw.get("pillars") or {}, f"personas.{handle}.pillars", path)
+    _unique("pillar", list(table), f" for persona '{handle}'", path)
+    pillars = {}
+    for name, p in table.items():
+        key = check_name("pillar", name, path)
+        p = _table(p, f"personas.{handle}.pillars.{name}", path)
+        special = str(p.get("default_special", DEFAULT_SPECIAL))
+        pillars[key] = Pillar(key, str(p.get("description", "")), special)
+    return pillars
+
+
 def load_personas(path: Path) -> Personas:
+    """The personas file, checked: names that fit Discord's limits and can be typed, unique."""
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise PersonaError(f"personas file not found: {path}") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PersonaError(f"personas file {path} cannot be read: {exc}") from exc
     except tomllib.TOMLDecodeError as exc:
         raise PersonaError(f"personas file {path} is not valid TOML: {exc}") from exc
+    table = _table(data.get("personas") or {}, "personas", path)
+    _unique("persona", list(table), "", path)
     personas: dict[str, Persona] = {}
-    for handle, raw in (data.get("personas") or {}).items():
-        pillars = {
-            name.lower(): Pillar(
-                name=name.lower(),
-                description=str(p.get("description", "")),
-                default_special=str(
-                    p.get(
-                        "default_special", "Generate exactly 1 item: 1 with content_format='text'."
-                    )
-                ),
-            )
-            for name, p in (raw.get("pillars") or {}).items()
-        }
+    for name, raw in table.items():
+        handle = check_name("persona", name, path)
+        raw = _table(raw, f"personas.{name}", path)
+        pillars = _pillars(handle, raw, path)
         if not pillars:
             raise PersonaError(f"persona '{handle}' in {path} has no pillars")
-        default_pillar = str(raw.get("default_pillar") or next(iter(pillars)))
+        default_pillar = str(raw.get("default_pillar") or next(iter(pillars))).lower()
         if default_pillar not in pillars:
             raise PersonaError(
                 f"persona '{handle}': default_pillar '{default_pillar}' is not defined"
             )
-        personas[handle.lower()] = Persona(
-            handle=handle.lower(),
-            display_name=str(raw.get("display_name", handle)),
+        personas[handle] = Persona(
+            handle=handle,
+            display_name=str(raw.get("display_name", name)),
             voice=str(raw.get("voice", "")),
             hashtags=tuple(str(h) for h in raw.get("hashtags", [])),
             default_pillar=default_pillar,

@@ -148,14 +148,20 @@ async def running_bot(fake: FakeDiscord, settings: Settings) -> AsyncIterator[Bo
 
 
 @contextlib.asynccontextmanager
-async def discord_bot(tmp_path: Path, **env: Any) -> AsyncIterator[Bot]:
-    """A fresh fake Discord and one bot process on it, files under `tmp_path`."""
+async def discord_bot(
+    tmp_path: Path, *, fake_options: dict[str, Any] | None = None, **env: Any
+) -> AsyncIterator[Bot]:
+    """A fresh fake Discord (made with `fake_options`) and one bot process on it, files under
+    `tmp_path`."""
 
     def settings_for(fake: FakeDiscord) -> Settings:
         return discord_settings(fake, tmp_path, **env)
 
     with discord_py_restored():
-        async with FakeDiscord() as fake, running_bot(fake, settings_for(fake)) as bot:
+        async with (
+            FakeDiscord(**(fake_options or {})) as fake,
+            running_bot(fake, settings_for(fake)) as bot,
+        ):
             yield bot
 
 

@@ -1,4 +1,5 @@
-"""Discord's limits and failures: rate limits and 5xx, over-long text, mentions that never ping."""
+"""Discord's limits and failures: rate limits and 5xx, over-long text, mentions that never ping,
+choices and autocomplete answers within Discord's 100 characters and 25 choices."""
 
 from __future__ import annotations
 
@@ -6,15 +7,28 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import aiohttp
+
 from bot.discord_embeds import EMBEDS_TOTAL_MAX, size
 from handlers.ports import Card, Section
 from tests.discord_support import MESSAGES, discord_bot, embed_text
+from tests.fakes.discord import FakeDiscord
 
 MESSAGE_WRITES = {
     ("POST", MESSAGES),
     ("PATCH", MESSAGES + "/{message_id}"),
     ("POST", "/webhooks/{application_id}/{token}"),
 }
+
+
+async def rest(fake: FakeDiscord, method: str, path: str, body: Any) -> tuple[int, Any]:
+    """One request to the fake's REST API, as the bot would send it."""
+    headers = {"Authorization": f"Bot {fake.token}"}
+    async with (
+        aiohttp.ClientSession() as http,
+        http.request(method, fake.api_url + path, json=body, headers=headers) as response,
+    ):
+        return response.status, await response.json()
 
 
 def embeds_size(message: dict[str, Any]) -> int:
@@ -117,3 +131,49 @@ async def test_mentions_in_user_text_and_model_output_never_ping(tmp_path: Path)
         for call in writes:
             assert call.json["allowed_mentions"]["parse"] == [], call.path
             assert not call.json["allowed_mentions"].get("replied_user")
+
+
+async def test_autocomplete_of_a_300_character_idea_fits_discords_choice_limits(
+    tmp_path: Path,
+) -> None:
+    async with discord_bot(tmp_path) as bot:
+        fake = bot.fake
+        idea = " ".join(f"benchmark{i} results" for i in range(20))
+        idea = idea[: idea.rfind(" ", 0, 300)]
+        assert 280 < len(idea) <= 300
+        await bot.command("propose", fake.non_approver_id, idea=idea)
+        ix = await fake.dispatch_interaction("run", {"plan": ""}, focused="plan")
+        await fake.wait_until(lambda: ix.response_type == 8)
+
+        [answer] = [r for r in fake.interaction_responses if r.interaction_id == ix.id]
+        assert answer.status == 200, "the fake took the choices"
+        [choice] = answer.data["choices"]
+        assert choice["value"] == 1 and len(choice["name"]) <= 100
+        prefix = "plan 1 · @aiaaron · "
+        assert choice["name"].startswith(prefix) and choice["name"].endswith("…")
+        kept = choice["name"][len(prefix) : -1]
+        assert len(kept) > 50 and idea.startswith(kept + " "), "cut at a word"
+
+
+async def test_the_fake_refuses_choices_discord_would_refuse(tmp_path: Path) -> None:
+    async with discord_bot(tmp_path) as bot:
+        fake = bot.fake
+        long = {"name": "n" * 101, "value": "v"}
+        command = {
+            "name": "pick",
+            "description": "pick one",
+            "options": [
+                {"type": 3, "name": "what", "description": "what", "choices": [long]},
+            ],
+        }
+        sync = f"/applications/{fake.application_id}/guilds/{fake.guild_id}/commands"
+        status, body = await rest(fake, "PUT", sync, [command])
+        assert (status, body["code"], body["message"]) == (400, 50035, "Invalid Form Body")
+        assert "name" in body["errors"]["0"]["options"]["0"]["choices"]["0"]
+
+        many = [{"name": f"c{i}", "value": f"c{i}"} for i in range(26)]
+        for choices in (many, [long], [{"name": "ok", "value": "v" * 101}]):
+            ix = await fake.dispatch_interaction("run", {"plan": ""}, focused="plan")
+            path = f"/interactions/{ix.id}/{ix.token}/callback"
+            status, body = await rest(fake, "POST", path, {"type": 8, "data": {"choices": choices}})
+            assert (status, body["code"]) == (400, 50035), choices[:1]

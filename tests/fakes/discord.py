@@ -38,6 +38,8 @@ What the fake provides
   callbacks and follow-ups, channel messages (JSON and multipart), edits, deletes, history,
   reactions, threads, channel/guild/member/role lookups, typing. Discord's error bodies and
   limits (50035 Invalid Form Body, 50006, 10003, 10008, 10062, 40060, 160004 ...).
+* Uploads: files of one request totalling more than ``upload_limit`` (10 MiB; 50 or 100 MiB
+  with ``premium_tier=2`` or ``3``, sent in GUILD_CREATE) are refused with 413 (40005).
 * ``enforce_nonce``: a repeated nonce (same channel and author, within ``nonce_window``) returns
   the existing message.
 * Faults: ``fail_next("POST /channels/{id}/messages", status=429, retry_after=0.5, times=1)``.
@@ -129,6 +131,10 @@ __all__ = [
 ]
 
 
+MIB = 1024 * 1024
+UPLOAD_LIMITS = {0: 10 * MIB, 1: 10 * MIB, 2: 50 * MIB, 3: 100 * MIB}
+
+
 class FakeDiscord(
     MessageRoutesMixin,
     InteractionRoutesMixin,
@@ -162,6 +168,7 @@ class FakeDiscord(
         nonce_window: float = 5 * 60.0,
         gateway_compression: bool = True,
         privileged_intents: tuple[str, ...] = ("message_content", "members"),
+        premium_tier: int = 0,
     ) -> None:
         self.token = token
         self.bot_user_id = bot_user_id
@@ -181,6 +188,7 @@ class FakeDiscord(
         self.nonce_window = nonce_window
         self.gateway_compression = gateway_compression
         self.privileged_intents = frozenset(privileged_intents)
+        self.premium_tier = premium_tier
         self.ids = Snowflakes()
         self.port = 0
         self._runner: web.AppRunner | None = None
@@ -247,6 +255,11 @@ class FakeDiscord(
 
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
+
+    @property
+    def upload_limit(self) -> int:
+        """Bytes of files one message may carry: 10 MiB, more on a boosted server (tier 2, 3)."""
+        return UPLOAD_LIMITS[self.premium_tier]
 
     @property
     def base_url(self) -> str:

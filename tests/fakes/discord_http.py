@@ -73,6 +73,7 @@ class RestPlumbingMixin:
     # Provided by FakeDiscord.
     token: str
     calls: list[Call]
+    upload_limit: int  # bytes of files one request may carry (the guild's boost tier)
 
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
@@ -107,6 +108,8 @@ class RestPlumbingMixin:
         public = call.path.startswith(("/interactions/", "/webhooks/"))
         if not public and request.headers.get("Authorization") != f"Bot {self.token}":
             raise ApiError(401, 0, "401: Unauthorized")
+        if sum(len(f.data) for f in call.files) > self.upload_limit:
+            raise ApiError(413, 40005, "Request entity too large")
         fault = next(
             (f for f in self._faults if f.matches(call.method, call.path, call.route)), None
         )

@@ -21,6 +21,7 @@ from tests.fakes.discord_limits import (
     nest_errors,
     parse_snowflake,
     too_long,
+    validate_choices,
     validate_command,
     validate_message,
 )
@@ -172,9 +173,10 @@ class InteractionRoutesMixin:
             if kind == 7:
                 message = await self._edit_message(message, data, files)
         elif kind == 8:
-            choices = data.get("choices") or []
-            if len(choices) > 25:
-                raise ApiError.invalid_form({"data": {"choices": too_long(25)}})
+            errors: dict[str, Any] = {}
+            validate_choices(data.get("choices") or [], ["data", "choices"], errors)
+            if errors:
+                raise ApiError.invalid_form(errors)
         record.response_type = kind
         record.ephemeral = bool(flags & FLAG_EPHEMERAL)
         if message is not None:

@@ -142,5 +142,25 @@ def validate_command(cmd: dict[str, Any], path: list[str], errors: dict[str, Any
     if len(options) > 25:
         nest_errors([*path, "options"], too_long(25), errors)
     for i, option in enumerate(options):
+        where = [*path, "options", str(i)]
         if option.get("type") in (1, 2):
-            validate_command(dict(option, type=1), [*path, "options", str(i)], errors)
+            validate_command(dict(option, type=1), where, errors)
+        else:
+            validate_choices(option.get("choices") or [], [*where, "choices"], errors)
+
+
+def _bad_length(low: int, high: int) -> dict[str, Any]:
+    return field_error("BASE_TYPE_BAD_LENGTH", f"Must be between {low} and {high} in length.")
+
+
+def validate_choices(choices: list[Any], path: list[str], errors: dict[str, Any]) -> None:
+    """An option's choices, or an autocomplete answer's: at most 25, each with a name of 1 to
+    100 characters and, for a string option, a value of at most 100."""
+    if len(choices) > 25:
+        nest_errors(path, too_long(25), errors)
+    for j, choice in enumerate(choices):
+        name, value = choice.get("name"), choice.get("value")
+        if not isinstance(name, str) or not 1 <= len(name) <= 100:
+            nest_errors([*path, str(j), "name"], _bad_length(1, 100), errors)
+        if isinstance(value, str) and not 1 <= len(value) <= 100:
+            nest_errors([*path, str(j), "value"], _bad_length(1, 100), errors)
