@@ -67,6 +67,8 @@ def text_provider(settings: Settings, http: httpx.AsyncClient) -> TextProvider:
         prices=prices,
         timeout_s=timeout,
         response_format=settings.llm_response_format,
+        token_limit_param=settings.llm_token_limit_param,
+        temperature=settings.llm_temperature,
         client=http,
     )
 

@@ -63,6 +63,14 @@ class Settings(BaseSettings):
     llm_response_format: Literal["json_schema", "json_object", "none"] = Field(
         "json_schema", alias="LLM_RESPONSE_FORMAT"
     )
+    # auto: max_completion_tokens for OpenAI reasoning models (o1, o3, o4, gpt-5), else max_tokens.
+    llm_token_limit_param: Literal["auto", "max_tokens", "max_completion_tokens"] = Field(
+        "auto", alias="LLM_TOKEN_LIMIT_PARAM"
+    )
+    # auto: 0.2, none for reasoning models; none: never sent; a number: always sent.
+    llm_temperature: Annotated[float, Field(ge=0, le=2)] | Literal["auto", "none"] = Field(
+        "auto", alias="LLM_TEMPERATURE"
+    )
 
     # Images and video on fal
     fal_key: SecretStr | None = Field(None, alias="FAL_KEY")

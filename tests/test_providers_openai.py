@@ -4,15 +4,18 @@ import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from pathlib import Path
 
 import httpx
 import pytest
 import pytest_asyncio
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
+from bot.bootstrap import text_provider
 from pipeline.providers.base import ProviderError, TextRequest
 from pipeline.providers.openai_compat import OpenAICompatibleText
 from tests.fakes.providers import ChatCall, FakeOpenAI, Reply
+from tests.support import make_settings
 
 KEY = "sk-test-0123456789-secret"
 MODEL = "gpt-test"
@@ -325,3 +328,142 @@ async def test_owned_client_is_closed_and_passed_client_is_not(
     owned = OpenAICompatibleText(model=MODEL, base_url=fake.base_url, api_key=KEY)
     assert (await owned.complete(request())).text == "{}"
     await owned.aclose()
+
+
+# -- what each model family accepts -----------------------------------------------------------
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("model", ["gpt-5-mini", "o4-mini", "o3", "o1-2024-12-17", "gpt-5"])
+async def test_reasoning_models_get_max_completion_tokens_and_no_temperature(
+    fake: FakeOpenAI, client: httpx.AsyncClient, model: str
+) -> None:
+    fake.reply('{"title": "Solar", "points": []}')
+    result = await provider(fake, client, model=model).complete(request(max_tokens=700))
+
+    assert result.text == '{"title": "Solar", "points": []}'
+    body = fake.requests[-1].body
+    assert body["max_completion_tokens"] == 700
+    assert "max_tokens" not in body and "temperature" not in body
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("model", ["gpt-4o-mini", "gpt-4.1", "llama3.1", "openai/gpt-5"])
+async def test_other_models_keep_max_tokens_and_temperature(
+    fake: FakeOpenAI, client: httpx.AsyncClient, model: str
+) -> None:
+    await provider(fake, client, model=model).complete(request(max_tokens=700))
+
+    body = fake.requests[-1].body
+    assert (body["max_tokens"], body["temperature"]) == (700, 0.2)
+    assert "max_completion_tokens" not in body
+
+
+@pytest.mark.asyncio
+async def test_the_fake_refuses_reasoning_models_as_openai_does(
+    fake: FakeOpenAI, client: httpx.AsyncClient
+) -> None:
+    """What every request to gpt-5-mini got before: a 400 naming the parameter, not retried."""
+    old_shape = provider(fake, client, model="gpt-5-mini", token_limit_param="max_tokens")
+    with pytest.raises(ProviderError) as caught:
+        await old_shape.complete(request())
+    assert (caught.value.status, caught.value.retryable) == (400, False)
+    assert "Unsupported parameter: 'max_tokens' is not supported with this model." in str(
+        caught.value
+    )
+    async with client.stream(
+        "POST",
+        f"{fake.base_url}/chat/completions",
+        headers={"Authorization": f"Bearer {KEY}"},
+        json={"model": "o4-mini", "messages": [], "max_completion_tokens": 5, "temperature": 0.7},
+    ) as response:
+        answer = json.loads(await response.aread())
+    assert response.status_code == 400
+    assert answer == {
+        "error": {
+            "message": "Unsupported value: 'temperature' does not support 0.7 with this model. "
+            "Only the default (1) value is supported.",
+            "type": "invalid_request_error",
+            "param": "temperature",
+            "code": "unsupported_value",
+        }
+    }
+    assert fake.completed == 0
+
+
+@pytest.mark.asyncio
+async def test_token_limit_param_and_temperature_can_be_overridden(
+    fake: FakeOpenAI, client: httpx.AsyncClient
+) -> None:
+    # An Azure-style deployment whose name hides that it is a reasoning model.
+    await provider(
+        fake, client, model="writer", token_limit_param="max_completion_tokens", temperature="none"
+    ).complete(request(max_tokens=300))
+    # A reasoning model given the one temperature it accepts.
+    await provider(fake, client, model="o4-mini", temperature=1.0).complete(request())
+    # A chat model with a temperature of its own.
+    await provider(fake, client, model="gpt-4o", temperature=0.7).complete(request())
+
+    azure, reasoning, chat = (r.body for r in fake.requests)
+    assert azure["max_completion_tokens"] == 300
+    assert "max_tokens" not in azure and "temperature" not in azure
+    assert (reasoning["max_completion_tokens"], reasoning["temperature"]) == (500, 1.0)
+    assert (chat["max_tokens"], chat["temperature"]) == (500, 0.7)
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    ("env", "sent", "left_out"),
+    [
+        (
+            {"LLM_MODEL": "gpt-5-mini"},
+            {"max_completion_tokens": 500},
+            {"max_tokens", "temperature"},
+        ),
+        ({"LLM_MODEL": "gpt-4o-mini"}, {"max_tokens": 500, "temperature": 0.2}, set()),
+        (
+            {"LLM_MODEL": "my-o3", "LLM_TOKEN_LIMIT_PARAM": "max_completion_tokens"},
+            {"max_completion_tokens": 500, "temperature": 0.2},
+            {"max_tokens"},
+        ),
+        (
+            {"LLM_MODEL": "llama3.1", "LLM_TEMPERATURE": "none"},
+            {"max_tokens": 500},
+            {"temperature"},
+        ),
+        (
+            {"LLM_MODEL": "o4-mini", "LLM_TEMPERATURE": ""},
+            {"max_completion_tokens": 500},
+            {"temperature"},
+        ),
+        ({"LLM_MODEL": "gpt-4o-mini", "LLM_TEMPERATURE": "0.9"}, {"temperature": 0.9}, set()),
+    ],
+    ids=["reasoning", "chat", "forced-param", "no-temperature", "empty-is-auto", "temperature"],
+)
+async def test_settings_reach_the_request(
+    fake: FakeOpenAI,
+    client: httpx.AsyncClient,
+    tmp_path: Path,
+    env: dict[str, str],
+    sent: dict[str, object],
+    left_out: set[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)  # from the environment, as a deployment sets them
+    settings = make_settings(
+        tmp_path, LLM_PROVIDER="openai", LLM_BASE_URL=fake.base_url, LLM_API_KEY=KEY
+    )
+    await text_provider(settings, client).complete(request())
+
+    body = fake.requests[-1].body
+    assert {key: body.get(key) for key in sent} == sent
+    assert not left_out & body.keys()
+
+
+def test_bad_text_model_settings_are_refused_at_start_up(tmp_path: Path) -> None:
+    with pytest.raises(ValidationError) as caught:
+        make_settings(tmp_path, LLM_TEMPERATURE="hot")
+    assert "LLM_TEMPERATURE" in str(caught.value)
+    with pytest.raises(ValidationError):
+        make_settings(tmp_path, LLM_TOKEN_LIMIT_PARAM="max_output_tokens")

@@ -6,6 +6,9 @@ An entry without a port matches the scheme's default port only. Names must use h
 resolve to public addresses only; an IP address literal is allowed (over http too) only when that
 exact literal is listed, which is how tests reach a fake on 127.0.0.1.
 
+Past the host checks, a file is judged by its bytes (pipeline/providers/media_bytes.py): the
+Content-Type only says what to check them against.
+
 Known limit: the name is resolved here and again by httpx when it connects, so a DNS server that
 answers differently the second time could still steer the connection; the allowlist of provider
 CDN hosts is what keeps that out of reach.
@@ -23,6 +26,7 @@ import httpx
 
 from pipeline.providers.base import ProviderError
 from pipeline.providers.http_errors import RETRYABLE_STATUSES, parse_retry_after, provider_error
+from pipeline.providers.media_bytes import check_media_bytes, check_supported_type
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -74,9 +78,11 @@ async def download_media(
                 if response.status_code != 200:
                     raise _status_error(response)
                 content_type = _content_type(response, allowed_types)
-                return await _read_capped(response, max_bytes), content_type
+                data = await _read_capped(response, max_bytes)
         except httpx.HTTPError as exc:
             raise provider_error("media download", exc) from exc
+        await asyncio.to_thread(check_media_bytes, data, content_type, target.host)
+        return data, content_type
     raise _refused(f"more than {MAX_REDIRECTS} redirects")
 
 
@@ -168,6 +174,7 @@ def _content_type(response: httpx.Response, allowed_types: tuple[str, ...]) -> s
     content_type = str(response.headers.get("content-type", "")).split(";")[0].strip().lower()
     if not content_type.startswith(allowed_types):
         raise _refused(f"content type {content_type or 'missing'!r} is not an allowed media type")
+    check_supported_type(content_type)
     return content_type
 
 

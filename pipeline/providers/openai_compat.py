@@ -1,7 +1,17 @@
-"""Chat completions on any OpenAI-compatible server: OpenAI, OpenRouter, Ollama, vLLM, ..."""
+"""Chat completions on any OpenAI-compatible server: OpenAI, OpenRouter, Ollama, vLLM, ...
+
+OpenAI's reasoning models (o1, o3, o4 and gpt-5 families) refuse `max_tokens` and any
+`temperature` but the default; every other server and model takes both. So by default ("auto")
+a model whose name starts with o1, o3, o4 or gpt-5 is sent `max_completion_tokens` and no
+temperature, and anything else `max_tokens` and temperature 0.2. The rule reads the name as
+configured: OpenRouter's `openai/gpt-5` does not match, since OpenRouter takes `max_tokens` for
+every model and drops what a model does not support. Settings override either half of the rule
+(for an Azure deployment named otherwise, say).
+"""
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any, Literal
 
@@ -18,6 +28,16 @@ from pipeline.providers.prompt import (
 )
 
 ResponseFormat = Literal["json_schema", "json_object", "none"]
+TokenLimitParam = Literal["auto", "max_tokens", "max_completion_tokens"]
+# "auto": the model family's default; "none": never sent; a number: always sent.
+Temperature = float | Literal["auto", "none"]
+
+DEFAULT_TEMPERATURE = 0.2
+REASONING_MODEL = re.compile(r"(?:o1|o3|o4|gpt-5)", re.IGNORECASE)
+
+
+def is_reasoning_model(model: str) -> bool:
+    return REASONING_MODEL.match(model) is not None
 
 
 class OpenAICompatibleText:
@@ -30,9 +50,9 @@ class OpenAICompatibleText:
         name: str = "openai",
         prices: dict[str, tuple[float, float]] | None = None,
         timeout_s: float = 120.0,
-        temperature: float | None = 0.2,
+        temperature: Temperature = "auto",
         response_format: ResponseFormat = "json_schema",
-        max_tokens_field: Literal["max_tokens", "max_completion_tokens"] = "max_tokens",
+        token_limit_param: TokenLimitParam = "auto",
         client: httpx.AsyncClient | None = None,
     ) -> None:
         self.name = name
@@ -40,9 +60,14 @@ class OpenAICompatibleText:
         self.base_url = base_url.rstrip("/")
         self.prices = dict(prices or {})
         self.timeout_s = timeout_s
-        self.temperature = temperature
+        reasoning = is_reasoning_model(model)
+        if token_limit_param == "auto":
+            token_limit_param = "max_completion_tokens" if reasoning else "max_tokens"
+        self.token_limit_param: Literal["max_tokens", "max_completion_tokens"] = token_limit_param
+        if temperature == "auto":
+            temperature = "none" if reasoning else DEFAULT_TEMPERATURE
+        self.temperature: float | None = None if temperature == "none" else temperature
         self.response_format = response_format
-        self.max_tokens_field = max_tokens_field
         self._api_key = api_key
         self._owns_client = client is None
         self._client = client or httpx.AsyncClient()
@@ -86,7 +111,7 @@ class OpenAICompatibleText:
                 {"role": "system", "content": system_prompt(request)},
                 {"role": "user", "content": user_prompt(request)},
             ],
-            self.max_tokens_field: request.max_tokens,
+            self.token_limit_param: request.max_tokens,
         }
         if self.temperature is not None:
             body["temperature"] = self.temperature
@@ -132,8 +157,8 @@ class OpenAICompatibleText:
         finish_reason = choice.get("finish_reason")
         if finish_reason == "length":
             raise ProviderError(
-                f"the model stopped at max_tokens ({request.max_tokens}) before finishing its "
-                f"answer for {request.task}; raise max_tokens for this task"
+                f"the model stopped at {self.token_limit_param} ({request.max_tokens}) before "
+                f"finishing its answer for {request.task}; raise max_tokens for this task"
             )
         if finish_reason == "content_filter":
             raise ProviderError(f"{self.name}'s content filter stopped the answer")

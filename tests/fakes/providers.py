@@ -48,6 +48,12 @@ def tiny_png() -> bytes:
 
 PNG = tiny_png()
 MP4 = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + b"\x00" * 64
+# An EBML header (version 1, DocType "webm") followed by the start of a Segment.
+WEBM = (
+    b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01\x42\xf7\x81\x01\x42\xf2\x81\x04\x42\xf3\x81\x08"
+    b"\x42\x82\x84webm\x42\x87\x81\x02\x42\x85\x81\x02"
+    b"\x18\x53\x80\x67\x01\xff\xff\xff\xff\xff\xff\xff"
+)
 
 
 @dataclass
@@ -221,8 +227,16 @@ class _FakeChat(FakeServer):
         return reply
 
 
+# OpenAI's reasoning models, which refuse `max_tokens` and any temperature but 1.
+REASONING_MODELS = re.compile(r"(?:o1|o3|o4|gpt-5)")
+
+
 class FakeOpenAI(_FakeChat):
-    """POST /v1/chat/completions; use `base_url` (ends in /v1) as the provider's base URL."""
+    """POST /v1/chat/completions; use `base_url` (ends in /v1) as the provider's base URL.
+
+    Models named like OpenAI's reasoning models get the real API's 400s for `max_tokens` and for
+    a temperature other than 1.
+    """
 
     def __init__(self, *, api_key: str | None = None, reply_fn: ReplyFn | None = None) -> None:
         super().__init__(api_key=api_key, reply_fn=reply_fn)
@@ -253,6 +267,10 @@ class FakeOpenAI(_FakeChat):
             schema = response_format.get("json_schema") or {}
             if not re.fullmatch(r"[a-zA-Z0-9_-]{1,64}", str(schema.get("name"))):
                 return self.error(400, "Invalid 'response_format.json_schema.name'")
+        if REASONING_MODELS.match(body["model"]):
+            refused = self._reasoning_refusal(body)
+            if refused is not None:
+                return refused
         system = next((m["content"] for m in messages if m.get("role") == "system"), "")
         user = next((m["content"] for m in reversed(messages) if m.get("role") == "user"), "")
         reply = await self._next_reply(ChatCall(body, system, user))
@@ -279,6 +297,28 @@ class FakeOpenAI(_FakeChat):
                 usage["cost"] = reply.cost
             answer["usage"] = usage
         return web.json_response(answer)
+
+    def _reasoning_refusal(self, body: dict[str, Any]) -> web.Response | None:
+        if "max_tokens" in body:
+            return self._invalid(
+                "max_tokens",
+                "unsupported_parameter",
+                "Unsupported parameter: 'max_tokens' is not supported with this model. "
+                "Use 'max_completion_tokens' instead.",
+            )
+        temperature = body.get("temperature")
+        if temperature is not None and temperature != 1:
+            return self._invalid(
+                "temperature",
+                "unsupported_value",
+                f"Unsupported value: 'temperature' does not support {temperature} with this "
+                "model. Only the default (1) value is supported.",
+            )
+        return None
+
+    def _invalid(self, param: str, code: str, message: str) -> web.Response:
+        error = {"message": message, "type": "invalid_request_error", "param": param, "code": code}
+        return web.json_response({"error": error}, status=400)
 
 
 class FakeAnthropic(_FakeChat):
@@ -351,6 +391,7 @@ class FalOptions:
     image_bytes: bytes = PNG
     image_type: str = "image/png"
     video_bytes: bytes = MP4
+    video_type: str = "video/mp4"
     video_models: set[str] = field(default_factory=set)  # besides any model with "video" in it
 
 
@@ -452,8 +493,9 @@ class FakeFal(FakeServer):
         if self.options.error_on_completion:
             return self.error(422, self.options.error_on_completion)
         if self._is_video(job.model):
-            url = f"{self.url}/files/{job.request_id}.mp4"
-            return web.json_response({"video": {"url": url, "content_type": "video/mp4"}})
+            video_type = self.options.video_type
+            url = f"{self.url}/files/{job.request_id}.video"
+            return web.json_response({"video": {"url": url, "content_type": video_type}})
         extension = self.options.image_type.split("/")[-1]
         image = {
             "url": f"{self.url}/files/{job.request_id}.{extension}",
@@ -485,8 +527,8 @@ class FakeFal(FakeServer):
         job = self.jobs.get(request_id)
         if job is None or not job.completed:
             return web.Response(status=404)
-        if extension == "mp4":
-            return web.Response(body=self.options.video_bytes, content_type="video/mp4")
+        if extension == "video":
+            return web.Response(body=self.options.video_bytes, content_type=self.options.video_type)
         return web.Response(body=self.options.image_bytes, content_type=self.options.image_type)
 
     def _is_video(self, model: str) -> bool:
