@@ -26,7 +26,16 @@ from slack_bolt.context.async_context import AsyncBoltContext
 
 from bot.bootstrap import ConfigError
 from bot.settings import Settings
-from bot.slack_port import PLATFORM, Asker, SlackClient, SlackPort, reaction_action, retry_handlers
+from bot.slack_port import (
+    NOT_IN_CHANNEL,
+    PLATFORM,
+    Asker,
+    SlackClient,
+    SlackPort,
+    not_a_member,
+    reaction_action,
+    retry_handlers,
+)
 from handlers.commands import USAGE
 from handlers.ports import (
     Card,
@@ -45,6 +54,8 @@ log = logging.getLogger(__name__)
 EVENTS_PATH = "/slack/events"
 COMMANDS = tuple(f"/{name}" for name in USAGE)
 SOMETHING_WENT_WRONG = "⚠️ Something went wrong on our side; it is in the log. Try again."
+# A reply with "also send to channel" is still a reply in its thread.
+THREAD_REPLY_SUBTYPES = (None, "thread_broadcast")
 
 
 class SlackListeners:
@@ -66,7 +77,7 @@ class SlackListeners:
         channel, user = _string(command, "channel_id"), _string(command, "user_id")
         if channel is None or user is None:
             return  # nobody to answer, and nowhere to
-        asker = Asker(channel, user)
+        asker = Asker(channel, user, response_url=_string(command, "response_url"))
         inv = Invocation(PLATFORM, channel, user)
         name, text = str(command.get("command", "")).lstrip("/"), _string(command, "text") or ""
         self.spawn(self._answer(asker, self.room.command(inv, name, text)))
@@ -100,7 +111,10 @@ class SlackListeners:
         thread_ts, ts = _string(event, "thread_ts"), _string(event, "ts")
         user, channel = _string(event, "user"), _string(event, "channel")
         from_bot = bool(event.get("bot_id")) or user == context.bot_user_id
-        if not thread_ts or not ts or thread_ts == ts or event.get("subtype") or from_bot:
+        subtype = event.get("subtype")
+        if not thread_ts or not ts or thread_ts == ts or subtype not in THREAD_REPLY_SUBTYPES:
+            return
+        if from_bot:
             return
         if user is None or channel is None:
             return
@@ -128,9 +142,13 @@ class SlackListeners:
             reply = await work
         except UserError as exc:
             reply = Reply(Card("", (Section(None, f"⚠️ {exc}"),)))
-        except Exception:
-            log.exception("handling a Slack request from %s in %s failed", *_who(asker))
-            reply = Reply(Card("", (Section(None, SOMETHING_WENT_WRONG),)))
+        except Exception as exc:
+            if not_a_member(exc):
+                log.warning("Slack: not a member of %s (%s)", asker.channel_id, exc)
+                reply = Reply(Card("", (Section(None, NOT_IN_CHANNEL),)))
+            else:
+                log.exception("handling a Slack request from %s in %s failed", *_who(asker))
+                reply = Reply(Card("", (Section(None, SOMETHING_WENT_WRONG),)))
         if reply is None:
             return
         try:

@@ -2,8 +2,11 @@
 
 Slack refuses a message with more than 50 blocks, a header over 150 characters or a section over
 3000 (`invalid_blocks`), and one whose blocks, as JSON, are too long (`msg_blocks_too_long`,
-reported near 13,000 characters; undocumented). Text that does not fit is cut at a word with an
-ellipsis and a pointer to the card's `more` (such as "/post 34"), where the whole of it is.
+reported near 13,000 characters; undocumented). Characters are counted in UTF-16 code units, as
+Slack may count them: never fewer than code points, so text fits whichever way it is counted,
+and a cut never splits a surrogate pair (an emoji outside the BMP is two units). Text that does
+not fit is cut at a word with an ellipsis and a pointer to the card's `more` (such as
+"/post 34"), where the whole of it is.
 When the blocks as a whole are too long, the longest sections give way first, down to a common
 length, so that short ones (a status line) always survive whole.
 """
@@ -43,17 +46,28 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def utf16_len(text: str) -> int:
+    # surrogatepass: a lone surrogate (valid JSON from Slack, not valid UTF-16) is one unit.
+    return len(text.encode("utf-16-le", errors="surrogatepass")) // 2
+
+
+def utf16_prefix(text: str, limit: int) -> str:
+    """The longest start of `text` of at most `limit` UTF-16 units (never half a surrogate)."""
+    data = text.encode("utf-16-le", errors="surrogatepass")[: 2 * max(limit, 0)]
+    return data.decode("utf-16-le", errors="ignore")
+
+
 def cut(text: str, limit: int, pointer: str = "") -> str:
-    """`text` whole if it fits in `limit` characters, else cut at a word, with … and `pointer`."""
-    if len(text) <= limit:
+    """`text` whole if it fits in `limit` UTF-16 units, else cut at a word, with … and `pointer`."""
+    if utf16_len(text) <= limit:
         return text
     tail = ELLIPSIS + pointer
-    room = limit - len(tail)
+    room = limit - utf16_len(tail)
     if room <= 0:
-        return text[: max(0, limit - 1)] + ELLIPSIS if limit > 0 else ""
-    head = text[:room]
+        return utf16_prefix(text, limit - 1) + ELLIPSIS if limit > 0 else ""
+    head = utf16_prefix(text, room)
     at_space = max(head.rfind(" "), head.rfind("\n"))
-    if at_space >= room * MIN_WORD_CUT:
+    if at_space >= 0 and utf16_len(head[:at_space]) >= room * MIN_WORD_CUT:
         head = head[:at_space]
     return head.rstrip() + tail
 
@@ -67,9 +81,9 @@ def _cut_escaped(text: str, limit: int, pointer: str) -> str:
     raw_limit = limit
     while True:
         escaped = escape(cut(text, raw_limit, pointer))
-        if len(escaped) <= limit or raw_limit <= 0:
-            return escaped[:limit]
-        raw_limit = min(raw_limit - 1, raw_limit * limit // len(escaped))
+        if utf16_len(escaped) <= limit or raw_limit <= 0:
+            return utf16_prefix(escaped, limit)
+        raw_limit = min(raw_limit - 1, raw_limit * limit // utf16_len(escaped))
 
 
 def _json_len(value: Any) -> int:
@@ -80,13 +94,13 @@ def _json_len(value: Any) -> int:
 class _Part:
     heading: str | None
     text: str
-    limit: int = SECTION_CHARS  # the most characters of (escaped) text to show; fitting lowers it
+    limit: int = SECTION_CHARS  # the most UTF-16 units of (escaped) text to show; fitting lowers it
 
     def prefix(self) -> str:
         return f"*{escape(self.heading)}*\n" if self.heading else ""
 
     def body(self, pointer: str) -> str:
-        room = min(self.limit, SECTION_CHARS - len(self.prefix()))
+        room = min(self.limit, SECTION_CHARS - utf16_len(self.prefix()))
         return _cut_escaped(self.text, max(0, room), pointer)
 
     def mrkdwn(self, pointer: str) -> str:
@@ -138,7 +152,8 @@ def _shrink(parts: list[_Part], pointer: str, excess: int) -> None:
     for part, body, size in zip(parts, bodies, sizes, strict=True):
         if size > level:
             # Escapes make JSON weigh more than the text it holds: scale the cut by the ratio.
-            part.limit = max(0, len(body) - math.ceil((size - level) * len(body) / size))
+            units = utf16_len(body)
+            part.limit = max(0, units - math.ceil((size - level) * units / size))
 
 
 def render(card: Card) -> SlackMessage:

@@ -17,9 +17,12 @@ from handlers.commands import USAGE
 APP_NAME = "draftroom"
 DESCRIPTION = "Plan, draft and approve posts with an AI content pipeline, in your channels."
 REQUEST_URL = f"https://YOUR-HOST{EVENTS_PATH}"
+# chat:write.public: the plan card of a /propose in a public channel the bot has not joined.
+# Private channels still need `/invite @draftroom`; the bot says so when Slack refuses.
 BOT_SCOPES = (
     "commands",
     "chat:write",
+    "chat:write.public",
     "reactions:read",
     "reactions:write",
     "files:write",

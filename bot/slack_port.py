@@ -3,6 +3,11 @@
 Every card goes out as Block Kit with a text fallback (see `bot.slack_blocks`). Posts carry their
 idempotency key in message metadata, so `find_sent` can tell whether a post whose outcome was
 lost did reach Slack. Retries are slack-sdk's only: Retry-After on 429, a few tries on 5xx.
+
+`chat:write.public` lets the bot post into a public channel it has not joined, nothing more:
+private channels, ephemeral messages, edits, uploads and reactions need it to be a member.
+Slack answers `not_in_channel` there, or `channel_not_found` for a private channel; a slash
+command's answer then goes through its `response_url`, which works in any channel.
 """
 
 from __future__ import annotations
@@ -23,8 +28,9 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
+from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from bot.slack_blocks import render
+from bot.slack_blocks import render, utf16_prefix
 from bot.slack_edits import EditCoalescer
 from handlers.ports import APPROVE, EMOJI_ACTION, REGENERATE, REJECT, Card, MessageRef
 
@@ -35,6 +41,8 @@ DELIVERY_EVENT = "draftroom_delivery"  # message metadata carrying a post's idem
 RATE_LIMIT_RETRIES = 5
 SERVER_ERROR_RETRIES = 2
 HISTORY_PAGES, HISTORY_PAGE_SIZE = 3, 200  # how far back find_sent looks
+NOT_IN_CHANNEL = "⚠️ I'm not in this channel: invite me with /invite @draftroom, then try again."
+MEMBERSHIP_ERRORS = frozenset({"not_in_channel", "channel_not_found"})
 
 # Slack's reaction names for each action. The first is the one the bot offers on drafts.
 REACTION_NAMES = {
@@ -53,6 +61,11 @@ def reaction_action(name: str) -> str | None:
 def offered_name(emoji: str) -> str | None:
     action = EMOJI_ACTION.get(emoji.replace("\ufe0f", ""))
     return REACTION_NAMES[action][0] if action else None
+
+
+def not_a_member(exc: BaseException) -> bool:
+    """Slack refused because the bot is not in the channel (or cannot see the private one)."""
+    return isinstance(exc, SlackApiError) and exc.response.get("error") in MEMBERSHIP_ERRORS
 
 
 def retry_handlers() -> list[AsyncRetryHandler]:
@@ -145,8 +158,8 @@ class SlackPort:
             await self.client.files_upload_v2(
                 content=content,
                 filename=image.name,
-                title=title[:250],
-                alt_txt=title[:1000],
+                title=utf16_prefix(title, 250),
+                alt_txt=utf16_prefix(title, 1000),
                 channel=channel_id,
                 thread_ts=thread_ts,
             )
@@ -176,16 +189,27 @@ class SlackPort:
             channel=channel, ts=ts, text=message.text, blocks=message.blocks
         )
 
-    async def find_sent(self, channel_id: str, idempotency_key: str) -> MessageRef | None:
-        """Keyed posts are top-level messages: look through the channel's recent history."""
+    async def find_sent(
+        self, channel_id: str, idempotency_key: str, *, thread_id: str | None = None
+    ) -> MessageRef | None:
+        """A keyed message in the channel's recent history, or in the thread it was sent to."""
         cursor: str | None = None
         for _ in range(HISTORY_PAGES):
-            page = await self.client.conversations_history(
-                channel=channel_id,
-                include_all_metadata=True,
-                limit=HISTORY_PAGE_SIZE,
-                cursor=cursor,
-            )
+            if thread_id is None:
+                page = await self.client.conversations_history(
+                    channel=channel_id,
+                    include_all_metadata=True,
+                    limit=HISTORY_PAGE_SIZE,
+                    cursor=cursor,
+                )
+            else:
+                page = await self.client.conversations_replies(
+                    channel=channel_id,
+                    ts=thread_id,
+                    include_all_metadata=True,
+                    limit=HISTORY_PAGE_SIZE,
+                    cursor=cursor,
+                )
             for message in page.get("messages") or []:
                 metadata = message.get("metadata") or {}
                 key = (metadata.get("event_payload") or {}).get("key")
@@ -208,13 +232,27 @@ class SlackPort:
 
     async def ephemeral(self, asker: Asker, card: Card) -> None:
         message = render(card)
-        await self.client.chat_postEphemeral(
-            channel=asker.channel_id,
-            user=asker.user_id,
-            text=message.text,
-            blocks=message.blocks,
-            thread_ts=asker.thread_ts,
+        try:
+            await self.client.chat_postEphemeral(
+                channel=asker.channel_id,
+                user=asker.user_id,
+                text=message.text,
+                blocks=message.blocks,
+                thread_ts=asker.thread_ts,
+            )
+        except SlackApiError as exc:
+            if asker.response_url is None or not not_a_member(exc):
+                raise
+            await self._respond(asker.response_url, message.text, message.blocks)
+
+    async def _respond(self, response_url: str, text: str, blocks: list[dict[str, Any]]) -> None:
+        """An ephemeral answer to a slash command through its response_url."""
+        webhook = AsyncWebhookClient(
+            response_url, session=self.client.session, retry_handlers=retry_handlers()
         )
+        answer = await webhook.send(text=text, blocks=blocks, response_type="ephemeral")
+        if answer.status_code != 200:
+            raise RuntimeError(f"response_url answered {answer.status_code} {answer.body[:100]}")
 
 
 @dataclass(frozen=True)
@@ -224,3 +262,4 @@ class Asker:
     channel_id: str
     user_id: str
     thread_ts: str | None = None
+    response_url: str | None = None  # a slash command's: answers reach the person there too

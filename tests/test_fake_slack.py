@@ -110,7 +110,7 @@ async def test_auth_channels_and_unknown_methods(slack: FakeSlack) -> None:
     err = await api_error(client.chat_postMessage(channel="Xnope", text="hi"))
     assert err.response["error"] == "channel_not_found"
     slack.create_channel("C9", member=False)
-    err = await api_error(client.chat_postMessage(channel="C9", text="hi"))
+    err = await api_error(client.chat_update(channel="C9", ts="1.000100", text="hi"))
     assert err.response["error"] == "not_in_channel"
     # Form-encoded with the token as a field works too.
     async with (
@@ -127,6 +127,57 @@ async def test_auth_channels_and_unknown_methods(slack: FakeSlack) -> None:
     async with strict:
         err = await api_error(client_for(strict).chat_postMessage(channel="C1", text="x"))
         assert err.response["error"] == "channel_not_found"
+
+
+@pytest.mark.asyncio
+async def test_channel_membership_and_chat_write_public(slack: FakeSlack) -> None:
+    """Outside its channels the bot may only post into public ones, with chat:write.public."""
+    client = client_for(slack)
+    slack.create_channel("CPUB", member=False)
+    slack.create_channel("CPRIV", member=False, is_private=True)
+    posted = await client.chat_postMessage(channel="CPUB", text="card")
+    assert posted["ok"] and not slack.bot_is_member("CPUB")
+    ts = str(posted["ts"])
+    refused = {
+        "chat.update": client.chat_update(channel="CPUB", ts=ts, text="edit"),
+        "chat.postEphemeral": client.chat_postEphemeral(channel="CPUB", user="U1", text="psst"),
+        "reactions.add": client.reactions_add(channel="CPUB", timestamp=ts, name="x"),
+        "files": client.files_upload_v2(content=b"img", filename="a.png", channel="CPUB"),
+        "history": client.conversations_history(channel="CPUB"),
+    }
+    for name, call in refused.items():
+        assert (await api_error(call)).response["error"] == "not_in_channel", name
+    err = await api_error(client.chat_postMessage(channel="CPRIV", text="card"))
+    assert err.response["error"] == "channel_not_found"  # a private channel is invisible
+    err = await api_error(client.chat_postEphemeral(channel="CPRIV", user="U1", text="psst"))
+    assert err.response["error"] == "channel_not_found"
+    assert [m.text for m in slack.messages()] == ["card"]
+
+    slack.invite_bot("CPRIV")
+    slack.invite_bot("CPUB")
+    assert (await client.chat_postMessage(channel="CPRIV", text="now"))["ok"]
+    assert (await client.reactions_add(channel="CPUB", timestamp=ts, name="x"))["ok"]
+    async with FakeSlack(scopes=set(slack.scopes) - {"chat:write.public"}) as narrow:
+        narrow.create_channel("CPUB", member=False)
+        err = await api_error(client_for(narrow).chat_postMessage(channel="CPUB", text="card"))
+        assert err.response["error"] == "not_in_channel"
+
+
+@pytest.mark.asyncio
+async def test_text_limits_count_utf16_units(slack: FakeSlack) -> None:
+    """An emoji outside the BMP is two UTF-16 units: 1501 of them are over a section's 3000."""
+    client = client_for(slack)
+    err = await api_error(
+        client.chat_postMessage(channel="C1", text="t", blocks=[section("😀" * 1501)])
+    )
+    assert err.response["error"] == "invalid_blocks"
+    header = {"type": "header", "text": {"type": "plain_text", "text": "😀" * 76}}
+    err = await api_error(client.chat_postMessage(channel="C1", text="t", blocks=[header]))
+    assert err.response["error"] == "invalid_blocks"
+    header["text"]["text"] = "😀" * 75
+    assert (await client.chat_postMessage(channel="C1", text="t", blocks=[header]))["ok"]
+    posted = await client.chat_postMessage(channel="C1", text="a" + "😀" * 20_000)
+    assert posted["message"]["text"] == "a" + "😀" * 19_999  # no half of a surrogate pair kept
 
 
 @pytest.mark.asyncio

@@ -12,13 +12,16 @@ from bot.slack_blocks import (
     BLOCKS_JSON_BUDGET,
     FALLBACK_CHARS,
     HEADER_CHARS,
+    SECTION_CHARS,
     cut,
     escape,
     level_for,
     render,
+    utf16_len,
 )
+from bot.slack_port import SlackClient, SlackPort, retry_handlers
 from handlers.ports import Card, Section
-from tests.fakes.slack import MAX_BLOCKS_JSON, block_errors
+from tests.fakes.slack import MAX_BLOCKS_JSON, FakeSlack, block_errors
 
 
 def sections_of(blocks: list[dict[str, object]]) -> list[str]:
@@ -50,6 +53,43 @@ def test_cut_at_a_word_with_the_pointer() -> None:
     assert cut("one two three four", 12) == "one two…"
     assert cut("one two three four five six", 26, " (/post 1)") == "one two three… (/post 1)"
     assert cut("abcdefghijklmnop", 8) == "abcdefg…"  # no space near the end: a hard cut
+
+
+# Each repeat is 9 code points and 10 UTF-16 units: 330 of them fit 3000 by code points only.
+ASTRAL_BODY = "launch 🚀 " * 330
+ASTRAL_TITLE = "🚀" * 100  # 100 code points, 200 UTF-16 units: over a header's 150
+
+
+def astral_card() -> Card:
+    return Card(ASTRAL_TITLE, (Section("Body", ASTRAL_BODY),), more="/post 7")
+
+
+def test_astral_text_is_cut_to_utf16_units_at_a_word() -> None:
+    assert len(ASTRAL_BODY) < SECTION_CHARS < utf16_len(ASTRAL_BODY)
+    message = render(astral_card())
+    header = message.blocks[0]["text"]["text"]
+    [body] = sections_of(message.blocks)
+    assert utf16_len(header) <= HEADER_CHARS and header.endswith("🚀…")
+    assert utf16_len(body) <= SECTION_CHARS and body.endswith(" 🚀… (the rest: /post 7)")
+    assert body.startswith("*Body*\nlaunch 🚀 launch")
+    assert utf16_len(message.text) <= FALLBACK_CHARS
+    for text in (header, body, message.text):
+        text.encode("utf-16-le")  # strict: no half of a surrogate pair was left
+    assert block_errors(message.blocks) == []
+    assert cut("ab 😀😀", 4) == "ab…" and cut("😀😀😀", 4) == "😀…"
+
+
+async def test_the_fake_slack_accepts_the_cut_astral_card() -> None:
+    async with FakeSlack() as fake:
+        client = SlackClient(
+            token=fake.bot_token, base_url=fake.api_url, retry_handlers=retry_handlers()
+        )
+        ref = await SlackPort(client).send("C1", astral_card())
+        [call] = fake.calls_of("chat.postMessage")
+        assert call.ok
+        stored = fake.message("C1", ref.message_id)
+        assert stored is not None and not stored.truncated
+        assert stored.blocks is not None and stored.blocks[0]["text"]["text"].endswith("🚀…")
 
 
 def test_long_title_and_empty_parts() -> None:
@@ -98,7 +138,7 @@ def test_water_level() -> None:
 
 
 texts = st.text(
-    alphabet=st.sampled_from(list("abc xyz\n&<>*_é😀✅")) | st.characters(), max_size=7000
+    alphabet=st.sampled_from(list("abc xyz\n&<>*_é😀✅🚀𝒳")) | st.characters(), max_size=7000
 )
 cards = st.builds(
     Card,
@@ -117,7 +157,7 @@ def test_any_card_renders_inside_the_limits(card: Card) -> None:
     message = render(card)
     assert block_errors(message.blocks) == []
     assert len(json.dumps(message.blocks)) <= BLOCKS_JSON_BUDGET < MAX_BLOCKS_JSON
-    assert len(message.text) <= FALLBACK_CHARS
+    assert utf16_len(message.text) <= FALLBACK_CHARS
     for block in message.blocks:
         if block["type"] == "section":
             assert block["text"]["text"].strip()

@@ -12,6 +12,7 @@ from typing import Any
 from bot.settings import Settings
 from bot.slack_adapter import COMMANDS
 from bot.slack_manifest import BOT_EVENTS, manifest
+from tests.fakes.slack import FakeSlack
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -93,6 +94,7 @@ def test_http_mode_manifest() -> None:
     assert scopes >= {
         "commands",
         "chat:write",
+        "chat:write.public",  # a plan card in a public channel the bot has not joined
         "reactions:read",
         "reactions:write",
         "files:write",
@@ -100,6 +102,8 @@ def test_http_mode_manifest() -> None:
         "groups:history",
     }
     assert len(parsed["display_information"]["description"]) <= 140
+    # The tests' fake Slack grants exactly what an install of this manifest grants.
+    assert set(FakeSlack().scopes) == scopes
 
 
 def test_socket_mode_manifest_has_no_request_urls() -> None:

@@ -235,7 +235,7 @@ async def test_refusals_and_failures_are_ephemeral(
 ) -> None:
     assert await bot.command("/run", "99", user="U7") == 200
     assert await bot.command("/frobnicate", "x") == 404  # not a command the app registered
-    fake.fail_next("chat.postMessage", status=200, error="channel_not_found")
+    fake.fail_next("chat.postMessage", status=200, error="fatal_error")
     with caplog.at_level(logging.ERROR):
         assert await bot.command("/propose", "an idea", user="U8") == 200
         await bot.settle()

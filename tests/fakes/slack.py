@@ -9,6 +9,12 @@ What it fakes
   Bearer` or a `token` field. Errors use Slack's names (`invalid_auth`, `channel_not_found`,
   `not_in_channel`, `message_not_found`, `already_reacted`, `invalid_blocks`,
   `msg_blocks_too_long`, `unknown_method`, ...) and Block Kit limits are enforced.
+- Channel membership: a channel has members and `is_private`. In a channel the bot is not in,
+  channel methods (chat.*, reactions.*, file sharing, history) answer `not_in_channel`, and
+  `channel_not_found` if it is private; only chat.postMessage into a public one succeeds, when
+  the token has `chat:write.public` (`scopes`, by default what the app's manifest asks for).
+  Undeclared channel ids starting with C, G or D exist with the bot in them, unless
+  `strict_channels`. `create_channel(..., member=False, is_private=True)`, `invite_bot(channel)`.
 - Faults on request: `fail_next(method, status=429, retry_after=1, times=N)` and `delay_next(...)`.
 - Sending to the bot in HTTP mode, signed like Slack: `send_event`, `send_command`,
   `send_interactive`; `response_url`s in payloads point back here and are recorded.
@@ -28,7 +34,7 @@ to the bot is in `slack_socket` (Socket Mode), `slack_bot_payloads` and `slack_s
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from aiohttp import web
@@ -54,8 +60,21 @@ from tests.fakes.slack_recording import (
 )
 from tests.fakes.slack_socket import Delivery, SlackToBot, SocketModeHub
 
+# What installing the app's manifest grants (bot/slack_manifest.py; a test keeps them equal).
+DEFAULT_SCOPES = (
+    "commands",
+    "chat:write",
+    "chat:write.public",
+    "reactions:read",
+    "reactions:write",
+    "files:write",
+    "channels:history",
+    "groups:history",
+)
+
 __all__ = [
     "BLOCK_TYPES",
+    "DEFAULT_SCOPES",
     "LIMITS",
     "MAX_BLOCKS",
     "MAX_BLOCKS_JSON",
@@ -95,6 +114,7 @@ class FakeSlack(
         team_id: str = "T0001",
         app_id: str = "A0APP",
         strict_channels: bool = False,
+        scopes: Iterable[str] = DEFAULT_SCOPES,
         ts_base: int = 1_700_000_000,
     ) -> None:
         self.bot_token, self.app_token = bot_token, app_token
@@ -102,6 +122,7 @@ class FakeSlack(
         self.team_id, self.app_id = team_id, app_id
         self.verification_token = "fake-verification-token"
         self.strict_channels = strict_channels  # False: any id starting with C, G or D exists
+        self.scopes = frozenset(scopes)  # the bot token's
         self.port = 0
         self.calls: list[Call] = []
         self.ephemerals: list[FakeMessage] = []
@@ -109,7 +130,7 @@ class FakeSlack(
         self.response_url_posts: list[ResponseUrlPost] = []
         self.deliveries: list[Delivery] = []
         self.socket = SocketModeHub(app_id)
-        self._channels: dict[str, dict[str, Any]] = {}  # id -> {"name", "member"}
+        self._channels: dict[str, dict[str, Any]] = {}  # id -> {"name", "members", "is_private"}
         self._messages: dict[tuple[str, str], FakeMessage] = {}
         self._faults: dict[str, list[Fault]] = {}
         self._delays: dict[str, list[float]] = {}
@@ -169,9 +190,28 @@ class FakeSlack(
 
     # ------------------------------------------------------------------ test controls
 
-    def create_channel(self, channel: str, name: str | None = None, *, member: bool = True) -> None:
-        """Declare a channel; `member=False` makes channel methods answer `not_in_channel`."""
-        self._channels[channel] = {"name": name or channel.lower(), "member": member}
+    def create_channel(
+        self,
+        channel: str,
+        name: str | None = None,
+        *,
+        member: bool = True,
+        is_private: bool = False,
+    ) -> None:
+        """Declare a channel; `member`: the bot is in it."""
+        self._channels[channel] = {
+            "name": name or channel.lower(),
+            "members": {self.bot_user_id} if member else set(),
+            "is_private": is_private,
+        }
+
+    def invite_bot(self, channel: str) -> None:
+        """What `/invite @draftroom` does in that channel."""
+        self._channels[channel]["members"].add(self.bot_user_id)
+
+    def bot_is_member(self, channel: str) -> bool:
+        info = self._channels.get(channel)
+        return info is not None and self.bot_user_id in info["members"]
 
     # ------------------------------------------------------------------ Web API methods
 

@@ -1,4 +1,8 @@
-"""Block Kit limits the fake Slack enforces (`invalid_blocks`, `msg_blocks_too_long`, ...)."""
+"""Block Kit limits the fake Slack enforces (`invalid_blocks`, `msg_blocks_too_long`, ...).
+
+Text lengths are counted in UTF-16 code units, the strictest way Slack may count them: an emoji
+outside the BMP counts two.
+"""
 
 from __future__ import annotations
 
@@ -14,8 +18,18 @@ BLOCK_TYPES = {
 }
 
 
+def utf16_len(text: str) -> int:
+    return len(text.encode("utf-16-le", errors="surrogatepass")) // 2
+
+
+def utf16_prefix(text: str, limit: int) -> str:
+    """What Slack keeps of a text cut at `limit` UTF-16 units."""
+    data = text.encode("utf-16-le", errors="surrogatepass")[: 2 * limit]
+    return data.decode("utf-16-le", errors="ignore")
+
+
 def _text_len(obj: Any) -> int:
-    return len(obj.get("text", "")) if isinstance(obj, dict) else 0
+    return utf16_len(str(obj.get("text", ""))) if isinstance(obj, dict) else 0
 
 
 def block_errors(blocks: Any) -> list[str]:

@@ -103,8 +103,10 @@ class BotPayloadsMixin:
         *,
         event_id: str | None = None,
         record: bool = True,
+        broadcast: bool = False,
     ) -> dict[str, Any]:
-        """A user's `message` event (envelope); `record` also stores the message, as Slack would."""
+        """A user's `message` event (envelope); `record` also stores the message, as Slack would.
+        `broadcast`: a thread reply also sent to the channel (subtype `thread_broadcast`)."""
         ts = ts or self.next_ts()
         self._seen_ts(ts)
         kinds = {"C": "channel", "G": "group", "D": "im"}
@@ -124,6 +126,9 @@ class BotPayloadsMixin:
             parent = self._message_json(channel, thread_ts)
             if parent is not None:
                 event["parent_user_id"] = parent["user"]
+            if broadcast:
+                event["subtype"] = "thread_broadcast"
+                event["root"] = parent or {"type": "message", "ts": thread_ts}
         if record:
             self._record_user_message(channel, ts, user, text, thread_ts)
         return self.event_callback(event, event_id=event_id)

@@ -1,6 +1,7 @@
 """Web API chat methods of the fake Slack: chat.* and reactions.*.
 
-Includes the channel lookup (`channel_not_found`, `not_in_channel`) and the checks Slack applies
+Includes the channel lookup and membership (`channel_not_found`, `not_in_channel`, the reach of
+`chat:write.public`) and the checks Slack applies
 to text, blocks and metadata (`no_text`, `invalid_blocks`, `msg_blocks_too_long`, ...).
 """
 
@@ -9,7 +10,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tests.fakes.slack_blocks import MAX_BLOCKS_JSON, MAX_TEXT, block_errors
+from tests.fakes.slack_blocks import (
+    MAX_BLOCKS_JSON,
+    MAX_TEXT,
+    block_errors,
+    utf16_len,
+    utf16_prefix,
+)
 from tests.fakes.slack_http import ApiError
 from tests.fakes.slack_recording import FakeMessage
 
@@ -21,20 +28,27 @@ class ChatMethodsMixin:
     bot_user_id: str
     bot_id: str
     strict_channels: bool
+    scopes: frozenset[str]
     ephemerals: list[FakeMessage]
     _channels: dict[str, dict[str, Any]]
     _messages: dict[tuple[str, str], FakeMessage]
 
-    def _channel(self, params: dict[str, Any], key: str = "channel") -> str:
+    def _channel(self, params: dict[str, Any], key: str = "channel", *, post: bool = False) -> str:
+        """The channel the call names, if the bot may act there. `post`: chat.postMessage,
+        which `chat:write.public` lets into public channels the bot has not joined."""
         cid = str(params.get(key) or "")
         if cid.startswith("#"):
             cid = next((c for c, v in self._channels.items() if v["name"] == cid[1:]), cid)
         if cid not in self._channels:
             if self.strict_channels or cid[:1] not in ("C", "G", "D"):
                 raise ApiError("channel_not_found")
-            self.create_channel(cid)
-        if not self._channels[cid]["member"]:
-            raise ApiError("not_in_channel")
+            self.create_channel(cid, is_private=cid.startswith("G"))
+        info = self._channels[cid]
+        if self.bot_user_id not in info["members"]:
+            if info["is_private"]:
+                raise ApiError("channel_not_found")  # invisible to non-members
+            if not (post and "chat:write.public" in self.scopes):
+                raise ApiError("not_in_channel")
         return cid
 
     def _find(self, channel: str, ts: Any) -> FakeMessage:
@@ -64,8 +78,8 @@ class ChatMethodsMixin:
         if required and not text and not blocks and not params.get("attachments"):
             raise ApiError("no_text")
         if text is not None:
-            out["text"] = str(text)[:MAX_TEXT]
-            out["truncated"] = len(str(text)) > MAX_TEXT
+            out["text"] = utf16_prefix(str(text), MAX_TEXT)
+            out["truncated"] = utf16_len(str(text)) > MAX_TEXT
         if "metadata" in params:
             meta = params["metadata"]
             if not isinstance(meta, dict) or not isinstance(meta.get("event_type"), str):
@@ -85,7 +99,7 @@ class ChatMethodsMixin:
         return msg
 
     def _post_message(self, params: dict[str, Any]) -> dict[str, Any]:
-        channel = self._channel(params)
+        channel = self._channel(params, post=True)
         content = self._content(params)
         thread_ts = str(params["thread_ts"]) if params.get("thread_ts") else None
         msg = self._bot_message(channel, content, thread_ts=thread_ts)

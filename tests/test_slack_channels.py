@@ -1,0 +1,107 @@
+"""Slack channels the bot is not in, and thread replies also sent to the channel: the bot in HTTP
+mode against the fake Slack, which models channel membership and `chat:write.public`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest_asyncio
+
+from storage import plans
+from tests.fakes.slack import DEFAULT_SCOPES, FakeMessage, FakeSlack
+from tests.slack_support import (
+    CHANNEL,
+    PROPOSER,
+    Bot,
+    eventually,
+    header,
+    running_bot,
+    slack_settings,
+)
+
+NOT_IN = "I'm not in this channel: invite me with /invite @draftroom, then try again."
+
+
+@pytest_asyncio.fixture
+async def fake() -> AsyncIterator[FakeSlack]:
+    async with FakeSlack() as slack:
+        yield slack
+
+
+@pytest_asyncio.fixture
+async def bot(fake: FakeSlack, tmp_path: Path) -> AsyncIterator[Bot]:
+    async with running_bot(fake, slack_settings(tmp_path, fake)) as running:
+        yield running
+
+
+def plan_cards(fake: FakeSlack, channel: str) -> list[FakeMessage]:
+    return [
+        m
+        for m in fake.messages(channel, user=fake.bot_user_id)
+        if header(m).startswith("plan ") and not m.is_reply
+    ]
+
+
+def private_answers(fake: FakeSlack) -> list[str]:
+    """What the bot answered through slash commands' response_urls, visible to the asker only."""
+    return [
+        str(p.body.get("text"))
+        for p in fake.response_url_posts
+        if p.body.get("response_type") == "ephemeral"
+    ]
+
+
+async def test_a_private_channel_the_bot_is_not_in_gets_an_invite_hint(
+    bot: Bot, fake: FakeSlack
+) -> None:
+    fake.create_channel("CSECRET", member=False, is_private=True)
+    assert await bot.command("/propose", "an idea", channel="CSECRET") == 200
+    await bot.settle()
+    assert [NOT_IN in text for text in private_answers(fake)] == [True]
+    assert fake.messages("CSECRET") == [] and fake.ephemerals == []
+
+    fake.invite_bot("CSECRET")  # what /invite @draftroom does
+    assert await bot.command("/propose", "an idea", channel="CSECRET") == 200
+    await bot.settle()
+    assert len(plan_cards(fake, "CSECRET")) == 1
+    assert len(private_answers(fake)) == 1
+
+
+async def test_a_public_channel_gets_the_plan_card_through_chat_write_public(
+    bot: Bot, fake: FakeSlack
+) -> None:
+    fake.create_channel("CPUBLIC", member=False)
+    assert await bot.command("/propose", "an idea", channel="CPUBLIC") == 200
+    await bot.settle()
+    [card] = plan_cards(fake, "CPUBLIC")
+    assert header(card).startswith("plan 1") and not fake.bot_is_member("CPUBLIC")
+    assert private_answers(fake) == []
+
+
+async def test_without_chat_write_public_a_public_channel_gets_the_hint(tmp_path: Path) -> None:
+    async with FakeSlack(scopes=set(DEFAULT_SCOPES) - {"chat:write.public"}) as fake:
+        fake.create_channel("CPUBLIC", member=False)
+        async with running_bot(fake, slack_settings(tmp_path, fake)) as bot:
+            assert await bot.command("/propose", "an idea", channel="CPUBLIC") == 200
+            await bot.settle()
+            assert [NOT_IN in text for text in private_answers(fake)] == [True]
+            assert fake.messages("CPUBLIC") == []
+            assert "Something went wrong" not in " ".join(private_answers(fake))
+
+
+async def test_a_reply_also_sent_to_the_channel_refines_the_plan(bot: Bot, fake: FakeSlack) -> None:
+    assert await bot.command("/propose", "an idea") == 200
+    await bot.settle()
+    [card] = plan_cards(fake, CHANNEL)
+    reply = fake.message_event(
+        PROPOSER, "make it sharper", CHANNEL, thread_ts=card.ts, broadcast=True
+    )
+    assert reply["event"]["subtype"] == "thread_broadcast"
+    assert await bot.event(reply) == 200
+    await eventually(
+        lambda: any("revision 2" in header(m) for m in fake.messages(CHANNEL, thread_ts=card.ts))
+    )
+    await eventually(lambda: "(revision 2)" in header(card))
+    plan = await plans.get_plan(bot.app.room.deps.db.reader, 1)
+    assert plan is not None and plan.current_rev == 2
