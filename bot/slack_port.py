@@ -189,27 +189,16 @@ class SlackPort:
             channel=channel, ts=ts, text=message.text, blocks=message.blocks
         )
 
-    async def find_sent(
-        self, channel_id: str, idempotency_key: str, *, thread_id: str | None = None
-    ) -> MessageRef | None:
-        """A keyed message in the channel's recent history, or in the thread it was sent to."""
+    async def find_sent(self, channel_id: str, idempotency_key: str) -> MessageRef | None:
+        """Keyed posts are top-level messages: look through the channel's recent history."""
         cursor: str | None = None
         for _ in range(HISTORY_PAGES):
-            if thread_id is None:
-                page = await self.client.conversations_history(
-                    channel=channel_id,
-                    include_all_metadata=True,
-                    limit=HISTORY_PAGE_SIZE,
-                    cursor=cursor,
-                )
-            else:
-                page = await self.client.conversations_replies(
-                    channel=channel_id,
-                    ts=thread_id,
-                    include_all_metadata=True,
-                    limit=HISTORY_PAGE_SIZE,
-                    cursor=cursor,
-                )
+            page = await self.client.conversations_history(
+                channel=channel_id,
+                include_all_metadata=True,
+                limit=HISTORY_PAGE_SIZE,
+                cursor=cursor,
+            )
             for message in page.get("messages") or []:
                 metadata = message.get("metadata") or {}
                 key = (metadata.get("event_payload") or {}).get("key")
