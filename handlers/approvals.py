@@ -16,6 +16,7 @@ from handlers.commands import RunPlan
 from handlers.deps import Deps
 from handlers.planning import start_run
 from handlers.ports import APPROVE, REGENERATE, REJECT, Card, Invocation, ReactionEvent, Section
+from handlers.spending import reserve_revision
 from handlers.turns import log_bot_turn
 from pipeline.publisher import Bundle, PublishError
 from pipeline.spec import FORMATS
@@ -114,6 +115,7 @@ async def _on_draft(deps: Deps, event: ReactionEvent, link: MessageLink) -> None
 
 async def new_item_revision(deps: Deps, conn: Connection, post: Post, *, note: str | None) -> int:
     """Start a new revision of one item: its steps run again; earlier approvals no longer count."""
+    await reserve_revision(deps, conn, post, note)  # refused: the transaction writes nothing
     rev = await posts.new_revision(conn, post.id, now=deps.clock())
     for position, name in enumerate(FORMATS[post.content_format].steps):
         await steps.add_step(

@@ -53,9 +53,9 @@ async def _revise_draft(deps: Deps, inv: Invocation, post_id: int, note: str) ->
     if post.status in ("published", "drafting"):
         state = "already published" if post.status == "published" else "being drafted"
         raise UserError(f"post {post.id} is {state}; it cannot be revised now.")
-    await log_user_turn(deps, inv, note)
-    async with deps.db.transaction() as conn:
+    async with deps.db.transaction() as conn:  # refused: no turn, no revision
         rev = await new_item_revision(deps, conn, post, note=note)
+    await log_user_turn(deps, inv, note)
     card = Card(
         title=f"Revising post {post.id} (draft {rev}) with your note.",
         sections=(

@@ -7,8 +7,9 @@ from handlers.commands import Ask, Costs, ListPosts, ShowPost
 from handlers.deps import Deps
 from handlers.ports import Card, Invocation, Reply, Section, UserError
 from handlers.recording import finish_text_step, recorded_call
+from handlers.spending import reserve_call
 from handlers.turns import log_user_turn, say
-from pipeline.budget import BudgetExceeded, start_of_day
+from pipeline.budget import start_of_day
 from pipeline.personas import PersonaError
 from pipeline.providers.base import TextRequest
 from pipeline.schemas import Answer
@@ -78,17 +79,17 @@ async def ask(deps: Deps, inv: Invocation, cmd: Ask) -> Reply | None:
         },
         schema=Answer,
     )
-    try:
-        await deps.pipeline.budget.check_call(
-            deps.db.reader, deps.pipeline.providers.text.estimate_cost(request)
-        )
-    except BudgetExceeded as exc:
-        raise UserError(str(exc)) from None
-    await log_user_turn(deps, inv, f"/ask {cmd.question}")
+    estimate = deps.pipeline.providers.text.estimate_cost(request)
     async with deps.db.transaction() as conn:
         step_id = await steps.add_step(conn, name="ask", position=0)
+        claim = await reserve_call(deps, conn, estimate, step_id=step_id)  # refused: no step
+    await log_user_turn(deps, inv, f"/ask {cmd.question}")
     result: Structured[Answer] = await recorded_call(
-        deps, step_id, deps.pipeline.text_call(request, step_id=step_id), "could not answer"
+        deps,
+        step_id,
+        deps.pipeline.text_call(request, reservation=claim),
+        "could not answer",
+        reservation=claim,
     )
     async with deps.db.transaction() as conn:
         await finish_text_step(conn, step_id, result, now=deps.clock())

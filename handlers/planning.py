@@ -8,6 +8,7 @@ from handlers.deps import Deps
 from handlers.parsing import parse_options
 from handlers.ports import Card, Invocation, MessageRef, Reply, Section, UserError
 from handlers.recording import finish_text_step, recorded_call
+from handlers.spending import reserve_call
 from handlers.turns import log_user_turn, say
 from pipeline.budget import BudgetExceeded
 from pipeline.personas import PersonaError
@@ -31,7 +32,7 @@ async def propose(deps: Deps, inv: Invocation, cmd: Propose) -> Reply | None:
     recent = await posts.recent_posts(deps.db.reader, persona=persona.handle, pillar=pillar.name)
     closest = closest_post(cmd.idea, recent)
     request = plan_request(persona, pillar, cmd.idea, special, closest)
-    await _check_budget(deps, deps.pipeline.providers.text.estimate_cost(request))
+    estimate = deps.pipeline.providers.text.estimate_cost(request)
 
     now = deps.clock()
     async with deps.db.transaction() as conn:
@@ -46,12 +47,14 @@ async def propose(deps: Deps, inv: Invocation, cmd: Propose) -> Reply | None:
             now=now,
         )
         step_id = await steps.add_step(conn, name="plan", position=0, plan_id=plan_id, plan_rev=1)
+        claim = await reserve_call(deps, conn, estimate, step_id=step_id)  # refused: no plan
     await log_user_turn(deps, inv, f"/propose {cmd.idea}", plan_id=plan_id)
     result: Structured[PlanText] = await recorded_call(
         deps,
         step_id,
-        deps.pipeline.text_call(request, step_id=step_id),
+        deps.pipeline.text_call(request, reservation=claim),
         f"plan {plan_id} could not be written",
+        reservation=claim,
     )
     revision = PlanRevision(
         plan_id=plan_id,
@@ -87,13 +90,6 @@ async def propose(deps: Deps, inv: Invocation, cmd: Propose) -> Reply | None:
     return None
 
 
-async def _check_budget(deps: Deps, estimate: float) -> None:
-    try:
-        await deps.pipeline.budget.check_call(deps.db.reader, estimate)
-    except BudgetExceeded as exc:
-        raise UserError(str(exc)) from None
-
-
 async def load_plan(deps: Deps, plan_id: int) -> tuple[Plan, PlanRevision]:
     plan = await plans.get_plan(deps.db.reader, plan_id)
     revision = None
@@ -120,16 +116,18 @@ async def refine(deps: Deps, inv: Invocation, cmd: Refine) -> Reply | None:
         special = options["special"]
         note = note or f"batch changed to {spec.describe()}"
     request = refine_request(persona, current.angle, current.rationale, note)
-    await _check_budget(deps, deps.pipeline.providers.text.estimate_cost(request))
+    estimate = deps.pipeline.providers.text.estimate_cost(request)
     rev = current.rev + 1
     async with deps.db.transaction() as conn:
         step_id = await steps.add_step(conn, name="plan", position=0, plan_id=plan.id, plan_rev=rev)
+        claim = await reserve_call(deps, conn, estimate, step_id=step_id)
     await log_user_turn(deps, inv, cmd.note, plan_id=plan.id)
     revised: Structured[Refinement] = await recorded_call(
         deps,
         step_id,
-        deps.pipeline.text_call(request, step_id=step_id),
+        deps.pipeline.text_call(request, reservation=claim),
         f"plan {plan.id} could not be revised",
+        reservation=claim,
     )
     revision = PlanRevision(
         plan_id=plan.id,

@@ -73,6 +73,7 @@ class DraftRoom:
         """Resume what a crash or restart left: runs, unposted drafts, unpublished approvals."""
         async with self.deps.db.transaction() as conn:
             await steps.fail_interrupted_calls(conn, now=self.deps.clock())
+            await self.deps.pipeline.budget.settle_interrupted(conn, now=self.deps.clock())
         await self.workers.start()
         await self._catch_up()
         self._sweeper = asyncio.create_task(self._sweep_forever(), name="delivery-sweeper")

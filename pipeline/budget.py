@@ -1,14 +1,46 @@
-"""The daily budget: checked before every paid call, and reserved when a run starts."""
+"""The daily budget: every paid call reserves its estimate before it is made.
+
+What today has committed is what steps spent today, plus every open call reservation, plus for
+each queued or running run what it reserved and has neither spent nor reserved for a call yet.
+A call outside a run may reserve `e` when `e <= daily - committed`; a call inside run R draws on
+R's unused reservation first: `e <= unused(R) + (daily - committed)`. The check and the
+reservation row are one write transaction (`BEGIN IMMEDIATE`), so concurrent reservers, in this
+process or another, each see what the others reserved: of N calls at once, exactly the ones that
+fit go ahead, and the others are refused before any provider request.
+
+- A call reserves before its first provider request and grows its reservation before a further
+  one (a repair round) when what it already used plus the new estimate no longer fits; a retry
+  of a request that failed reuses it. What each finished request reported costing is counted.
+- It is settled in the transaction that records the call's cost on its step, so the money is
+  never counted twice or not at all; a call that fails records on its failed step what its
+  finished requests cost, and the rest is released.
+- A handler takes the reservation in the transaction that writes the command's rows (plan,
+  step), so a refused command writes nothing.
+- A run reserves its whole estimate when it starts (`check_run`). A new revision of an item (🔁,
+  a note in the draft's thread) adds the item's estimate to its run's reservation under the same
+  check, in the transaction that creates the revision (`add_to_run`).
+- A crash leaves reservations open; start-up settles them all (`settle_interrupted`): no call
+  survives a restart, and what a step recorded is what was spent.
+- Free calls (offline providers, unpriced models: estimate 0) reserve and write nothing.
+
+Limits: a request whose cost the provider does not report counts its estimate while the call
+runs, then nothing (the step says "cost unknown"); runs reserve one round per text call, so a
+repair round that no longer fits fails its step with the refusal, rather than run over budget.
+"""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from aiosqlite import Connection
 
-from storage import plans, steps
+from storage import reservations
+from storage.db import Database
+
+_SLACK = 1e-9  # float sums of prices: a call that fits to the billionth of a cent fits
 
 
 class BudgetExceeded(Exception):  # noqa: N818 - a refusal the user reads
@@ -25,28 +57,99 @@ def start_of_day(now: float) -> float:
     return day.timestamp()
 
 
+@dataclass
+class Reservation:
+    """One call's claim on the budget. Nothing is written until something is reserved."""
+
+    run_id: int | None = None
+    step_id: int | None = None
+    id: int | None = None
+    amount_usd: float = 0.0
+    used_usd: float = 0.0  # finished requests: what they cost, or their estimate if unknown
+    reported_usd: float = 0.0  # what finished requests reported costing
+
+    def shortfall(self, estimate: float) -> float:
+        """How much more a request estimated at `estimate` needs reserved."""
+        return max(self.used_usd + estimate - self.amount_usd, 0.0)
+
+    def record(self, cost: float | None, estimate: float) -> None:
+        self.used_usd += estimate if cost is None else cost
+        self.reported_usd += cost or 0.0
+
+
 class Budget:
     def __init__(self, daily_usd: float, clock: Callable[[], float] = time.time) -> None:
         self.daily_usd = daily_usd
         self.clock = clock
 
-    async def left(self, conn: Connection, *, include_reservations: bool) -> float:
-        spent = await steps.spent_since(conn, start_of_day(self.clock()))
-        reserved = await plans.open_reservations(conn) if include_reservations else 0.0
-        return self.daily_usd - spent - reserved
+    async def _left(self, conn: Connection, run_id: int | None = None) -> tuple[float, float]:
+        """(left for anyone, of which unused of run `run_id`)."""
+        found = await reservations.position(conn, since=start_of_day(self.clock()), run_id=run_id)
+        return self.daily_usd - found.committed, found.unused_of_run
+
+    async def reserve(self, conn: Connection, reservation: Reservation, estimate: float) -> None:
+        """Inside a write transaction: make `reservation` cover a request estimated at
+        `estimate`, or raise BudgetExceeded (and the caller's transaction rolls back)."""
+        needed = reservation.shortfall(estimate)
+        if needed <= _SLACK:
+            return
+        free, unused = await self._left(conn, reservation.run_id)
+        if needed > free + unused + _SLACK:
+            raise BudgetExceeded(needed, max(free + unused, 0.0), self.daily_usd)
+        if reservation.id is None:
+            reservation.id = await reservations.open_call(
+                conn,
+                amount_usd=needed,
+                run_id=reservation.run_id,
+                step_id=reservation.step_id,
+                now=self.clock(),
+            )
+        else:
+            await reservations.add_to_call(conn, reservation.id, needed)
+        reservation.amount_usd += needed
+
+    async def reserve_call(
+        self, conn: Connection, estimate: float, *, step_id: int | None = None
+    ) -> Reservation:
+        """A call outside any run, reserved in the transaction that writes its rows."""
+        reservation = Reservation(step_id=step_id)
+        await self.reserve(conn, reservation, estimate)
+        return reservation
+
+    async def settle(self, conn: Connection, reservation: Reservation) -> None:
+        """In the transaction that records the call's cost (or its failure) on its step."""
+        if reservation.id is not None:
+            await reservations.settle(
+                conn, reservation.id, spent_usd=reservation.reported_usd, now=self.clock()
+            )
+
+    async def release(self, db: Database, reservation: Reservation) -> None:
+        """Settle in a transaction of its own; a no-op for one already settled."""
+        if reservation.id is not None:
+            async with db.transaction() as conn:
+                await self.settle(conn, reservation)
 
     async def check_run(self, conn: Connection, estimate: float) -> None:
         """Inside the transaction that creates the run, so concurrent starts cannot both pass."""
         if estimate <= 0:
             return
-        left = await self.left(conn, include_reservations=True)
-        if estimate > left + 1e-9:
-            raise BudgetExceeded(estimate, max(left, 0.0), self.daily_usd)
+        free, _ = await self._left(conn)
+        if estimate > free + _SLACK:
+            raise BudgetExceeded(estimate, max(free, 0.0), self.daily_usd)
 
-    async def check_call(self, conn: Connection, estimate: float) -> None:
-        """Before one paid call: what was really spent today plus this call must fit."""
+    async def add_to_run(self, conn: Connection, run_id: int, estimate: float) -> None:
+        """Inside the transaction that starts a new revision of one of the run's items: the
+        run's reservation grows by the item's estimate, which must fit what is left today. A
+        finished run holds nothing, so it reserves exactly that again when it is requeued."""
         if estimate <= 0:
             return
-        left = await self.left(conn, include_reservations=False)
-        if estimate > left + 1e-9:
-            raise BudgetExceeded(estimate, max(left, 0.0), self.daily_usd)
+        free, _ = await self._left(conn)
+        if estimate > free + _SLACK:
+            raise BudgetExceeded(estimate, max(free, 0.0), self.daily_usd)
+        run = await reservations.run_money(conn, run_id)
+        reserved = run.spent + run.open_calls + run.unused + estimate
+        await reservations.set_run_reserved(conn, run_id, round(reserved, 9))
+
+    async def settle_interrupted(self, conn: Connection, *, now: float) -> int:
+        """At start-up, before anything runs: reservations a crash left open."""
+        return await reservations.settle_interrupted(conn, now=now)

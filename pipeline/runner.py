@@ -3,45 +3,37 @@
 Every step's result is committed before the next step starts. A run picked up again after a
 crash skips finished steps (paid calls are never repeated) and fetches a provider request that
 was already submitted (its handle is committed before waiting) instead of submitting anew.
+The calls themselves are in pipeline/calls.py, the budget estimates in pipeline/estimates.py.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import json
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
-from typing import Any, Protocol, TypeVar
-
-from pydantic import BaseModel
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from pipeline import drafting
-from pipeline.budget import Budget, BudgetExceeded
+from pipeline.budget import Budget, BudgetExceeded, Reservation
+from pipeline.calls import PaidCalls
+from pipeline.estimates import Estimates
 from pipeline.item_steps import ItemSteps, StepOutcome
 from pipeline.media import MediaStore
-from pipeline.personas import Personas
+from pipeline.personas import Persona, Personas
 from pipeline.providers.base import (
     MediaProvider,
-    MediaRequest,
-    MediaResult,
     ProviderError,
     StepSkipped,
     TextProvider,
-    TextRequest,
-    TextResult,
 )
-from pipeline.retry import CoolDown, RetryPolicy, call_with_retries
+from pipeline.retry import CoolDown, RetryPolicy
 from pipeline.schemas import DraftBatch, DraftItem
 from pipeline.spec import FORMATS, ItemSpec
-from pipeline.structured import Check, Structured, ask
+from pipeline.structured import Structured
 from storage import plans, posts, steps
 from storage.db import Database
 from storage.models import Post, Step
-
-M = TypeVar("M", bound=BaseModel)
-T = TypeVar("T")
 
 
 class RunObserver(Protocol):
@@ -79,7 +71,7 @@ class Limits:
     video: int = 2
 
 
-class Pipeline(ItemSteps):
+class Pipeline(PaidCalls, Estimates, ItemSteps):
     def __init__(
         self,
         db: Database,
@@ -110,110 +102,7 @@ class Pipeline(ItemSteps):
             "video": asyncio.Semaphore(limits.video),
         }
         self._cool_downs: dict[str, CoolDown] = {}  # by provider name
-
-    # -- calls -------------------------------------------------------------------------------
-
-    async def _attempts(
-        self,
-        provider: str,
-        step_id: int | None,
-        estimate: float,
-        attempt_fn: Callable[[], Awaitable[T]],
-        *,
-        counts: bool = True,
-    ) -> T:
-        """`counts=False` for waiting on a request already submitted: not a new attempt."""
-
-        async def before(attempt: int) -> None:
-            await self.budget.check_call(self.db.reader, estimate)
-            if step_id is not None and (counts or attempt > 1):
-                async with self.db.transaction() as conn:
-                    await steps.mark_running(conn, step_id, now=self.clock())
-
-        async def failed(attempt: int, error: ProviderError) -> None:
-            if step_id is not None:
-                async with self.db.transaction() as conn:
-                    await steps.note_error(conn, step_id, f"attempt {attempt}: {error.message}")
-
-        return await call_with_retries(
-            attempt_fn,
-            self.retry,
-            before_attempt=before,
-            after_failure=failed,
-            cool_down=self._cool_downs.setdefault(provider, CoolDown()),
-        )
-
-    async def text_call(
-        self, request: TextRequest, check: Check[M] | None = None, *, step_id: int | None = None
-    ) -> Structured[M]:
-        """A structured text call with the budget check, retries and attempt counting."""
-        provider = self.providers.text
-        estimate = provider.estimate_cost(request)
-        tries = 0
-
-        async def attempt(req: TextRequest) -> TextResult:
-            nonlocal tries
-            tries += 1
-            return await provider.complete(req)
-
-        async def one(req: TextRequest) -> Any:
-            async with self._slots["text"]:
-                return await self._attempts(provider.name, step_id, estimate, lambda: attempt(req))
-
-        return replace(await ask(one, request, check), attempts=tries)
-
-    async def _media_call(
-        self, step: Step, provider: MediaProvider, request: MediaRequest, slot: str
-    ) -> MediaResult:
-        handle: dict[str, Any] | None = json.loads(step.handle_json) if step.handle_json else None
-        async with self._slots[slot]:
-            if handle is None:
-                submitted = await self._attempts(
-                    provider.name,
-                    step.id,
-                    provider.estimate_cost(request),
-                    lambda: provider.submit(request),
-                )
-                async with self.db.transaction() as conn:
-                    await steps.save_handle(conn, step.id, submitted)
-                handle = submitted
-            waiting_on = handle
-            try:
-                return await self._attempts(
-                    provider.name, step.id, 0.0, lambda: provider.fetch(waiting_on), counts=False
-                )
-            except ProviderError:
-                # The step has failed for good: nothing will fetch this request again, so stop
-                # it rather than let it run (and be billed) after a timeout.
-                await self._cancel_quietly(provider, waiting_on)
-                raise
-
-    async def _cancel_quietly(self, provider: MediaProvider, handle: dict[str, Any]) -> None:
-        with contextlib.suppress(ProviderError, TimeoutError):
-            async with asyncio.timeout(self.retry.timeout_s):
-                await provider.cancel(handle)
-
-    async def estimate_run(self, persona: str, revision: Any) -> float:
-        """An upper bound of what a run of this plan revision may spend, for the budget."""
-        formats = ItemSpec.from_json(revision.spec_json).formats()
-        person = self.personas.persona(persona)
-        text = self.providers.text.estimate_cost(
-            drafting.draft_request(person, revision.text, revision.angle, formats)
-        )
-        total = text
-        for content_format in formats:
-            names = FORMATS[content_format].steps
-            image = MediaRequest(kind="image", prompt=revision.angle[:500])
-            video = MediaRequest(kind="video", prompt=revision.angle[:500])
-            if "hero_image" in names or "poster_frame" in names:
-                total += self.providers.images.estimate_cost(image)
-            if "video_script" in names:
-                total += self.providers.text.estimate_cost(
-                    drafting.script_request(person, revision.angle[:90], revision.angle)
-                )
-            if "video_clip" in names:
-                total += self.providers.video.estimate_cost(video)
-        return round(total, 6)
+        self._calls: dict[int, Reservation] = {}  # by step id: the run steps being done
 
     # -- runs --------------------------------------------------------------------------------
 
@@ -246,14 +135,32 @@ class Pipeline(ItemSteps):
         request = drafting.draft_request(
             persona, revision.text, revision.angle, formats, seed=run_id
         )
-        result: Structured[DraftBatch] = await self.text_call(
-            request, drafting.spec_problems(formats)
-        )
-        await self.observer.run_progress(run_id)
+        claim = Reservation(run_id=run_id)
+        try:
+            result: Structured[DraftBatch] = await self.text_call(
+                request, drafting.spec_problems(formats), reservation=claim
+            )
+            await self.observer.run_progress(run_id)
+            await self._store_batch(run_id, pillar, revision, persona, result, formats, claim)
+        except BaseException:  # stored drafts settle it; anything else releases it
+            await asyncio.shield(self.budget.release(self.db, claim))
+            raise
+
+    async def _store_batch(
+        self,
+        run_id: int,
+        pillar: str,
+        revision: Any,
+        persona: Persona,
+        result: Structured[DraftBatch],
+        formats: list[str],
+        claim: Reservation,
+    ) -> None:
         chosen = [result.value.items[i] for i in drafting.match_to_formats(result.value, formats)]
         shares = _split_cost(result.cost_usd, len(chosen))
         now = self.clock()
         async with self.db.transaction() as conn:
+            await self.budget.settle(conn, claim)
             for index, (item, share) in enumerate(zip(chosen, shares, strict=True)):
                 post_id = await posts.create_post(
                     conn,
@@ -322,7 +229,18 @@ class Pipeline(ItemSteps):
         await self.observer.item_finished(post.id)
 
     async def _do_step(self, post: Post, step: Step) -> str | None:
-        """Run one step and commit its result; return an error message if it failed."""
+        """Run one step and commit its result; return an error message if it failed. The
+        step's calls share one reservation, settled in the transaction that records the cost."""
+        claim = self._calls[step.id] = Reservation(run_id=post.run_id, step_id=step.id)
+        try:
+            return await self._do_step_with(post, step, claim)
+        except BaseException:  # each outcome settles it as it is recorded; anything else releases
+            await asyncio.shield(self.budget.release(self.db, claim))
+            raise
+        finally:
+            del self._calls[step.id]
+
+    async def _do_step_with(self, post: Post, step: Step, claim: Reservation) -> str | None:
         work: Callable[[Post, Step], Awaitable[StepOutcome]] = getattr(self, f"_step_{step.name}")
         try:
             outcome = await work(post, step)
@@ -337,13 +255,20 @@ class Pipeline(ItemSteps):
                     model=self.providers.video.model,
                     error=skip.reason,
                 )
+                await self.budget.settle(conn, claim)
             return None
         except (ProviderError, BudgetExceeded) as exc:
             message = exc.message if isinstance(exc, ProviderError) else str(exc)
             async with self.db.transaction() as conn:
                 await steps.finish_step(
-                    conn, step.id, status="failed", now=self.clock(), error=message
+                    conn,
+                    step.id,
+                    status="failed",
+                    now=self.clock(),
+                    error=message,
+                    cost_usd=claim.reported_usd or None,  # a first round may have been paid
                 )
+                await self.budget.settle(conn, claim)
             return f"{step.name.replace('_', ' ')} failed: {message}"
         async with self.db.transaction() as conn:
             await steps.finish_step(
@@ -358,6 +283,7 @@ class Pipeline(ItemSteps):
                 latency_s=outcome.latency_s,
                 output=outcome.output,
             )
+            await self.budget.settle(conn, claim)
         return None
 
 

@@ -138,17 +138,6 @@ async def requeue_interrupted(conn: Connection) -> int:
     return await changes(conn, "UPDATE runs SET status = 'queued' WHERE status = 'running'")
 
 
-async def open_reservations(conn: Connection) -> float:
-    """What queued and running runs may still spend: reserved minus what they already spent."""
-    row = await fetchone(
-        conn,
-        "SELECT COALESCE(SUM(MAX(r.reserved_usd - COALESCE((SELECT SUM(s.cost_usd) FROM steps s"
-        " JOIN posts p ON p.id = s.post_id WHERE p.run_id = r.id), 0), 0)), 0) AS open"
-        " FROM runs r WHERE r.status IN ('queued', 'running')",
-    )
-    return float(row["open"]) if row else 0.0
-
-
 async def unfinished_runs(conn: Connection) -> int:
     row = await fetchone(
         conn, "SELECT COUNT(*) AS n FROM runs WHERE status IN ('queued', 'running')"

@@ -1,4 +1,4 @@
-"""Pipeline steps: what each call did, cost and took. Also the cost sums for the budget."""
+"""Pipeline steps: what each call did, cost and took, and the cost sums /costs shows."""
 
 from __future__ import annotations
 
@@ -162,13 +162,6 @@ async def finish_step(
             step_id,
         ),
     )
-
-
-async def spent_since(conn: Connection, since: float) -> float:
-    row = await fetchone(
-        conn, "SELECT COALESCE(SUM(cost_usd), 0) AS s FROM steps WHERE ended_at >= ?", (since,)
-    )
-    return float(row["s"]) if row else 0.0
 
 
 async def costs_by_day(conn: Connection, since: float) -> list[dict[str, Any]]:
