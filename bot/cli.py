@@ -13,6 +13,7 @@ from bot.console import run_console
 from bot.logs import setup_logging
 from bot.settings import Settings
 from pipeline.personas import PersonaError
+from storage.unusable import DatabaseUnusableError
 
 NO_PLATFORM = (
     "No Slack or Discord token set: opening the local console chat on {providers}. "
@@ -80,7 +81,7 @@ def main(argv: list[str] | None = None) -> None:
             asyncio.run(run_console_mode(settings))
         else:
             asyncio.run(run_platforms(settings))
-    except (ConfigError, PersonaError) as exc:
+    except (ConfigError, PersonaError, DatabaseUnusableError) as exc:
         sys.exit(f"draftroom: {exc}")
     except KeyboardInterrupt:
         pass

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
 from collections.abc import AsyncIterator, Iterable
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import aiosqlite
+
+from storage.unusable import check_path, damaged, explain, migration_failed, too_new
 
 Row = aiosqlite.Row
 
@@ -27,19 +30,32 @@ class Database:
         self._write_lock = asyncio.Lock()
 
     async def open(self) -> Database:
-        if self.path.parent != Path():
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._writer = await self._connect()
-        await self._writer.execute("PRAGMA journal_mode=WAL")
-        await self._migrate(self._writer)
-        self._reader = await self._connect()
+        """Open and migrate. A file that cannot be used raises `DatabaseUnusableError` and leaves
+        no connection behind: an open one's thread would keep the process from exiting."""
+        check_path(self.path)
+        try:
+            self._writer = await self._connect()
+            await self._check(self._writer)
+            await self._writer.execute("PRAGMA journal_mode=WAL")
+            await self._migrate(self._writer)
+            self._reader = await self._connect()
+        except BaseException as exc:
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self.close())
+            if isinstance(exc, sqlite3.Error):
+                raise explain(self.path, exc) from exc
+            raise
         return self
 
     async def close(self) -> None:
-        for conn in (self._reader, self._writer):
-            if conn is not None:
-                await conn.close()
+        reader, writer = self._reader, self._writer
         self._reader = self._writer = None
+        try:
+            if reader is not None:
+                await reader.close()
+        finally:
+            if writer is not None:
+                await writer.close()
 
     async def __aenter__(self) -> Database:
         return await self.open()
@@ -49,22 +65,41 @@ class Database:
 
     async def _connect(self) -> aiosqlite.Connection:
         conn = await aiosqlite.connect(self.path, isolation_level=None)
-        conn.row_factory = aiosqlite.Row
-        await conn.execute("PRAGMA busy_timeout=10000")
-        await conn.execute("PRAGMA foreign_keys=ON")
-        await conn.execute("PRAGMA synchronous=NORMAL")
+        try:
+            conn.row_factory = aiosqlite.Row
+            await conn.execute("PRAGMA busy_timeout=10000")
+            await conn.execute("PRAGMA foreign_keys=ON")
+            await conn.execute("PRAGMA synchronous=NORMAL")
+        except BaseException:
+            await asyncio.shield(conn.close())
+            raise
         return conn
 
+    async def _check(self, conn: aiosqlite.Connection) -> None:
+        """Refuse a schema newer than this version knows, or a damaged file, before writing."""
+        found = await self._schema_version(conn)
+        known = max((number for number, _ in _migrations()), default=0)
+        if found > known:
+            raise too_new(self.path, found, known)
+        report = [str(row[0]) for row in await conn.execute_fetchall("PRAGMA quick_check(5)")]
+        if report != ["ok"]:
+            raise damaged(self.path, "; ".join(report))
+
+    async def _schema_version(self, conn: aiosqlite.Connection) -> int:
+        row = await fetchone(conn, "PRAGMA user_version")
+        return int(row[0]) if row else 0
+
     async def _migrate(self, conn: aiosqlite.Connection) -> None:
-        async with conn.execute("PRAGMA user_version") as cur:
-            row = await cur.fetchone()
-        current = int(row[0]) if row else 0
+        current = await self._schema_version(conn)
         for number, sql in _migrations():
             if number <= current:
                 continue
-            await conn.executescript(
-                f"BEGIN IMMEDIATE;\n{sql}\nPRAGMA user_version={number};\nCOMMIT;"
-            )
+            try:
+                await conn.executescript(
+                    f"BEGIN IMMEDIATE;\n{sql}\nPRAGMA user_version={number};\nCOMMIT;"
+                )
+            except sqlite3.Error as exc:  # closing the connection rolls the migration back
+                raise migration_failed(self.path, number, exc) from exc
 
     @property
     def writer(self) -> aiosqlite.Connection:

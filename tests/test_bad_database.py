@@ -1,0 +1,170 @@
+"""Starting on a database file that cannot be used: one line naming the file and what to do, and
+a non-zero exit within seconds, never a traceback or a process that hangs.
+
+Each case runs the console as a subprocess, as a supervisor would start it. Permission bits do
+not stop root, so when the suite runs as root the permission cases run the bot as `nobody`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import sqlite3
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from storage import plans
+from storage.db import Database
+
+ROOT = Path(__file__).resolve().parent.parent
+EXIT_WITHIN_S = 15
+RESTORE = "restore it from a backup, or move it away to start afresh"
+OTHER_USER = "nobody" if os.geteuid() == 0 else None
+
+
+def newest_migration() -> int:
+    return max(int(p.name[:4]) for p in (ROOT / "storage" / "migrations").glob("[0-9]*.sql"))
+
+
+def start_console(db: Path, cwd: Path, user: str | None = None) -> subprocess.CompletedProcess[str]:
+    """Start `python -m bot console` on `db`; raises TimeoutExpired if it does not exit."""
+    env = {
+        **os.environ,
+        "DRAFTROOM_DB": str(db),
+        "DRAFTROOM_MEDIA_DIR": str(cwd / "media"),
+        "DRAFTROOM_OUTBOX_DIR": str(cwd / "outbox"),
+        "PYTHONPATH": str(ROOT),
+    }
+    for name in ("SLACK_BOT_TOKEN", "DISCORD_BOT_TOKEN"):
+        env.pop(name, None)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "console"],
+        input="help\n",
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=EXIT_WITHIN_S,
+        user=user,
+    )
+
+
+def assert_refused(result: subprocess.CompletedProcess[str], db: Path, says: str) -> None:
+    assert "Traceback" not in result.stderr
+    assert result.returncode == 1, result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(f"draftroom: database {db} ")
+    assert says in lines[0]
+
+
+@pytest.fixture
+def open_folder() -> Iterator[Path]:
+    """A folder another user can reach (pytest's own are private to the user running it)."""
+    with tempfile.TemporaryDirectory(prefix="draftroom-bad-db-") as name:
+        folder = Path(name)
+        folder.chmod(0o777)
+        yield folder
+
+
+async def real_database(path: Path, plans_count: int = 1) -> None:
+    async with Database(path) as db, db.transaction() as conn:
+        for i in range(plans_count):
+            await plans.create_plan(
+                conn,
+                persona="aiaaron",
+                pillar="structural_dread",
+                idea=f"idea {i}: " + "words that fill pages " * 40,
+                proposer="writer",
+                platform="console",
+                channel_id="console",
+                now=0.0,
+            )
+
+
+@pytest.mark.parametrize(
+    "content",
+    [random.Random(9).randbytes(64 * 1024), b"notes, not a database\n" * 200],
+    ids=["random-bytes", "text-file"],
+)
+def test_a_file_that_is_not_a_database(tmp_path: Path, content: bytes) -> None:
+    db = tmp_path / "draftroom.db"
+    db.write_bytes(content)
+    result = start_console(db, tmp_path)
+    assert_refused(
+        result,
+        db,
+        f"is not a SQLite database, or is damaged (SQLite: file is not a database): {RESTORE}",
+    )
+    assert db.read_bytes() == content
+
+
+def test_a_damaged_database(tmp_path: Path) -> None:
+    db = tmp_path / "draftroom.db"
+    asyncio.run(real_database(db, plans_count=200))
+    page = 4096
+    middle = (db.stat().st_size // page // 2) * page
+    with db.open("r+b") as file:
+        file.seek(middle)
+        file.write(random.Random(4).randbytes(3 * page))
+    damaged = db.read_bytes()
+    result = start_console(db, tmp_path)
+    assert_refused(result, db, "is damaged (SQLite")
+    assert result.stderr.rstrip().endswith(RESTORE)
+    assert db.read_bytes() == damaged
+
+
+def test_a_directory(tmp_path: Path) -> None:
+    db = tmp_path / "draftroom.db"
+    db.mkdir()
+    result = start_console(db, tmp_path)
+    assert_refused(result, db, "is a directory, not a database file: set DRAFTROOM_DB to a file")
+
+
+def test_a_path_under_a_file(tmp_path: Path) -> None:
+    (tmp_path / "data").write_text("a file where a folder should be")
+    db = tmp_path / "data" / "draftroom.db"
+    result = start_console(db, tmp_path)
+    assert_refused(result, db, f"cannot be created: {tmp_path / 'data'} is a file, not a folder")
+
+
+def test_a_file_this_user_may_not_read(open_folder: Path) -> None:
+    db = open_folder / "draftroom.db"
+    asyncio.run(real_database(db))
+    db.chmod(0o000)
+    result = start_console(db, open_folder, user=OTHER_USER)
+    assert_refused(result, db, "cannot be read and written by this user (uid ")
+    assert result.stderr.rstrip().endswith("fix its owner or mode")
+
+
+def test_a_folder_this_user_may_not_write(open_folder: Path) -> None:
+    folder = open_folder / "readonly"
+    folder.mkdir()
+    folder.chmod(0o555)
+    db = folder / "draftroom.db"
+    result = start_console(db, open_folder, user=OTHER_USER)
+    assert_refused(result, db, f"needs its folder {folder} to be writable by this user")
+    assert not db.exists()
+
+
+def test_a_database_from_a_newer_draftroom(tmp_path: Path) -> None:
+    db = tmp_path / "draftroom.db"
+    asyncio.run(real_database(db))
+    newer = newest_migration() + 1
+    with sqlite3.connect(db) as conn:
+        conn.execute(f"PRAGMA user_version={newer}")
+    result = start_console(db, tmp_path)
+    assert_refused(
+        result,
+        db,
+        f"was written by a newer draftroom (schema {newer}, this version knows "
+        f"{newest_migration()}): upgrade draftroom",
+    )
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone() == (newer,)
