@@ -101,11 +101,15 @@ def media_providers(
 
 
 def publisher(settings: Settings, http: httpx.AsyncClient) -> Publisher:
-    if settings.publish_webhook_url:
+    if settings.publish_webhook_url is not None:
         if settings.publish_webhook_secret is None:
             raise ConfigError("PUBLISH_WEBHOOK_URL needs PUBLISH_WEBHOOK_SECRET to sign posts.")
         secret = settings.publish_webhook_secret.get_secret_value()
-        return WebhookPublisher(settings.publish_webhook_url, secret, http)
+        url = settings.publish_webhook_url.get_secret_value()
+        try:
+            return WebhookPublisher(url, secret, http)
+        except ValueError as exc:  # the message names the setting, never its value
+            raise ConfigError(f"PUBLISH_WEBHOOK_URL {exc}.") from None
     return OutboxPublisher(settings.outbox_dir)
 
 

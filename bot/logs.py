@@ -9,7 +9,8 @@ import sys
 class ScrubSecrets(logging.Filter):
     def __init__(self, secrets: list[str]) -> None:
         super().__init__()
-        self.secrets = [s for s in secrets if len(s) >= 6]
+        # Longest first, so a URL goes as a whole before its token is replaced inside it.
+        self.secrets = sorted({s for s in secrets if len(s) >= 6}, key=len, reverse=True)
 
     def filter(self, record: logging.LogRecord) -> bool:
         if not self.secrets:
@@ -18,13 +19,18 @@ class ScrubSecrets(logging.Filter):
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         text = record.exc_text or ""
-        for secret in self.secrets:
-            message = message.replace(secret, "[redacted]")
-            text = text.replace(secret, "[redacted]")
+        message, text = self.scrub(message), self.scrub(text)
         record.msg, record.args = message, None
         if record.exc_text:
             record.exc_text = text
+        if record.stack_info:
+            record.stack_info = self.scrub(record.stack_info)
         return True
+
+    def scrub(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, "[redacted]")
+        return text
 
 
 def setup_logging(level: str, secrets: list[str]) -> None:

@@ -9,6 +9,8 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from pipeline.publisher import secret_parts
+
 EXAMPLE_PERSONAS = Path(__file__).resolve().parent.parent / "pipeline" / "personas.example.toml"
 
 
@@ -50,7 +52,8 @@ class Settings(BaseSettings):
     concurrent_runs: int = Field(4, ge=1, alias="CONCURRENT_RUNS")
 
     # Publishing
-    publish_webhook_url: str | None = Field(None, alias="PUBLISH_WEBHOOK_URL")
+    # A credential (secret path, ?token=): chat names it by host only, logs not at all.
+    publish_webhook_url: SecretStr | None = Field(None, alias="PUBLISH_WEBHOOK_URL")
     publish_webhook_secret: SecretStr | None = Field(None, alias="PUBLISH_WEBHOOK_SECRET")
 
     # Text model
@@ -142,4 +145,7 @@ class Settings(BaseSettings):
             self.slack_app_token,
             self.discord_bot_token,
         ]
-        return [v.get_secret_value() for v in values if v is not None and v.get_secret_value()]
+        found = [v.get_secret_value() for v in values if v is not None and v.get_secret_value()]
+        if self.publish_webhook_url is not None:
+            found += secret_parts(self.publish_webhook_url.get_secret_value())
+        return found
