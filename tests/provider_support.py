@@ -171,7 +171,7 @@ def provider_settings(
     if text is not None:
         values |= {
             "LLM_PROVIDER": "anthropic" if isinstance(text, FakeAnthropic) else "openai",
-            "LLM_BASE_URL": text.url if isinstance(text, FakeAnthropic) else text.base_url,
+            "LLM_BASE_URL": text.base_url,
             "LLM_API_KEY": text.api_key or "sk-unused",
             "LLM_MODEL": TEXT_MODEL,
             "LLM_PRICE_INPUT_PER_MTOK": PRICE_INPUT,

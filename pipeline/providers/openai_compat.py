@@ -12,20 +12,13 @@ every model and drops what a model does not support. Settings override either ha
 from __future__ import annotations
 
 import re
-import time
 from typing import Any, Literal
 
 import httpx
 
-from pipeline.providers.base import ProviderError, TextRequest, TextResult
-from pipeline.providers.http_errors import provider_error, safe_text
-from pipeline.providers.prompt import (
-    cost_from_tokens,
-    estimate_tokens,
-    schema_name,
-    system_prompt,
-    user_prompt,
-)
+from pipeline.providers.base import ProviderError, TextRequest
+from pipeline.providers.http_text import Answer, HttpTextProvider, cut_off
+from pipeline.providers.prompt import schema_name, system_prompt, user_prompt
 
 ResponseFormat = Literal["json_schema", "json_object", "none"]
 TokenLimitParam = Literal["auto", "max_tokens", "max_completion_tokens"]
@@ -40,7 +33,9 @@ def is_reasoning_model(model: str) -> bool:
     return REASONING_MODEL.match(model) is not None
 
 
-class OpenAICompatibleText:
+class OpenAICompatibleText(HttpTextProvider):
+    PATH = "/chat/completions"
+
     def __init__(
         self,
         *,
@@ -55,54 +50,25 @@ class OpenAICompatibleText:
         token_limit_param: TokenLimitParam = "auto",
         client: httpx.AsyncClient | None = None,
     ) -> None:
-        self.name = name
-        self.model = model
-        self.base_url = base_url.rstrip("/")
-        self.prices = dict(prices or {})
-        self.timeout_s = timeout_s
         reasoning = is_reasoning_model(model)
         if token_limit_param == "auto":
             token_limit_param = "max_completion_tokens" if reasoning else "max_tokens"
         self.token_limit_param: Literal["max_tokens", "max_completion_tokens"] = token_limit_param
         if temperature == "auto":
             temperature = "none" if reasoning else DEFAULT_TEMPERATURE
-        self.temperature: float | None = None if temperature == "none" else temperature
         self.response_format = response_format
-        self._api_key = api_key
-        self._owns_client = client is None
-        self._client = client or httpx.AsyncClient()
-
-    def __repr__(self) -> str:
-        return f"OpenAICompatibleText(name={self.name!r}, model={self.model!r})"
-
-    async def aclose(self) -> None:
-        if self._owns_client:
-            await self._client.aclose()
-
-    def estimate_cost(self, request: TextRequest) -> float:
-        price = self.prices.get(self.model)
-        if price is None:
-            return 0.0
-        prompt_tokens = estimate_tokens(system_prompt(request), user_prompt(request))
-        return (prompt_tokens * price[0] + request.max_tokens * price[1]) / 1_000_000
-
-    async def complete(self, request: TextRequest) -> TextResult:
-        headers = {"Authorization": f"Bearer {self._api_key}"} if self._api_key else {}
-        started = time.perf_counter()
-        try:
-            response = await self._client.post(
-                f"{self.base_url}/chat/completions",
-                json=self._body(request),
-                headers=headers,
-                timeout=self.timeout_s,
-            )
-        except httpx.HTTPError as exc:
-            raise provider_error(self.name, exc, secrets=[self._api_key]) from exc
-        latency = time.perf_counter() - started
-        if response.status_code != 200:
-            raise provider_error(self.name, response, secrets=[self._api_key])
-        body = self._json(response)
-        return self._result(request, body, latency)
+        super().__init__(
+            name=name,
+            model=model,
+            base_url=base_url,
+            # Local servers (Ollama, vLLM) take no key at all.
+            headers={"Authorization": f"Bearer {api_key}"} if api_key else {},
+            api_key=api_key,
+            prices=prices,
+            timeout_s=timeout_s,
+            temperature=None if temperature == "none" else temperature,
+            client=client,
+        )
 
     def _body(self, request: TextRequest) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -130,55 +96,35 @@ class OpenAICompatibleText:
             body["response_format"] = {"type": "json_object"}
         return body
 
-    def _json(self, response: httpx.Response) -> dict[str, Any]:
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        if not isinstance(body, dict):
-            raise ProviderError(
-                f"{self.name} answered with something that is not JSON: "
-                f"{safe_text(response.text, [self._api_key])}",
-                status=response.status_code,
-            )
-        return body
-
-    def _result(self, request: TextRequest, body: dict[str, Any], latency: float) -> TextResult:
+    def _answer(self, request: TextRequest, body: dict[str, Any]) -> Answer:
         choices = body.get("choices")
         if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
             # OpenRouter reports upstream failures as a 200 with an `error` object.
             error = body.get("error")
             code = error.get("code") if isinstance(error, dict) else None
-            detail = safe_text(str(error) if error else "no choices", [self._api_key])
+            detail = self._safe(str(error) if error else "no choices")
             retryable = isinstance(code, int) and (code in (408, 409, 429) or code >= 500)
             raise ProviderError(f"{self.name} returned no answer: {detail}", retryable=retryable)
         choice = choices[0]
         message = choice.get("message") or {}
         finish_reason = choice.get("finish_reason")
         if finish_reason == "length":
-            raise ProviderError(
-                f"the model stopped at {self.token_limit_param} ({request.max_tokens}) before "
-                f"finishing its answer for {request.task}; raise max_tokens for this task"
-            )
+            raise cut_off(self.token_limit_param, request)
         if finish_reason == "content_filter":
             raise ProviderError(f"{self.name}'s content filter stopped the answer")
         if not message.get("content") and message.get("refusal"):
-            raise ProviderError(f"the model refused: {safe_text(str(message['refusal']))}")
-        return TextResult(
+            raise ProviderError(f"the model refused: {self._safe(str(message['refusal']))}")
+        return Answer(
             text=message.get("content") or "",
-            provider=self.name,
-            model=self.model,
-            cost_usd=self._cost(body.get("usage")),
-            latency_s=latency,
             finish_reason=finish_reason,
+            cost_usd=self._cost(body.get("usage")),
         )
 
     def _cost(self, usage: object) -> float | None:
         if not isinstance(usage, dict):
             return None
+        # OpenRouter says what it billed; that beats any price table.
         cost = usage.get("cost")
         if isinstance(cost, (int, float)) and not isinstance(cost, bool):
             return float(cost)
-        return cost_from_tokens(
-            self.prices, self.model, usage.get("prompt_tokens"), usage.get("completion_tokens")
-        )
+        return self._token_cost(usage.get("prompt_tokens"), usage.get("completion_tokens"))

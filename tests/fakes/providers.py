@@ -322,10 +322,14 @@ class FakeOpenAI(_FakeChat):
 
 
 class FakeAnthropic(_FakeChat):
-    """POST /v1/messages; use `url` as the provider's base URL."""
+    """POST /v1/messages; use `base_url` (the bare origin) as the provider's base URL."""
 
     def __init__(self, *, api_key: str = "sk-ant-test", reply_fn: ReplyFn | None = None) -> None:
         super().__init__(api_key=api_key, reply_fn=reply_fn)
+
+    @property
+    def base_url(self) -> str:
+        return self.url
 
     def routes(self, app: web.Application) -> None:
         app.router.add_post("/v1/messages", self._messages)
