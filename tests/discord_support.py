@@ -21,6 +21,7 @@ from bot.discord_adapter import DiscordAdapter
 from bot.settings import Settings
 from storage import plans
 from tests.fakes.discord import FakeDiscord
+from tests.support import wait_until
 
 MESSAGES = "/channels/{channel_id}/messages"
 
@@ -106,6 +107,17 @@ class Bot:
         await self.app.room.wait_idle(timeout=30)
         await self.adapter.settle()
 
+    async def events_handled(self) -> None:
+        """Until discord.py's handler of every event dispatched so far has returned. With a
+        later event's effect seen first, this proves earlier events were handled (and ignored)
+        rather than not yet read: the gateway dispatches events in the order they arrive."""
+        while pending := [
+            task
+            for task in asyncio.all_tasks()
+            if task.get_name().startswith("discord.py: on_") and not task.done()
+        ]:
+            await asyncio.gather(*pending, return_exceptions=True)
+
     async def drafted(self, items: int = 1, idea: str = "benchmarks as safety cases") -> Any:
         """A writer (not an approver) proposes and runs a batch of `items` hero-text drafts;
         returns the draft messages, oldest first."""
@@ -166,9 +178,4 @@ async def discord_bot(
 
 
 async def eventually(condition: Any, timeout: float = 10.0) -> Any:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not (value := condition()):
-        if asyncio.get_running_loop().time() > deadline:
-            raise TimeoutError("condition not met")
-        await asyncio.sleep(0.02)
-    return value
+    return await wait_until(condition, timeout)

@@ -3,9 +3,7 @@ HTTP or Socket Mode, and small readers of what the fake recorded."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +14,7 @@ from bot.settings import Settings
 from bot.slack_adapter import SlackAdapter
 from storage import chat
 from tests.fakes.slack import FakeMessage, FakeSlack
+from tests.support import wait_until
 
 SECRET = "test-signing-secret"
 CHANNEL = "C1"
@@ -46,11 +45,7 @@ def slack_settings(
 
 
 async def eventually(check: Callable[[], bool], within: float = 10.0) -> None:
-    deadline = time.monotonic() + within
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.01)
+    await wait_until(check, within)
 
 
 def header(message: FakeMessage) -> str:

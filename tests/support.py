@@ -1,4 +1,5 @@
-"""Shared test helpers: settings in a temporary folder, and a room driven through the console.
+"""Shared test helpers: settings in a temporary folder, a room driven through the console, and
+waiting on a condition.
 
 Nothing here fakes draftroom itself: the room is built by `bot.bootstrap.build` on a real SQLite
 file, and driven through the real console adapter writing into a string buffer.
@@ -6,9 +7,11 @@ file, and driven through the real console adapter writing into a string buffer.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import inspect
 import io
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +27,25 @@ SEED_IDEA = (
     "When the benchmark is the safety case: labs grade their own capability thresholds and "
     "publish model cards that the press treats as capability evidence"
 )
+
+
+async def wait_until(
+    condition: Callable[[], object | Awaitable[object]], timeout: float = 10.0
+) -> object:
+    """Until `condition()` (a plain or an async function) is true; returns its value. Waiting on
+    a positive signal instead of sleeping a fixed time: as quick as the machine, never too short.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        value = condition()
+        if inspect.isawaitable(value):
+            value = await value
+        if value:
+            return value
+        if loop.time() > deadline:
+            raise AssertionError(f"not true within {timeout:g}s: {condition!r}")
+        await asyncio.sleep(0.005)
 
 
 def make_settings(tmp_path: Path, **env: Any) -> Settings:

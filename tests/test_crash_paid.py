@@ -11,25 +11,29 @@ from pathlib import Path
 
 import pytest
 
+from tests.crash_support import draft_cards, environment, query
 from tests.fakes.providers import FakeFal
 from tests.support import SEED_IDEA, SEED_SPECIAL
-from tests.test_crash_resume import environment, query
 
 IMAGE_STEPS = 5  # four hero images and one poster frame in the seed's batch
 
 
-async def start_bot(env: dict[str, str], cwd: Path, stdin: bytes) -> asyncio.subprocess.Process:
-    bot = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "console",
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
-        cwd=cwd,
-        env=env,
-    )
+async def start_bot(
+    env: dict[str, str], cwd: Path, stdin: bytes, output: Path
+) -> asyncio.subprocess.Process:
+    """The console bot, typing `stdin`; what it prints (its chat) goes to `output`."""
+    with output.open("wb") as out:
+        bot = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "console",
+            stdin=asyncio.subprocess.PIPE,
+            stdout=out,
+            stderr=asyncio.subprocess.DEVNULL,
+            cwd=cwd,
+            env=env,
+        )
     assert bot.stdin is not None
     bot.stdin.write(stdin)
     await bot.stdin.drain()
@@ -48,7 +52,8 @@ async def test_kill_while_fal_is_working_then_restart_pays_once(tmp_path: Path, 
             "OFFLINE_LATENCY_S": "0",
         }
         script = f'/propose {SEED_IDEA} special:"{SEED_SPECIAL}"\n/run 1\n'.encode()
-        bot = await start_bot(env, tmp_path, script)
+        outputs = [tmp_path / "output-1.txt", tmp_path / "output-2.txt"]
+        bot = await start_bot(env, tmp_path, script, outputs[0])
         async with asyncio.timeout(30):
             while len(fal.status_polls) < polls:  # noqa: ASYNC110 - polling the fake
                 await asyncio.sleep(0.001)
@@ -57,7 +62,7 @@ async def test_kill_while_fal_is_working_then_restart_pays_once(tmp_path: Path, 
         submitted = sum(fal.submissions.values())
         assert 1 <= submitted < IMAGE_STEPS, "the kill should fall in the middle of the images"
 
-        bot = await start_bot(env, tmp_path, b"wait\n")
+        bot = await start_bot(env, tmp_path, b"wait\n", outputs[1])
         assert bot.stdin is not None
         bot.stdin.close()
         async with asyncio.timeout(60):
@@ -71,9 +76,6 @@ async def test_kill_while_fal_is_working_then_restart_pays_once(tmp_path: Path, 
             "SELECT COUNT(*) FROM steps WHERE name IN ('hero_image', 'poster_frame')"
             " AND status = 'done' AND provider = 'fal' AND cost_usd = 0.06 AND attempts = 1",
         ) == [(IMAGE_STEPS,)]
-        drafts = query(
-            db,
-            "SELECT COUNT(DISTINCT idempotency_key), COUNT(*) FROM console_messages"
-            " WHERE idempotency_key LIKE 'draft:%'",
-        )
-        assert drafts == [(5, 5)]
+        # Counted where a person sees them: the console's output, across both starts.
+        shown = draft_cards("".join(path.read_text() for path in outputs))
+        assert shown == {(post, 1): 1 for post in range(1, 6)}, shown

@@ -1,105 +1,108 @@
-"""SIGKILL at twenty points across a run of the seed's batch.
+"""SIGKILL in twenty-two named states across a run of the seed's batch, on the console.
 
-Each point is a moment the database shows (a step committed, a provider call under way, a draft
-reserved but not yet recorded as posted ...). After each kill the bot is started again: the run
-completes, no finished step runs again, every item has exactly one draft message.
+Each point names a state of the run: a step result committed and the next not, an item finished
+and its draft not reserved, a draft reserved and not sent, a draft shown and not recorded, ...
+The bot is frozen as soon as the database file and its output show that state, the state is read
+again while it is frozen, and only then is the bot killed: every kill lands in the state it
+names. After each kill the bot is started again: the run completes, no finished step runs again,
+and the console's chat (its output, across both starts) shows exactly one draft card per item.
 """
 
 from __future__ import annotations
 
-import os
-import signal
-import sqlite3
-import subprocess
-import sys
-import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from tests.crash_support import (
+    ConsoleBot,
+    NotCaughtError,
+    Seen,
+    draft_cards,
+    environment,
+    query,
+    stop_in,
+)
 from tests.support import SEED_IDEA, SEED_SPECIAL
-from tests.test_crash_resume import environment, query
 
-RUNS = "SELECT COUNT(*) FROM runs"
-DONE = "SELECT COUNT(*) FROM steps WHERE status = 'done'"
-RESERVED = "SELECT COUNT(*) FROM deliveries WHERE key LIKE 'draft:%'"
-POSTED = "SELECT COUNT(*) FROM deliveries WHERE key LIKE 'draft:%' AND message_id IS NOT NULL"
-READY = "SELECT COUNT(*) FROM posts WHERE status = 'awaiting_approval'"
+ITEMS = 5
+PLAN_AND_DRAFTS = 1 + ITEMS  # the plan step and each item's draft step, done with the batch
+TRIES = 5  # fresh runs, for a state the bot may pass between two looks
 
-# Counters that only grow during a run, so every point is reached; between them, provider calls
-# are under way (the offline providers are given latency to hold each call open).
-POINTS = [
-    (RUNS, 1),  # the run queued, its batch of drafts about to be written
-    (DONE, 6),  # the batch of drafts committed, item steps starting
-    *((DONE, n) for n in range(7, 17)),  # each item step committed
-    (READY, 1),  # an item finished, its draft not yet reserved
-    (READY, 3),
-    (RESERVED, 1),  # a draft reserved for posting, maybe posted, not recorded
-    (RESERVED, 2),
-    (RESERVED, 4),
-    (POSTED, 1),  # a draft posted and recorded
-    (POSTED, 2),
-    (POSTED, 4),
-]
+State = Callable[[Seen], bool]
 
 
-def kill_when(db: Path, sql: str, minimum: int, process: subprocess.Popen[str]) -> bool:
-    """SIGKILL as soon as `sql` reaches `minimum`; False if the bot got past it first."""
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if db.exists() and query(db, sql)[0][0] >= minimum:
-                os.kill(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
-                return True
-        except sqlite3.OperationalError:
-            pass
-        time.sleep(0.002)
-    raise AssertionError(f"never reached {sql!r} >= {minimum}")
+def steps_committed(n: int) -> State:
+    return lambda seen: seen.done == n and seen.unfinished > 0
 
 
-@pytest.mark.parametrize(("sql", "minimum"), POINTS, ids=[f"p{i}" for i in range(len(POINTS))])
-def test_kill_at_a_point_then_restart_completes_the_run(
-    tmp_path: Path, sql: str, minimum: int
-) -> None:
-    db = tmp_path / "draftroom.db"
-    env = environment(tmp_path) | {"OFFLINE_LATENCY_S": "0.05"}
-    bot = subprocess.Popen(
-        [sys.executable, "-m", "bot", "console"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        cwd=tmp_path,
-        env=env,
-    )
-    assert bot.stdin is not None
-    bot.stdin.write(f'/propose {SEED_IDEA} special:"{SEED_SPECIAL}"\n/run 1\n')
-    bot.stdin.flush()
-    kill_when(db, sql, minimum, bot)
+def item_finished_not_reserved(after: int) -> State:
+    return lambda seen: bool(seen.ready_unreserved) and seen.recorded >= after
+
+
+def reserved_not_sent(after: int) -> State:
+    return lambda seen: bool(seen.reserved_unsent) and seen.recorded >= after
+
+
+def shown_not_recorded(after: int) -> State:
+    return lambda seen: bool(seen.shown_unrecorded) and seen.recorded >= after
+
+
+def recorded_with_more_to_come(n: int) -> State:
+    def state(seen: Seen) -> bool:
+        half_done = seen.ready_unreserved or any(m is None for m, _ in seen.drafts.values())
+        return seen.recorded == n and not half_done and seen.unfinished > 0
+
+    return state
+
+
+POINTS: dict[str, State] = {
+    "run recorded, its batch being drafted": lambda seen: seen.runs == 1 and not seen.posts,
+    "batch committed, no item step finished": steps_committed(PLAN_AND_DRAFTS),
+    **{f"{n} step results committed, the next not": steps_committed(n) for n in range(7, 17)},
+    "an item finished, its draft not reserved": item_finished_not_reserved(0),
+    "an item finished after two drafts, its draft not reserved": item_finished_not_reserved(2),
+    "a draft reserved, not sent": reserved_not_sent(0),
+    "a draft reserved after three, not sent": reserved_not_sent(3),
+    "a draft shown, not recorded": shown_not_recorded(0),
+    "a draft shown after one, not recorded": shown_not_recorded(1),
+    "a draft shown after three, not recorded": shown_not_recorded(3),
+    "one draft posted and recorded, items still in their steps": recorded_with_more_to_come(1),
+    "two drafts posted and recorded, items still in their steps": recorded_with_more_to_come(2),
+    "four drafts posted and recorded, an item in its steps": recorded_with_more_to_come(4),
+}
+
+
+def killed_in(tmp_path: Path, state: State) -> tuple[ConsoleBot, Seen]:
+    """Run the seed's batch and kill the bot in `state`; a fresh run if the bot passed it."""
+    for attempt in range(1, TRIES + 1):
+        folder = tmp_path / f"try-{attempt}"
+        folder.mkdir()
+        with ConsoleBot(folder, environment(folder, OFFLINE_LATENCY_S="0.05")) as bot:
+            bot.start(f'/propose {SEED_IDEA} special:"{SEED_SPECIAL}"\n/run 1\n')
+            try:
+                frozen = stop_in(bot, state)
+            except NotCaughtError:
+                continue
+            bot.kill()
+            return bot, frozen
+    raise AssertionError(f"the bot passed the state in each of {TRIES} runs")
+
+
+@pytest.mark.parametrize("point", list(POINTS))
+def test_kill_in_a_named_state_then_restart_completes_the_run(tmp_path: Path, point: str) -> None:
+    bot, frozen = killed_in(tmp_path, POINTS[point])
+    assert bot.seen() == frozen  # the kill left exactly what was read while frozen
+    db = bot.db
     done_before = query(db, "SELECT id, ended_at, attempts FROM steps WHERE status = 'done'")
 
-    again = subprocess.run(
-        [sys.executable, "-m", "bot", "console"],
-        input="wait\n",
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env=env,
-        timeout=120,
-    )
-    assert again.returncode == 0, again.stderr
-    if query(db, "SELECT COUNT(*) FROM runs") == [(0,)]:
-        pytest.fail("killed before /run was recorded: the point is too early")
+    assert bot.run_to_rest() == 0
     assert query(db, "SELECT status FROM runs") == [("done",)]
-    assert query(db, READY) == [(5,)]
+    assert query(db, "SELECT COUNT(*) FROM posts WHERE status = 'awaiting_approval'") == [(5,)]
     for step_id, ended_at, attempts in done_before:
         after = query(db, f"SELECT ended_at, attempts FROM steps WHERE id = {step_id}")
         assert after == [(ended_at, attempts)], f"finished step {step_id} ran again"
-    per_post = query(
-        db,
-        "SELECT idempotency_key, COUNT(*) FROM console_messages"
-        " WHERE idempotency_key LIKE 'draft:%' GROUP BY idempotency_key",
-    )
-    assert sorted(key for key, _ in per_post) == [f"draft:{n}:1" for n in range(1, 6)]
-    assert {count for _, count in per_post} == {1}
+    # Counted where a person sees them: the console's output, across both starts.
+    shown = draft_cards(bot.output())
+    assert shown == {(post, 1): 1 for post in range(1, ITEMS + 1)}, shown

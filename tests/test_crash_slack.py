@@ -16,9 +16,9 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from tests.crash_support import environment, query
 from tests.fakes.slack import FakeSlack
 from tests.slack_support import APPROVER, CHANNEL, PROPOSER, SECRET, SEED_PROPOSE, header
-from tests.test_crash_resume import environment, query
 
 
 def free_port() -> int:

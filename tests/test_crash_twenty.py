@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.crash_support import query
 from tests.fakes.providers import FakeFal
 from tests.fakes.slack import FakeSlack
 from tests.slack_support import APPROVER, CHANNEL, SECRET, header
-from tests.test_crash_resume import query
 from tests.test_crash_slack import BotProcess, drafts, propose_and_run_seed, until
 
 IMAGE_STEPS = 5  # four hero images and a poster frame

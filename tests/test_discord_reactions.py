@@ -108,7 +108,11 @@ async def test_bots_own_reactions_and_custom_emoji_are_ignored(tmp_path: Path) -
         [draft] = await bot.drafted()
         await redeliver(fake, draft, fake.bot_user_id, "✅")
         await fake.dispatch_reaction(bot.channel, int(draft["id"]), fake.approver_id, "ok:1234")
-        await asyncio.sleep(0.3)
+        # A reaction that is recorded, sent after them: once it is, they were read and handled.
+        writer = fake.non_approver_id
+        await fake.dispatch_reaction(bot.channel, int(draft["id"]), writer, "✅")
+        await eventually(lambda: reaction_rows(bot.settings.db_path, post_id_of(draft), writer))
+        await bot.events_handled()
         await bot.idle()
         assert reaction_rows(bot.settings.db_path, post_id_of(draft), fake.bot_user_id) == 0
         assert reaction_rows(bot.settings.db_path, post_id_of(draft), fake.approver_id) == 0

@@ -8,7 +8,7 @@ from pathlib import Path
 from handlers.ports import Invocation, UserError
 from storage.db import Database
 from tests.fakes.providers import FakeFal
-from tests.support import console_session, make_settings
+from tests.support import console_session, make_settings, wait_until
 
 
 async def counts(db: Database, *tables: str) -> dict[str, int]:
@@ -24,7 +24,9 @@ async def test_fifty_concurrent_writers_with_cancellations(tmp_path: Path) -> No
             asyncio.create_task(room.command(inv, "propose", f"contention idea number {n}"))
             for n in range(50)
         ]
-        await asyncio.sleep(0.03)
+        # Cancel once planner calls are under way: the proposals are at every stage then.
+        running = "SELECT COUNT(*) FROM steps WHERE status = 'running'"
+        await wait_until(lambda: room.deps.db.scalar(running))
         for task in tasks[::4]:
             task.cancel()
         results = await asyncio.gather(*tasks, return_exceptions=True)

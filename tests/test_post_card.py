@@ -5,12 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-import pytest
-
 from handlers.cards import NO_REFERENCES, age, post_card, step_line, when
 from storage.models import Plan, PlanRevision, Post, Step
 
-SEED = Path(__file__).resolve().parents[2] / "shared" / "seed" / "000_8b482411adb2bb19.txt"
+SEED_PAGE = Path(__file__).parent / "data" / "seed_post_page.txt"  # the seed's page, in outline
 MAY_11_553 = datetime(2026, 5, 11, 17, 53).timestamp()
 MAY_11_554 = datetime(2026, 5, 11, 17, 54).timestamp()
 
@@ -106,14 +104,22 @@ def test_card_has_the_seed_sections_in_the_seed_order() -> None:
     assert card.sections[-1].text == NO_REFERENCES
 
 
-def test_the_seed_page_has_the_same_section_order() -> None:
-    if not SEED.exists():
-        pytest.skip("the shared seed is not beside this checkout")
-    page = SEED.read_text()
-    order = ["Plan (drafter input)", "Body", "Caption", "Pipeline", "Chat References"]
-    positions = [page.index(f"\n{name}\n") for name in order]
+def test_the_card_reads_like_the_seed_page() -> None:
+    page = SEED_PAGE.read_text()
+    post, plan, revision, step = seed_records()
+    card = post_card(post, plan, revision, [step], [], now=MAY_11_553 + 48 * 86400 + 60)
+    lines = page.splitlines()
+    # Every heading of the card is a line of the page, in the page's order.
+    headings = [s.heading for s in card.sections if s.heading]
+    positions = [lines.index(heading) for heading in headings]
     assert positions == sorted(positions)
-    assert NO_REFERENCES in page
+    assert card.sections[0].text in lines  # the status line
+    assert card.sections[-1].text in lines  # no references yet
+    assert f"← @{post.persona}" in lines and post.headline in lines
+    # The page spreads a step over lines; the card's step line has each of them, in order.
+    pipeline = page[page.index("\nPipeline\n") : page.index("\nChat References\n")]
+    parts = step_line(1, step).split(" · ")
+    assert [pipeline.index(part) for part in parts] == sorted(pipeline.index(p) for p in parts)
 
 
 def test_times_and_ages_read_like_the_seed() -> None:

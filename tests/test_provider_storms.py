@@ -161,7 +161,12 @@ async def test_a_hung_provider_times_out_and_a_restart_leaves_nothing_running(
             await session.type("/run 1")
             await session.settle()
             run = await plans.get_run(db.reader, 1)
-            assert len(text.arrivals) - calm == ATTEMPTS
+            # The step timeout also covers connecting and sending, and the fake answers on the
+            # test's own event loop: on a starved machine an attempt can time out before its
+            # request is out. The bot counts that attempt (below); the fake never sees it. So
+            # the fake sees at most one request per attempt, and none of them is answered.
+            hung = text.arrivals[calm:]
+            assert 1 <= len(hung) <= ATTEMPTS and not [a for a in hung if a.status]
             timed_out = f"no answer within {STEP_TIMEOUT:g}s (step timeout)"
             assert run is not None and run.status == "failed"
             assert run.error == f"{timed_out} (gave up after {ATTEMPTS} attempts)"
