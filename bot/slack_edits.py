@@ -57,12 +57,15 @@ class EditCoalescer:
             raise
         finally:
             del self._pending[message]
-        self._last[message] = self._clock()
         try:
             await self._apply(message, pending.card)
         except Exception as exc:
             pending.done.set_exception(exc)
             raise
+        finally:
+            # Counted from the answer, not the request: the next edit then reaches Slack at
+            # least a second after this one did, however long either took on the way.
+            self._last[message] = self._clock()
         pending.done.set_result(None)
 
     async def _wait_turn(self, message: tuple[str, str]) -> None:
