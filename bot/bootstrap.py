@@ -10,6 +10,7 @@ import httpx
 
 from bot.settings import Settings
 from handlers.deps import Deps, Rules
+from handlers.people import Roles
 from handlers.room import DraftRoom
 from pipeline.budget import Budget
 from pipeline.media import MediaStore
@@ -115,7 +116,11 @@ def publisher(settings: Settings, http: httpx.AsyncClient) -> Publisher:
 
 def rules(settings: Settings, approvers: list[str]) -> Rules:
     return Rules(
-        approvers=frozenset(approvers),
+        roles=Roles(
+            approvers=frozenset(approvers),
+            editors=frozenset(settings.editors),
+            people=settings.people,
+        ),
         approvals_required=settings.approvals_required,
         allow_self_approval=settings.allow_self_approval,
         max_items=settings.max_items,

@@ -87,14 +87,18 @@ class ConsolePort:
         return MessageRef(PLATFORM, channel_id, f"m{number}")
 
     async def edit(self, ref: MessageRef, card: Card) -> None:
-        self._print(f"[{ref.message_id} edited] {card.title}")
-        for section in card.sections:
-            for line in section.text.splitlines():
-                self._print(f"    {line}")
+        self._print(f"[{ref.message_id} edited] {render(card)}")
 
-    async def find_sent(self, channel_id: str, idempotency_key: str) -> MessageRef | None:
+    async def find_sent(
+        self, channel_id: str, idempotency_key: str, *, thread_id: str | None = None
+    ) -> MessageRef | None:
         found = await chat.console_message_by_key(self.room.deps.db.reader, idempotency_key)
         return None if found is None else MessageRef(PLATFORM, channel_id, f"m{found}")
+
+    async def notify(
+        self, channel_id: str, user_id: str, text: str, *, thread_id: str | None = None
+    ) -> None:
+        self._print(f"\n[only {user_id} sees this] {text}")
 
 
 def render(card: Card) -> str:
@@ -188,7 +192,9 @@ class Console:
         if emoji not in EMOJI_ACTION:
             raise UserError("react with ✅, ❌ or 🔁 (or approve, reject, regenerate).")
         await self.room.reaction(
-            ReactionEvent(PLATFORM, CHANNEL, message_id, self.user, EMOJI_ACTION[emoji], added)
+            ReactionEvent(
+                PLATFORM, CHANNEL, message_id, self.user, EMOJI_ACTION[emoji], added, emoji=emoji
+            )
         )
 
     async def _reply(self, text: str) -> None:

@@ -24,9 +24,6 @@ from bot.discord_port import PLATFORM, DiscordPort
 from bot.settings import Settings
 from handlers.commands import Command
 from handlers.ports import (
-    APPROVE,
-    REGENERATE,
-    REJECT,
     Card,
     Invocation,
     ReactionEvent,
@@ -34,23 +31,13 @@ from handlers.ports import (
     Section,
     ThreadMessage,
     UserError,
+    emoji_action,
 )
 from handlers.room import DraftRoom
-from storage import chat
 from storage.models import MessageLink
 
 log = logging.getLogger(__name__)
 
-# The one table from emoji to approval action; variation selectors are stripped before lookup.
-EMOJI_ACTIONS = {
-    "✅": APPROVE,
-    "✔": APPROVE,
-    "☑": APPROVE,
-    "❌": REJECT,
-    "✖": REJECT,
-    "🔁": REGENERATE,
-    "🔄": REGENERATE,
-}
 SOMETHING_WRONG = "⚠ Something went wrong on our side; it is in the log. Try again."
 UNREADABLE_COMMAND = (
     "⚠ draftroom cannot read that command: it is unknown here or its options are out of date. "
@@ -60,14 +47,13 @@ DONE = "✓ Done — the result is posted in the channel."
 START_TIMEOUT_S = 120.0
 
 
-def emoji_action(emoji: discord.PartialEmoji | discord.Emoji | str) -> str | None:
+def plain_emoji(emoji: discord.PartialEmoji | discord.Emoji | str) -> str | None:
+    """A standard emoji's character; custom server emoji never mean an approval action."""
     if isinstance(emoji, str):
-        name = emoji
-    elif emoji.id is not None or emoji.name is None:
-        return None  # custom server emoji never mean an approval action
-    else:
-        name = emoji.name
-    return EMOJI_ACTIONS.get(name.replace("\ufe0f", "").replace("\ufe0e", ""))
+        return emoji
+    if emoji.id is not None or emoji.name is None:
+        return None
+    return emoji.name
 
 
 class DraftroomClient(discord.Client):
@@ -131,8 +117,6 @@ class DiscordAdapter:
         self.client = DraftroomClient(self, guild_ready_timeout=guild_ready_timeout)
         self.port = DiscordPort(self.client)
         self.reconciliations = 0
-        # (message, user, action) of reactions reconciliation has applied as added.
-        self._applied: set[tuple[str, str, str]] = set()
         self._ready = asyncio.Event()
         self._reconcile_lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -259,8 +243,9 @@ class DiscordAdapter:
         return self.client.user is not None and user_id == self.client.user.id
 
     async def on_reaction(self, payload: discord.RawReactionActionEvent, *, added: bool) -> None:
-        action = emoji_action(payload.emoji)
-        if action is None or self._is_me(payload.user_id):
+        name = plain_emoji(payload.emoji)
+        action = emoji_action(name) if name else None
+        if name is None or action is None or self._is_me(payload.user_id):
             return
         event = ReactionEvent(
             PLATFORM,
@@ -270,6 +255,7 @@ class DiscordAdapter:
             action,
             added,
             event_key=None,
+            emoji=name,
         )
 
         async def in_thread(shown: Card | str) -> None:
@@ -277,15 +263,8 @@ class DiscordAdapter:
 
         await self.guarded("a reaction", self._react(event), in_thread)
 
-    async def _react(self, event: ReactionEvent, *, remember: bool = False) -> Reply | None:
-        """Apply a reaction. A removal is forgotten, so a later add missed while away is applied;
-        only reconciliation remembers adds (a live one may come before its draft is linked)."""
+    async def _react(self, event: ReactionEvent) -> Reply | None:
         await self.room.reaction(event)
-        seen = (event.message_id, event.user_id, event.action)
-        if not event.added:
-            self._applied.discard(seen)
-        elif remember:
-            self._applied.add(seen)
         return None
 
     async def on_message(self, message: discord.Message) -> None:
@@ -320,62 +299,32 @@ class DiscordAdapter:
     # -- reconciliation --------------------------------------------------------------------------
 
     async def reconcile(self) -> None:
-        """Apply reactions on drafts awaiting approval that arrived while the bot was away.
-
-        A reaction present now is applied as added unless this process already applied it or
-        the approval is already counted; an approval counted in the database but gone from
-        Discord is withdrawn. The core guards every change by the post's status and revision, so
-        even a reaction applied twice changes nothing twice."""
+        """Apply reactions on drafts awaiting approval that changed while the bot was away: the
+        core compares what is on each message now with the history it stored."""
         async with self._reconcile_lock:
-            links = await chat.awaiting_draft_messages(self.room.deps.db.reader, PLATFORM)
-            awaiting = {link.message_id for link in links}
-            self._applied = {seen for seen in self._applied if seen[0] in awaiting}
-            for link in links:
+            for link in await self.room.awaiting_drafts(PLATFORM):
                 try:
-                    await self._reconcile_draft(link)
+                    await self.room.reconcile(link, await self._reactors(link))
                 except discord.NotFound:
                     continue  # the draft message was deleted
                 except Exception:
                     log.exception("reconciling draft message %s failed", link.message_id)
             self.reconciliations += 1
 
-    async def _reconcile_draft(self, link: MessageLink) -> None:
-        assert link.post_id is not None and link.rev is not None
-        present = await self._reactors(link)
-        reader = self.room.deps.db.reader
-        counted = set(await chat.active_reactors(reader, link.post_id, link.rev, APPROVE))
-        gone = {
-            seen
-            for seen in self._applied
-            if seen[0] == link.message_id and seen[1] not in present.get(seen[2], set())
-        }
-        self._applied -= gone
-        missed = [
-            (user, action, True)
-            for action in (APPROVE, REJECT, REGENERATE)
-            for user in sorted(present.get(action, set()))
-            if (link.message_id, user, action) not in self._applied
-            and not (action == APPROVE and user in counted)
-        ]
-        missed += [(user, APPROVE, False) for user in sorted(counted - present.get(APPROVE, set()))]
-        for user, action, added in missed:
-            event = ReactionEvent(PLATFORM, link.channel_id, link.message_id, user, action, added)
-            await self.guarded("a missed reaction", self._react(event, remember=True), None)
-
-    async def _reactors(self, link: MessageLink) -> dict[str, set[str]]:
-        """Who reacted with which action, read over REST (reactors come 100 to a page)."""
+    async def _reactors(self, link: MessageLink) -> set[tuple[str, str]]:
+        """Who reacted with which emoji, read over REST (reactors come 100 to a page)."""
         channel = await self.port.channel(link.channel_id)
         if not isinstance(channel, discord.TextChannel | discord.Thread):
-            return {}
+            return set()
         message = await channel.fetch_message(int(link.message_id))
-        present: dict[str, set[str]] = {}
+        present: set[tuple[str, str]] = set()
         for reaction in message.reactions:
-            action = emoji_action(reaction.emoji)
-            if action is None or reaction.count <= int(reaction.me):
+            name = plain_emoji(reaction.emoji)
+            if name is None or emoji_action(name) is None or reaction.count <= int(reaction.me):
                 continue  # not an action, or only the bot's own offer
             async for user in reaction.users():
                 if not self._is_me(user.id):
-                    present.setdefault(action, set()).add(str(user.id))
+                    present.add((str(user.id), name))
         return present
 
 
@@ -384,8 +333,14 @@ def invocation(interaction: Interaction) -> Invocation:
     channel = interaction.channel
     user_id = str(interaction.user.id)
     if isinstance(channel, discord.Thread) and channel.parent_id is not None:
-        return Invocation(PLATFORM, str(channel.parent_id), user_id, thread_id=str(channel.id))
-    return Invocation(PLATFORM, str(interaction.channel_id), user_id)
+        return Invocation(
+            PLATFORM,
+            str(channel.parent_id),
+            user_id,
+            thread_id=str(channel.id),
+            event_key=str(interaction.id),
+        )
+    return Invocation(PLATFORM, str(interaction.channel_id), user_id, event_key=str(interaction.id))
 
 
 async def _no_reply(work: Awaitable[None]) -> Reply | None:

@@ -15,6 +15,7 @@ from discord import app_commands
 from discord.app_commands import Choice
 
 from bot import discord_embeds as embeds
+from bot.discord_port import PLATFORM
 from handlers.commands import (
     POST_STATUSES,
     Ask,
@@ -27,7 +28,6 @@ from handlers.commands import (
     ShowPost,
 )
 from handlers.room import DraftRoom
-from storage import plans, posts
 
 Interaction = discord.Interaction[Any]
 Run = Callable[[Interaction, str, Callable[[], Command]], Awaitable[None]]
@@ -68,27 +68,32 @@ def _matches(item_id: int, current: object) -> bool:
     return not typed or str(item_id).startswith(typed)
 
 
-async def plan_choices(room: DraftRoom, current: object) -> list[Choice[int]]:
-    reader = room.deps.db.reader
-    found = []
-    for plan_id in await plans.recent_plan_ids(reader, CHOICES_MAX):
-        plan = await plans.get_plan(reader, plan_id)
-        if plan is not None and _matches(plan_id, current):
-            label = f"plan {plan.id} · @{plan.persona} · {plan.idea}"
-            found.append(Choice(name=_label(label), value=plan.id))
-    return found
+def place_of(interaction: Interaction) -> tuple[str, str]:
+    """Where an interaction happened, as the core scopes it: a thread counts as its channel."""
+    channel = interaction.channel
+    if isinstance(channel, discord.Thread) and channel.parent_id is not None:
+        return (PLATFORM, str(channel.parent_id))
+    return (PLATFORM, str(interaction.channel_id))
 
 
-async def post_choices(room: DraftRoom, current: object) -> list[Choice[int]]:
-    reader = room.deps.db.reader
-    found = []
-    for post_id in await posts.recent_post_ids(reader, CHOICES_MAX):
-        post = await posts.get_post(reader, post_id)
-        if post is not None and _matches(post_id, current):
-            status = post.status.replace("_", " ")
-            label = f"post {post.id} · {post.content_format} · {status} · {post.headline}"
-            found.append(Choice(name=_label(label.rstrip(" ·")), value=post.id))
-    return found
+async def plan_choices(
+    room: DraftRoom, current: object, place: tuple[str, str]
+) -> list[Choice[int]]:
+    return [
+        Choice(name=_label(label), value=plan_id)
+        for plan_id, label in await room.plan_suggestions(place, CHOICES_MAX)
+        if _matches(plan_id, current)
+    ]
+
+
+async def post_choices(
+    room: DraftRoom, current: object, place: tuple[str, str]
+) -> list[Choice[int]]:
+    return [
+        Choice(name=_label(label), value=post_id)
+        for post_id, label in await room.post_suggestions(place, CHOICES_MAX)
+        if _matches(post_id, current)
+    ]
 
 
 def add_commands(tree: app_commands.CommandTree[Any], room: DraftRoom, run: Run) -> None:
@@ -96,10 +101,10 @@ def add_commands(tree: app_commands.CommandTree[Any], room: DraftRoom, run: Run)
     pillars = room.deps.personas.all_pillars()
 
     async def plan_suggestions(interaction: Interaction, current: str) -> list[Choice[int]]:
-        return await plan_choices(room, current)
+        return await plan_choices(room, current, place_of(interaction))
 
     async def post_suggestions(interaction: Interaction, current: str) -> list[Choice[int]]:
-        return await post_choices(room, current)
+        return await post_choices(room, current, place_of(interaction))
 
     @tree.command(name="propose", description="Plan a batch of posts from an idea.")
     @app_commands.guild_only()

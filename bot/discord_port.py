@@ -152,14 +152,24 @@ class DiscordPort:
             if state.last < stale and state.latest is None and not state.lock.locked():
                 del self._edits[message_id]
 
-    async def find_sent(self, channel_id: str, idempotency_key: str) -> MessageRef | None:
+    async def find_sent(
+        self, channel_id: str, idempotency_key: str, *, thread_id: str | None = None
+    ) -> MessageRef | None:
         token = embeds.key_token(idempotency_key)
-        channel = await self.channel(channel_id)
+        # A thread opened from a message has that message's id.
+        channel = await self.channel(thread_id or channel_id)
         me = self.client.user
         async for message in channel.history(limit=100):
             if me is not None and message.author.id == me.id and _carries(message, token):
                 return MessageRef(PLATFORM, channel_id, str(message.id))
         return None
+
+    async def notify(
+        self, channel_id: str, user_id: str, text: str, *, thread_id: str | None = None
+    ) -> None:
+        """Discord has no ephemeral message outside an interaction: a direct message it is."""
+        user = await self.client.fetch_user(int(user_id))
+        await user.send(text[:2000], allowed_mentions=embeds.NO_MENTIONS)
 
 
 async def retrying(call: Callable[[], Awaitable[T]]) -> T:

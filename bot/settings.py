@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from handlers.people import parse_people
 from pipeline.publisher import secret_parts
 
 EXAMPLE_PERSONAS = Path(__file__).resolve().parent.parent / "pipeline" / "personas.example.toml"
@@ -35,6 +36,13 @@ class Settings(BaseSettings):
     approvers: Annotated[list[str], NoDecode] = Field(default_factory=list, alias="APPROVERS")
     approvals_required: int = Field(1, ge=1, alias="APPROVALS_REQUIRED")
     allow_self_approval: bool = Field(False, alias="ALLOW_SELF_APPROVAL")
+    # Who may change and spend on others' plans besides their proposer and the approvers; with
+    # it set, /propose and /ask are theirs and the approvers' too (see handlers/people.py).
+    editors: Annotated[list[str], NoDecode] = Field(default_factory=list, alias="EDITORS")
+    # One person's ids on several platforms: `aaron=slack:U0AB12+discord:4242;bea=slack:U0CD`.
+    people: Annotated[dict[str, frozenset[str]], NoDecode] = Field(
+        default_factory=dict, alias="PEOPLE"
+    )
     console_user: str = Field("writer", alias="CONSOLE_USER")
 
     # Money and limits
@@ -110,7 +118,12 @@ class Settings(BaseSettings):
 
     log_level: str = Field("INFO", alias="LOG_LEVEL")
 
-    _split = field_validator("approvers", "media_hosts", mode="before")(_split_csv)
+    _split = field_validator("approvers", "editors", "media_hosts", mode="before")(_split_csv)
+
+    @field_validator("people", mode="before")
+    @classmethod
+    def _people(cls, value: object) -> object:
+        return parse_people(value) if isinstance(value, str) else value
 
     @field_validator("aspect_ratios", mode="before")
     @classmethod

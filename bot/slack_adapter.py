@@ -47,7 +47,6 @@ from handlers.ports import (
     UserError,
 )
 from handlers.room import DraftRoom
-from storage import chat
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +77,8 @@ class SlackListeners:
         if channel is None or user is None:
             return  # nobody to answer, and nowhere to
         asker = Asker(channel, user, response_url=_string(command, "response_url"))
-        inv = Invocation(PLATFORM, channel, user)
+        # trigger_id is unique to one invocation: a replayed request carries the same one.
+        inv = Invocation(PLATFORM, channel, user, event_key=_string(command, "trigger_id"))
         name, text = str(command.get("command", "")).lstrip("/"), _string(command, "text") or ""
         self.spawn(self._answer(asker, self.room.command(inv, name, text)))
 
@@ -101,6 +101,7 @@ class SlackListeners:
             action,
             added=event["type"] == "reaction_added",
             event_key=event_key(body),
+            emoji=_string(event, "reaction") or "",
         )
         asker = Asker(reaction.channel_id, user)
         self.spawn(self._answer(asker, self._no_reply(self.room.reaction(reaction))))
@@ -280,17 +281,11 @@ class SlackAdapter:
         assert self.slack is not None
         try:
             me = str((await self.slack.client.auth_test()).get("user_id", ""))
-            links = await chat.awaiting_draft_messages(self.room.deps.db.reader, PLATFORM)
-            for link in links:
-                for name, user in await self.slack.reactions_on(link.channel_id, link.message_id):
-                    action = reaction_action(name)
-                    if action is None or user == me:
-                        continue
-                    await self.room.reaction(
-                        ReactionEvent(
-                            PLATFORM, link.channel_id, link.message_id, user, action, True
-                        )
-                    )
+            for link in await self.room.awaiting_drafts(PLATFORM):
+                present = await self.slack.reactions_on(link.channel_id, link.message_id)
+                await self.room.reconcile(
+                    link, {(user, name) for name, user in present if user != me}
+                )
         except Exception:
             log.exception("Slack: reading back reactions of waiting drafts failed")
 

@@ -17,12 +17,12 @@ from handlers.commands import USAGE
 APP_NAME = "draftroom"
 DESCRIPTION = "Plan, draft and approve posts with an AI content pipeline, in your channels."
 REQUEST_URL = f"https://YOUR-HOST{EVENTS_PATH}"
-# chat:write.public: the plan card of a /propose in a public channel the bot has not joined.
-# Private channels still need `/invite @draftroom`; the bot says so when Slack refuses.
+# No chat:write.public: it would let the bot post a card into a public channel it has not
+# joined, where it can then neither react, upload, edit nor hear replies. The bot works in the
+# channels it is invited to, and says "invite me with /invite @draftroom" everywhere else.
 BOT_SCOPES = (
     "commands",
     "chat:write",
-    "chat:write.public",
     "reactions:read",
     "reactions:write",
     "files:write",

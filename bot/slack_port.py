@@ -32,7 +32,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.slack_blocks import render, utf16_prefix
 from bot.slack_edits import EditCoalescer
-from handlers.ports import APPROVE, EMOJI_ACTION, REGENERATE, REJECT, Card, MessageRef
+from handlers.ports import APPROVE, EMOJI_ACTION, REGENERATE, REJECT, Card, MessageRef, Section
 
 log = logging.getLogger(__name__)
 
@@ -189,16 +189,27 @@ class SlackPort:
             channel=channel, ts=ts, text=message.text, blocks=message.blocks
         )
 
-    async def find_sent(self, channel_id: str, idempotency_key: str) -> MessageRef | None:
-        """Keyed posts are top-level messages: look through the channel's recent history."""
+    async def find_sent(
+        self, channel_id: str, idempotency_key: str, *, thread_id: str | None = None
+    ) -> MessageRef | None:
+        """A keyed message in the channel's recent history, or in the thread it was sent to."""
         cursor: str | None = None
         for _ in range(HISTORY_PAGES):
-            page = await self.client.conversations_history(
-                channel=channel_id,
-                include_all_metadata=True,
-                limit=HISTORY_PAGE_SIZE,
-                cursor=cursor,
-            )
+            if thread_id is None:
+                page = await self.client.conversations_history(
+                    channel=channel_id,
+                    include_all_metadata=True,
+                    limit=HISTORY_PAGE_SIZE,
+                    cursor=cursor,
+                )
+            else:
+                page = await self.client.conversations_replies(
+                    channel=channel_id,
+                    ts=thread_id,
+                    include_all_metadata=True,
+                    limit=HISTORY_PAGE_SIZE,
+                    cursor=cursor,
+                )
             for message in page.get("messages") or []:
                 metadata = message.get("metadata") or {}
                 key = (metadata.get("event_payload") or {}).get("key")
@@ -233,6 +244,13 @@ class SlackPort:
             if asker.response_url is None or not not_a_member(exc):
                 raise
             await self._respond(asker.response_url, message.text, message.blocks)
+
+    async def notify(
+        self, channel_id: str, user_id: str, text: str, *, thread_id: str | None = None
+    ) -> None:
+        await self.ephemeral(
+            Asker(channel_id, user_id, thread_id), Card("", (Section(None, text),))
+        )
 
     async def _respond(self, response_url: str, text: str, blocks: list[dict[str, Any]]) -> None:
         """An ephemeral answer to a slash command through its response_url."""

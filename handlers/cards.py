@@ -12,7 +12,7 @@ from typing import Any
 
 from handlers.ports import Card, Section
 from pipeline.spec import STEP_TITLES
-from storage.models import ChatReference, Plan, PlanRevision, Post, Step
+from storage.models import ChatReference, Plan, PlanRevision, Post, Publication, Step
 
 NO_REFERENCES = "No bot turns have referenced this post yet."
 
@@ -85,6 +85,7 @@ def post_card(
     refs: Sequence[ChatReference],
     *,
     now: float,
+    published: Publication | None = None,
 ) -> Card:
     cost, unknown = total_cost(steps)
     total = f"{money(cost)} total" + (f" (+{unknown} unknown)" if unknown else "")
@@ -93,6 +94,10 @@ def post_card(
         f"{status} · {when(post.status_changed_at)} · {total} · "
         f"{status} {age(now - post.status_changed_at)} ago"
     )
+    if published is not None and published.published_at is not None:
+        status_line += f" · revision {published.rev or post.rev} went out to {published.target}"
+        if published.location:
+            status_line += f" ({published.location})"
     plan_text = (
         f"planner {plan.pillar}\n\n{revision.angle}\n\n{revision.rationale}\n\n"
         f"special_message: {revision.special_message}"
@@ -113,6 +118,16 @@ def post_card(
     if post.headline:
         title += f" · {post.headline}"
     return Card(title=title, sections=tuple(sections), more=f"/post {post.id}")
+
+
+def planning_card(plan_id: int, persona: str, pillar: str, idea: str) -> Card:
+    """The plan card's place while the planner writes it: the same title (Discord names the
+    card's thread after it), the idea, and a word that the plan is coming."""
+    return Card(
+        title=f"plan {plan_id} · @{persona} · {pillar}",
+        sections=(Section("Idea", idea), Section(None, "Planning…")),
+        opens_thread=True,
+    )
 
 
 def plan_card(plan: Plan, revision: PlanRevision, spec_description: str) -> Card:

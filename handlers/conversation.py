@@ -7,14 +7,16 @@ Other messages are ignored.
 
 from __future__ import annotations
 
-from handlers.approvals import new_item_revision
+from handlers import permissions
+from handlers.approvals import REVISABLE, new_item_revision
 from handlers.commands import Refine
 from handlers.deps import Deps
 from handlers.parsing import clean
 from handlers.planning import refine
 from handlers.ports import Card, Invocation, Section, ThreadMessage, UserError
 from handlers.turns import log_user_turn, say
-from storage import chat, posts
+from storage import chat, plans, posts
+from storage.models import Post
 
 
 async def handle_thread_message(deps: Deps, message: ThreadMessage) -> bool:
@@ -40,6 +42,10 @@ async def handle_thread_message(deps: Deps, message: ThreadMessage) -> bool:
             f"{deps.rules.max_text_chars}. Shorten it."
         )
     if link.kind == "plan_card" and link.plan_id is not None:
+        plan = await plans.get_plan(deps.db.reader, link.plan_id)
+        if plan is not None and not permissions.may_change(deps, inv.who, plan):
+            await _tell(deps, inv, permissions.change_refusal(plan))
+            return True
         await refine(deps, inv, Refine(link.plan_id, text))
     elif link.post_id is not None:
         await _revise_draft(deps, inv, link.post_id, text)
@@ -48,13 +54,19 @@ async def handle_thread_message(deps: Deps, message: ThreadMessage) -> bool:
 
 async def _revise_draft(deps: Deps, inv: Invocation, post_id: int, note: str) -> None:
     post = await posts.get_post(deps.db.reader, post_id)
-    if post is None:
+    plan = await plans.get_plan(deps.db.reader, post.plan_id) if post else None
+    if post is None or plan is None:
         return
-    if post.status in ("published", "drafting"):
-        state = "already published" if post.status == "published" else "being drafted"
-        raise UserError(f"post {post.id} is {state}; it cannot be revised now.")
-    async with deps.db.transaction() as conn:  # refused: no turn, no revision
-        rev = await new_item_revision(deps, conn, post, note=note)
+    if not permissions.may_change(deps, inv.who, plan):
+        await _tell(deps, inv, permissions.change_refusal(plan))
+        return
+    # The status is checked in the transaction that starts the revision: a post that was
+    # approved a moment ago is being published, and must stay exactly what was approved.
+    async with deps.db.transaction() as conn:
+        fresh = await posts.get_post(conn, post_id)
+        if fresh is None or fresh.status not in REVISABLE:
+            raise UserError(_not_revisable(fresh or post))
+        rev = await new_item_revision(deps, conn, fresh, note=note, author=inv.who)
     await log_user_turn(deps, inv, note)
     card = Card(
         title=f"Revising post {post.id} (draft {rev}) with your note.",
@@ -72,3 +84,20 @@ async def _revise_draft(deps: Deps, inv: Invocation, post_id: int, note: str) ->
         refs=[(post.id, "refined")],
     )
     await deps.queue.enqueue(post.run_id)
+
+
+def _not_revisable(post: Post) -> str:
+    why = {
+        "published": "is already published",
+        "drafting": "is being drafted",
+        "approved": f"is approved (revision {post.rev}) and goes out exactly as approved",
+        "publishing": f"is being published as approved (revision {post.rev})",
+    }.get(post.status, f"is {post.status.replace('_', ' ')}")
+    return f"post {post.id} {why}; a reply cannot revise it now."
+
+
+async def _tell(deps: Deps, inv: Invocation, text: str) -> None:
+    """A private answer to the person in the thread: why nothing happened."""
+    await deps.port(inv.platform).notify(
+        inv.channel_id, inv.user_id, f"⚠️ {text}", thread_id=inv.thread_id
+    )

@@ -11,18 +11,46 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import weakref
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from handlers import cards
 from handlers.deps import Deps
-from handlers.ports import ACTION_EMOJI, APPROVE, REGENERATE, REJECT, Card, MessageRef
+from handlers.ports import (
+    ACTION_EMOJI,
+    APPROVE,
+    REGENERATE,
+    REJECT,
+    Card,
+    MessageRef,
+    ReactionEvent,
+)
 from storage import chat, plans, posts, steps
-from storage.models import Post
+from storage.models import MessageLink, Post
+
+# What to do with reactions that arrived for a message before it was linked.
+EarlyReactions = Callable[[MessageLink, list[ReactionEvent]], Awaitable[None]]
 
 log = logging.getLogger(__name__)
 
 MIN_EDIT_INTERVAL_S = 1.0
 DRAFT_REACTIONS = tuple(ACTION_EMOJI[a] for a in (APPROVE, REJECT, REGENERATE))
+
+
+def early_events(link: MessageLink, rows: list[dict[str, object]]) -> list[ReactionEvent]:
+    return [
+        ReactionEvent(
+            link.platform,
+            link.channel_id,
+            link.message_id,
+            str(row["user_id"]),
+            str(row["action"]),
+            bool(row["added"]),
+            emoji=str(row["emoji"]),
+        )
+        for row in rows
+    ]
 
 
 def _reason(exc: Exception) -> str:
@@ -34,8 +62,12 @@ def _reason(exc: Exception) -> str:
 class Delivery:
     """The pipeline's observer: turns run events into chat messages."""
 
-    def __init__(self, deps: Deps) -> None:
+    def __init__(self, deps: Deps, on_early_reactions: EarlyReactions | None = None) -> None:
         self.deps = deps
+        self._on_early_reactions = on_early_reactions
+        self._posting: weakref.WeakValueDictionary[str, asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
         self._last_edit: dict[int, float] = {}
         self._edit_pending: dict[int, asyncio.Task[None]] = {}
         self._lock = asyncio.Lock()
@@ -56,6 +88,42 @@ class Delivery:
         post_id: int | None = None,
         run_id: int | None = None,
         rev: int | None = None,
+        thread_id: str | None = None,
+    ) -> MessageRef | None:
+        # Two callers with one key (an item finishing while the sweeper runs) take turns, so the
+        # second finds the first's message recorded instead of asking the platform too early.
+        lock = self._posting.get(key)
+        if lock is None:
+            lock = self._posting[key] = asyncio.Lock()
+        async with lock:
+            return await self._post_once(
+                key,
+                platform,
+                channel_id,
+                card,
+                kind=kind,
+                reactions=reactions,
+                plan_id=plan_id,
+                post_id=post_id,
+                run_id=run_id,
+                rev=rev,
+                thread_id=thread_id,
+            )
+
+    async def _post_once(
+        self,
+        key: str,
+        platform: str,
+        channel_id: str,
+        card: Card,
+        *,
+        kind: str,
+        reactions: tuple[str, ...],
+        plan_id: int | None,
+        post_id: int | None,
+        run_id: int | None,
+        rev: int | None,
+        thread_id: str | None,
     ) -> MessageRef | None:
         port = self.deps.port(platform)
         async with self.deps.db.transaction() as conn:
@@ -66,10 +134,12 @@ class Delivery:
             return MessageRef(platform, channel_id, reserved.message_id)
         ref = None
         if reserved.attempts > 1:
-            ref = await port.find_sent(channel_id, key)
+            ref = await port.find_sent(channel_id, key, thread_id=thread_id)
         try:
             if ref is None:
-                ref = await port.send(channel_id, card, idempotency_key=key, reactions=reactions)
+                ref = await port.send(
+                    channel_id, card, thread_id=thread_id, idempotency_key=key, reactions=reactions
+                )
         except Exception as exc:
             log.warning("posting %s failed: %s", key, exc)
             async with self.deps.db.transaction() as conn:
@@ -77,21 +147,46 @@ class Delivery:
             if run_id is not None and kind == "draft":
                 await self._schedule_edit(run_id)  # the progress message says it is pending
             return None
-        async with self.deps.db.transaction() as conn:
-            await chat.complete_delivery(conn, key, ref.message_id)
-            await chat.link_message(
-                conn,
+        await self.record_link(
+            MessageLink(
                 platform=platform,
                 channel_id=channel_id,
                 message_id=ref.message_id,
                 kind=kind,
-                now=self.deps.clock(),
                 plan_id=plan_id,
                 post_id=post_id,
                 run_id=run_id,
                 rev=rev,
-            )
+                created_at=self.deps.clock(),
+            ),
+            delivery_key=key,
+        )
         return ref
+
+    async def record_link(self, link: MessageLink, *, delivery_key: str | None = None) -> None:
+        """Remember what a posted message is about (and that its keyed delivery is done), then
+        apply the reactions that reached it before this: they were stashed by writes serialised
+        with this one, so none falls between."""
+        async with self.deps.db.transaction() as conn:
+            if delivery_key is not None:
+                await chat.complete_delivery(conn, delivery_key, link.message_id)
+            await chat.link_message(
+                conn,
+                platform=link.platform,
+                channel_id=link.channel_id,
+                message_id=link.message_id,
+                kind=link.kind,
+                now=link.created_at,
+                plan_id=link.plan_id,
+                post_id=link.post_id,
+                run_id=link.run_id,
+                rev=link.rev,
+            )
+            early = await chat.take_early_reactions(
+                conn, link.platform, link.channel_id, link.message_id
+            )
+        if early and self._on_early_reactions is not None:
+            await self._on_early_reactions(link, early_events(link, early))
 
     # -- the observer ------------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from handlers.people import Roles
 from handlers.ports import ChatPort, UserError
 from pipeline.media import MediaStore
 from pipeline.personas import Personas
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Rules:
-    approvers: frozenset[str]
+    roles: Roles
     approvals_required: int = 1
     allow_self_approval: bool = False
     max_items: int = 10

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from handlers import cards
+from handlers import cards, permissions
 from handlers.commands import Propose, Refine, RunPlan
 from handlers.deps import Deps
 from handlers.parsing import parse_options
 from handlers.ports import Card, Invocation, MessageRef, Reply, Section, UserError
 from handlers.recording import finish_text_step, recorded_call
 from handlers.spending import reserve_call
-from handlers.turns import log_user_turn, say
+from handlers.turns import log_bot_turn, log_user_turn, say
 from pipeline.budget import BudgetExceeded
 from pipeline.personas import PersonaError
 from pipeline.planner import closest_post, plan_request, refine_request
@@ -17,11 +17,13 @@ from pipeline.schemas import PlanText, Refinement
 from pipeline.spec import ItemSpec, SpecError, parse_special
 from pipeline.structured import Structured
 from storage import chat, plans, posts, steps
-from storage.models import Plan, PlanRevision
+from storage.models import MessageLink, Plan, PlanRevision
 
 
 async def propose(deps: Deps, inv: Invocation, cmd: Propose) -> Reply | None:
     # Everything that can be refused is checked before anything is written or spent.
+    if not permissions.may_spend(deps, inv.who):
+        raise UserError(permissions.SPEND_REFUSAL)
     try:
         persona = deps.personas.persona(cmd.persona)
         pillar = deps.personas.pillar(persona, cmd.pillar)
@@ -29,7 +31,9 @@ async def propose(deps: Deps, inv: Invocation, cmd: Propose) -> Reply | None:
         spec = parse_special(special, max_items=deps.rules.max_items)
     except (PersonaError, SpecError) as exc:
         raise UserError(str(exc)) from None
-    recent = await posts.recent_posts(deps.db.reader, persona=persona.handle, pillar=pillar.name)
+    recent = await posts.recent_posts(
+        deps.db.reader, place=inv.place, persona=persona.handle, pillar=pillar.name
+    )
     closest = closest_post(cmd.idea, recent)
     request = plan_request(persona, pillar, cmd.idea, special, closest)
     estimate = deps.pipeline.providers.text.estimate_cost(request)
@@ -41,21 +45,36 @@ async def propose(deps: Deps, inv: Invocation, cmd: Propose) -> Reply | None:
             persona=persona.handle,
             pillar=pillar.name,
             idea=cmd.idea,
-            proposer=inv.user_id,
+            proposer=inv.who,
             platform=inv.platform,
             channel_id=inv.channel_id,
             now=now,
         )
         step_id = await steps.add_step(conn, name="plan", position=0, plan_id=plan_id, plan_rev=1)
         claim = await reserve_call(deps, conn, estimate, step_id=step_id)  # refused: no plan
+    # The card's place is taken before anything is spent: where the bot cannot post (a channel
+    # it is not in), the plan is taken back and the platform's refusal reaches the user.
+    port = deps.port(inv.platform)
+    try:
+        placeholder = await port.send(
+            inv.channel_id, cards.planning_card(plan_id, persona.handle, pillar.name, cmd.idea)
+        )
+    except BaseException:
+        async with deps.db.transaction() as conn:
+            await plans.discard_unwritten_plan(conn, plan_id)
+        raise
     await log_user_turn(deps, inv, f"/propose {cmd.idea}", plan_id=plan_id)
-    result: Structured[PlanText] = await recorded_call(
-        deps,
-        step_id,
-        deps.pipeline.text_call(request, reservation=claim),
-        f"plan {plan_id} could not be written",
-        reservation=claim,
-    )
+    try:
+        result: Structured[PlanText] = await recorded_call(
+            deps,
+            step_id,
+            deps.pipeline.text_call(request, reservation=claim),
+            f"plan {plan_id} could not be written",
+            reservation=claim,
+        )
+    except UserError as exc:
+        await port.edit(placeholder, Card(str(exc)))  # the card's place says what became of it
+        raise
     revision = PlanRevision(
         plan_id=plan_id,
         rev=1,
@@ -65,7 +84,7 @@ async def propose(deps: Deps, inv: Invocation, cmd: Propose) -> Reply | None:
         spec_json=spec.to_json(),
         closest_post_id=closest.post.id if closest else None,
         note=None,
-        author=inv.user_id,
+        author=inv.who,
         created_at=deps.clock(),
     )
     async with deps.db.transaction() as conn:
@@ -75,35 +94,60 @@ async def propose(deps: Deps, inv: Invocation, cmd: Propose) -> Reply | None:
     assert plan is not None
     card = cards.plan_card(plan, revision, spec.describe())
     refs = [(closest.post.id, "closest")] if closest else []
-    ref = await say(deps, inv.platform, inv.channel_id, card, refs=refs, plan_id=plan_id)
-    async with deps.db.transaction() as conn:
-        await chat.link_message(
-            conn,
+    await port.edit(placeholder, card)
+    ref = placeholder
+    await log_bot_turn(
+        deps,
+        platform=ref.platform,
+        channel_id=ref.channel_id,
+        thread_id=None,
+        message_id=ref.message_id,
+        text=card.plain_text(),
+        refs=refs,
+        plan_id=plan_id,
+    )
+    await deps.delivery.record_link(
+        MessageLink(
             platform=ref.platform,
             channel_id=ref.channel_id,
             message_id=ref.message_id,
             kind="plan_card",
-            now=deps.clock(),
             plan_id=plan_id,
+            post_id=None,
+            run_id=None,
             rev=1,
+            created_at=deps.clock(),
         )
+    )
     return None
 
 
-async def load_plan(deps: Deps, plan_id: int) -> tuple[Plan, PlanRevision]:
-    plan = await plans.get_plan(deps.db.reader, plan_id)
+async def load_plan(deps: Deps, inv: Invocation, plan_id: int) -> tuple[Plan, PlanRevision]:
+    """The plan as this channel may see it: a plan proposed elsewhere reads as no plan at all,
+    so a refusal never tells that it exists in another (perhaps private) channel."""
+    plan = await plans.plan_in(deps.db.reader, plan_id, inv.place)
     revision = None
-    if plan is not None and plan.current_rev > 0:
+    if plan is not None and plan.current_rev == 0:
+        raise UserError(f"plan {plan_id} is still being written; try again in a moment.")
+    if plan is not None:
         revision = await plans.get_revision(deps.db.reader, plan_id, plan.current_rev)
     if plan is None or revision is None:
-        newest = await plans.recent_plan_ids(deps.db.reader, 1)
-        hint = f" The newest is plan {newest[0]}." if newest else " Start one with /propose."
-        raise UserError(f"there is no plan {plan_id}.{hint}")
+        newest = await plans.recent_plan_ids(deps.db.reader, 1, place=inv.place)
+        hint = f" The newest here is plan {newest[0]}." if newest else " Start one with /propose."
+        raise UserError(f"there is no plan {plan_id} here.{hint}")
+    return plan, revision
+
+
+async def changeable_plan(deps: Deps, inv: Invocation, plan_id: int) -> tuple[Plan, PlanRevision]:
+    """The plan, if this person may change it and spend on it; else a refusal saying who may."""
+    plan, revision = await load_plan(deps, inv, plan_id)
+    if not permissions.may_change(deps, inv.who, plan):
+        raise UserError(permissions.change_refusal(plan))
     return plan, revision
 
 
 async def refine(deps: Deps, inv: Invocation, cmd: Refine) -> Reply | None:
-    plan, current = await load_plan(deps, cmd.plan_id)
+    plan, current = await changeable_plan(deps, inv, cmd.plan_id)
     persona = deps.personas.persona(plan.persona)
     note, special = cmd.note, current.special_message
     spec = ItemSpec.from_json(current.spec_json)
@@ -119,6 +163,14 @@ async def refine(deps: Deps, inv: Invocation, cmd: Refine) -> Reply | None:
     estimate = deps.pipeline.providers.text.estimate_cost(request)
     rev = current.rev + 1
     async with deps.db.transaction() as conn:
+        # Checked with the step's insert, so two refinements at once cannot both take `rev`.
+        fresh = await plans.get_plan(conn, plan.id)
+        if fresh is None or fresh.current_rev != current.rev:
+            raise UserError(f"plan {plan.id} was just revised; read the new revision, then refine.")
+        if await plans.refinement_in_flight(conn, plan.id):
+            raise UserError(
+                f"plan {plan.id} is being revised right now; try again when it is done."
+            )
         step_id = await steps.add_step(conn, name="plan", position=0, plan_id=plan.id, plan_rev=rev)
         claim = await reserve_call(deps, conn, estimate, step_id=step_id)
     await log_user_turn(deps, inv, cmd.note, plan_id=plan.id)
@@ -138,7 +190,7 @@ async def refine(deps: Deps, inv: Invocation, cmd: Refine) -> Reply | None:
         spec_json=spec.to_json(),
         closest_post_id=current.closest_post_id,
         note=note,
-        author=inv.user_id,
+        author=inv.who,
         created_at=deps.clock(),
     )
     async with deps.db.transaction() as conn:
@@ -171,7 +223,7 @@ async def refine(deps: Deps, inv: Invocation, cmd: Refine) -> Reply | None:
 async def start_run(
     deps: Deps, inv: Invocation, cmd: RunPlan, *, from_reaction: bool = False
 ) -> Reply | None:
-    plan, revision = await load_plan(deps, cmd.plan_id)
+    plan, revision = await changeable_plan(deps, inv, cmd.plan_id)
     estimate = await deps.pipeline.estimate_run(plan.persona, revision)
     async with deps.db.transaction() as conn:
         active = await plans.active_run_for_plan(conn, plan.id)
@@ -191,7 +243,7 @@ async def start_run(
             plan_rev=revision.rev,
             platform=inv.platform,
             channel_id=inv.channel_id,
-            started_by=inv.user_id,
+            started_by=inv.who,
             reserved_usd=estimate,
             now=deps.clock(),
         )

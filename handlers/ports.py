@@ -13,7 +13,43 @@ from typing import Protocol
 # The approval actions, and the emoji the bot offers for them, in order.
 APPROVE, REJECT, REGENERATE = "approve", "reject", "regenerate"
 ACTION_EMOJI = {APPROVE: "✅", REJECT: "❌", REGENERATE: "🔁"}
-EMOJI_ACTION = {emoji: action for action, emoji in ACTION_EMOJI.items()}
+
+# The one table from an emoji (as a character, or by its Slack name) to an approval action. Any
+# of a person's approving emoji approves; their approval lasts while one of them remains.
+EMOJI_ACTION = {
+    "✅": APPROVE,
+    "✔": APPROVE,
+    "☑": APPROVE,
+    "white_check_mark": APPROVE,
+    "heavy_check_mark": APPROVE,
+    "ballot_box_with_check": APPROVE,
+    "❌": REJECT,
+    "✖": REJECT,
+    "x": REJECT,
+    "heavy_multiplication_x": REJECT,
+    "negative_squared_cross_mark": REJECT,
+    "❎": REJECT,
+    "🔁": REGENERATE,
+    "🔄": REGENERATE,
+    "repeat": REGENERATE,
+    "arrows_counterclockwise": REGENERATE,
+    "arrows_clockwise": REGENERATE,
+    "🔃": REGENERATE,
+}
+
+
+def emoji_name(emoji: str) -> str:
+    """The emoji as the table knows it: variation selectors and Slack skin tones dropped."""
+    return emoji.split("::", 1)[0].strip(":").replace("\ufe0f", "").replace("\ufe0e", "")
+
+
+def emoji_action(emoji: str) -> str | None:
+    return EMOJI_ACTION.get(emoji_name(emoji))
+
+
+def qualified_id(platform: str, user_id: str) -> str:
+    """`slack:U1`: the identity the core stores and compares (see handlers/people.py)."""
+    return f"{platform}:{user_id}"
 
 
 class UserError(Exception):
@@ -63,6 +99,17 @@ class Invocation:
     user_id: str
     thread_id: str | None = None
     message_id: str | None = None
+    # The platform's id of this very request (a Slack trigger_id, a Discord interaction id): a
+    # replay of the same request is recognised and does nothing.
+    event_key: str | None = None
+
+    @property
+    def who(self) -> str:
+        return qualified_id(self.platform, self.user_id)
+
+    @property
+    def place(self) -> tuple[str, str]:
+        return (self.platform, self.channel_id)
 
 
 @dataclass(frozen=True)
@@ -74,6 +121,15 @@ class ReactionEvent:
     action: str  # approve, reject, regenerate
     added: bool
     event_key: str | None = None  # the platform's delivery id, when it has one
+    emoji: str = ""  # which emoji (aliases share an action); empty means the action's own
+
+    @property
+    def who(self) -> str:
+        return qualified_id(self.platform, self.user_id)
+
+    @property
+    def emoji_key(self) -> str:
+        return emoji_name(self.emoji) if self.emoji else self.action
 
 
 @dataclass(frozen=True)
@@ -85,6 +141,10 @@ class ThreadMessage:
     user_id: str
     text: str
     event_key: str | None = None
+
+    @property
+    def who(self) -> str:
+        return qualified_id(self.platform, self.user_id)
 
 
 @dataclass
@@ -114,6 +174,14 @@ class ChatPort(Protocol):
 
     async def edit(self, ref: MessageRef, card: Card) -> None: ...
 
-    async def find_sent(self, channel_id: str, idempotency_key: str) -> MessageRef | None:
-        """A message posted earlier with this key, if the platform can tell."""
+    async def find_sent(
+        self, channel_id: str, idempotency_key: str, *, thread_id: str | None = None
+    ) -> MessageRef | None:
+        """A message posted earlier with this key (in that thread), if the platform can tell."""
+        ...
+
+    async def notify(
+        self, channel_id: str, user_id: str, text: str, *, thread_id: str | None = None
+    ) -> None:
+        """A short note only this person sees (ephemeral where the platform has it)."""
         ...

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from handlers import commands, library, planning
-from handlers.approvals import handle_reaction, publish_post
+from handlers.approvals import handle_reaction, reconcile_draft, replay_early_reactions
 from handlers.commands import Command
 from handlers.conversation import handle_thread_message
 from handlers.delivery import Delivery
@@ -28,8 +28,10 @@ from handlers.ports import (
     Section,
     ThreadMessage,
 )
+from handlers.publishing import publish_post, send_announcements
 from pipeline.queue import Workers
 from storage import chat, plans, posts, steps
+from storage.models import MessageLink, Place
 
 log = logging.getLogger(__name__)
 
@@ -52,12 +54,15 @@ ROUTES: dict[type, Handler] = {
 }
 
 SWEEP_INTERVAL_S = 10.0
+EARLY_KEPT_S = 86400.0  # reactions on messages that never became ours are forgotten after this
 
 
 class DraftRoom:
     def __init__(self, deps: Deps, *, workers: int = 4) -> None:
         self.deps = deps
-        self.delivery = Delivery(deps)
+        self.delivery = Delivery(
+            deps, on_early_reactions=lambda link, early: replay_early_reactions(deps, link, early)
+        )
         deps.delivery = self.delivery
         deps.pipeline.observer = self.delivery
         self.workers = Workers(
@@ -74,6 +79,7 @@ class DraftRoom:
         async with self.deps.db.transaction() as conn:
             await steps.fail_interrupted_calls(conn, now=self.deps.clock())
             await self.deps.pipeline.budget.settle_interrupted(conn, now=self.deps.clock())
+            await posts.release_interrupted_publishing(conn, now=self.deps.clock())
         await self.workers.start()
         await self._catch_up()
         self._sweeper = asyncio.create_task(self._sweep_forever(), name="delivery-sweeper")
@@ -87,10 +93,14 @@ class DraftRoom:
         await self.delivery.settle()
 
     async def _catch_up(self) -> None:
-        """Post drafts that failed to post; publish approvals whose publishing failed."""
+        """Post drafts that failed to post; publish approvals whose publishing failed; send the
+        "published" announcements a crash kept from being sent."""
         await self.delivery.sweep()
         for post in await posts.approved_unpublished(self.deps.db.reader):
             await publish_post(self.deps, post.id)
+        await send_announcements(self.deps)
+        async with self.deps.db.transaction() as conn:
+            await chat.forget_early_reactions(conn, before=self.deps.clock() - EARLY_KEPT_S)
 
     async def _sweep_forever(self) -> None:
         while True:
@@ -122,12 +132,42 @@ class DraftRoom:
         return await self.execute(inv, self.parse(name, text))
 
     async def execute(self, inv: Invocation, cmd: Command) -> Reply | None:
-        """A command already in its dataclass (Discord's typed options), checked like text."""
+        """A command already in its dataclass (Discord's typed options), checked like text.
+
+        A command carrying the platform's request id is claimed before any work: a replay of
+        the same request (a resent signed Slack command, a redelivered interaction) does
+        nothing and spends nothing. Platforms never redeliver a command that was acknowledged,
+        so a crash halfway loses only that one command, which the user sees unanswered."""
         cmd = commands.checked(cmd, max_chars=self.deps.rules.max_text_chars)
+        if inv.event_key is not None:
+            async with self.deps.db.transaction() as conn:
+                first = await chat.first_sighting(
+                    conn, inv.platform, f"command:{inv.event_key}", now=self.deps.clock()
+                )
+            if not first:
+                log.info("ignoring a replayed %s command %s", inv.platform, inv.event_key)
+                return None
         return await ROUTES[type(cmd)](self.deps, inv, cmd)
 
     async def reaction(self, event: ReactionEvent) -> None:
         await self._once(event.platform, event.event_key, handle_reaction(self.deps, event))
+
+    async def plan_suggestions(self, place: Place, limit: int) -> list[tuple[int, str]]:
+        """The newest plans of a channel with a one-line label each, for pickers."""
+        return await library.plan_suggestions(self.deps, place, limit)
+
+    async def post_suggestions(self, place: Place, limit: int) -> list[tuple[int, str]]:
+        return await library.post_suggestions(self.deps, place, limit)
+
+    async def awaiting_drafts(self, platform: str) -> list[MessageLink]:
+        """Draft messages on this platform whose post still waits for approval."""
+        return await chat.awaiting_draft_messages(self.deps.db.reader, platform)
+
+    async def reconcile(self, link: MessageLink, present: set[tuple[str, str]]) -> None:
+        """Bring a draft's approval state in line with the reactions on it now, as
+        (user id, emoji) pairs read from the platform: the one reconciliation rule for every
+        adapter (missed adds are applied, approvals whose emoji are all gone are withdrawn)."""
+        await reconcile_draft(self.deps, link, present)
 
     async def thread_message(self, message: ThreadMessage) -> None:
         work = handle_thread_message(self.deps, message)

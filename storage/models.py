@@ -7,6 +7,11 @@ from typing import Any, Self
 
 from storage.db import Row
 
+# Where a plan and its posts live, and the only place they are read, run and searched from:
+# (platform, channel id). Channel ids are unique within a platform, so this scopes by workspace
+# or server too.
+Place = tuple[str, str]
+
 
 class Record:
     @classmethod
@@ -81,6 +86,19 @@ class Post(Record):
     video_script: str
     error: str | None
     created_at: float
+    platform: str = ""
+    channel_id: str = ""
+
+
+@dataclass(frozen=True)
+class Publication(Record):
+    post_id: int
+    idempotency_key: str
+    target: str
+    location: str | None
+    published_at: float | None
+    error: str | None
+    rev: int | None
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiosqlite import Connection
 
 from storage.db import changes, fetchall, fetchone, insert
-from storage.models import Plan, PlanRevision, Run
+from storage.models import Place, Plan, PlanRevision, Run
 
 
 async def create_plan(
@@ -25,6 +25,27 @@ async def create_plan(
         " created_at) VALUES (?, ?, ?, ?, ?, ?, 0, ?)",
         (persona, pillar, idea, proposer, platform, channel_id, now),
     )
+
+
+async def discard_unwritten_plan(conn: Connection, plan_id: int) -> None:
+    """Take back a plan whose card could not be posted before anything was spent on it: the
+    plan, its planner step and that step's reservation go, as if the command never ran."""
+    await conn.execute(
+        "DELETE FROM reservations WHERE step_id IN (SELECT id FROM steps WHERE plan_id = ?)",
+        (plan_id,),
+    )
+    await conn.execute("DELETE FROM steps WHERE plan_id = ?", (plan_id,))
+    await conn.execute("DELETE FROM plans WHERE id = ? AND current_rev = 0", (plan_id,))
+
+
+async def refinement_in_flight(conn: Connection, plan_id: int) -> bool:
+    row = await fetchone(
+        conn,
+        "SELECT 1 FROM steps WHERE plan_id = ? AND name = 'plan'"
+        " AND status IN ('queued', 'running') LIMIT 1",
+        (plan_id,),
+    )
+    return row is not None
 
 
 async def add_revision(conn: Connection, revision: PlanRevision) -> None:
@@ -61,8 +82,28 @@ async def get_revision(conn: Connection, plan_id: int, rev: int) -> PlanRevision
     return PlanRevision.from_row(row) if row else None
 
 
-async def recent_plan_ids(conn: Connection, limit: int = 25) -> list[int]:
-    rows = await fetchall(conn, "SELECT id FROM plans ORDER BY id DESC LIMIT ?", (limit,))
+async def plan_in(conn: Connection, plan_id: int, place: Place) -> Plan | None:
+    """The plan if it was proposed in this channel; None if it does not exist or lives elsewhere."""
+    row = await fetchone(
+        conn,
+        "SELECT * FROM plans WHERE id = ? AND platform = ? AND channel_id = ?",
+        (plan_id, *place),
+    )
+    return Plan.from_row(row) if row else None
+
+
+async def recent_plan_ids(
+    conn: Connection, limit: int = 25, *, place: Place | None = None
+) -> list[int]:
+    """The newest plans, of one channel when `place` is given (what a user may see there)."""
+    if place is None:
+        rows = await fetchall(conn, "SELECT id FROM plans ORDER BY id DESC LIMIT ?", (limit,))
+    else:
+        rows = await fetchall(
+            conn,
+            "SELECT id FROM plans WHERE platform = ? AND channel_id = ? ORDER BY id DESC LIMIT ?",
+            (*place, limit),
+        )
     return [int(r["id"]) for r in rows]
 
 

@@ -7,7 +7,7 @@ import re
 from aiosqlite import Connection
 
 from storage.db import changes, fetchall, fetchone, insert
-from storage.models import Post
+from storage.models import Place, Post, Publication
 
 
 async def create_post(
@@ -22,12 +22,14 @@ async def create_post(
     content_format: str,
     now: float,
 ) -> int:
+    # The post lives where its plan does: the plan's platform and channel are copied in.
     post_id = await insert(
         conn,
         "INSERT INTO posts (run_id, plan_id, plan_rev, item_index, persona, pillar,"
-        " content_format, status, status_changed_at, created_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, 'drafting', ?, ?)",
-        (run_id, plan_id, plan_rev, item_index, persona, pillar, content_format, now, now),
+        " content_format, status, status_changed_at, created_at, platform, channel_id)"
+        " SELECT ?, ?, ?, ?, ?, ?, ?, 'drafting', ?, ?, platform, channel_id"
+        " FROM plans WHERE id = ?",
+        (run_id, plan_id, plan_rev, item_index, persona, pillar, content_format, now, now, plan_id),
     )
     await conn.execute(
         "INSERT INTO post_status_history (post_id, status, at) VALUES (?, 'drafting', ?)",
@@ -102,12 +104,18 @@ async def new_revision(conn: Connection, post_id: int, *, now: float) -> int:
 
 
 async def recent_posts(
-    conn: Connection, *, persona: str, pillar: str | None = None, limit: int = 20
+    conn: Connection,
+    *,
+    place: Place,
+    persona: str,
+    pillar: str | None = None,
+    limit: int = 20,
 ) -> list[Post]:
-    if pillar is None:
-        sql, params = "SELECT * FROM posts WHERE persona = ?", [persona]
-    else:
-        sql, params = "SELECT * FROM posts WHERE persona = ? AND pillar = ?", [persona, pillar]
+    sql = "SELECT * FROM posts WHERE platform = ? AND channel_id = ? AND persona = ?"
+    params = [*place, persona]
+    if pillar is not None:
+        sql += " AND pillar = ?"
+        params.append(pillar)
     rows = await fetchall(
         conn,
         sql + " AND body != '' ORDER BY created_at DESC, id DESC LIMIT ?",
@@ -117,25 +125,45 @@ async def recent_posts(
 
 
 async def list_posts(
-    conn: Connection, *, status: str | None, persona: str | None, limit: int = 20
+    conn: Connection, *, place: Place, status: str | None, persona: str | None, limit: int = 20
 ) -> list[Post]:
-    clauses, params = [], []
+    clauses, params = ["platform = ?", "channel_id = ?"], [*place]
     if status:
         clauses.append("status = ?")
         params.append(status)
     if persona:
         clauses.append("persona = ?")
         params.append(persona)
-    where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+    where = f"WHERE {' AND '.join(clauses)}"
     rows = await fetchall(
         conn, f"SELECT * FROM posts {where} ORDER BY id DESC LIMIT ?", (*params, limit)
     )
     return [Post.from_row(r) for r in rows]
 
 
-async def recent_post_ids(conn: Connection, limit: int = 25) -> list[int]:
-    rows = await fetchall(conn, "SELECT id FROM posts ORDER BY id DESC LIMIT ?", (limit,))
+async def recent_post_ids(
+    conn: Connection, limit: int = 25, *, place: Place | None = None
+) -> list[int]:
+    """The newest posts, of one channel when `place` is given (what a user may see there)."""
+    if place is None:
+        rows = await fetchall(conn, "SELECT id FROM posts ORDER BY id DESC LIMIT ?", (limit,))
+    else:
+        rows = await fetchall(
+            conn,
+            "SELECT id FROM posts WHERE platform = ? AND channel_id = ? ORDER BY id DESC LIMIT ?",
+            (*place, limit),
+        )
     return [int(r["id"]) for r in rows]
+
+
+async def post_in(conn: Connection, post_id: int, place: Place) -> Post | None:
+    """The post if it belongs to this channel; None if it does not exist or lives elsewhere."""
+    row = await fetchone(
+        conn,
+        "SELECT * FROM posts WHERE id = ? AND platform = ? AND channel_id = ?",
+        (post_id, *place),
+    )
+    return Post.from_row(row) if row else None
 
 
 async def posts_needing_delivery(conn: Connection) -> list[Post]:
@@ -154,16 +182,55 @@ async def approved_unpublished(conn: Connection) -> list[Post]:
     return [Post.from_row(r) for r in rows]
 
 
+async def claim_for_publishing(conn: Connection, post_id: int, *, now: float) -> Post | None:
+    """Move an approved post to `publishing` and return it as it is at that moment; None when
+    it is not approved (already claimed, published, or changed). While it is publishing, no
+    revision, withdrawal or second publish can touch it: the row is the guard."""
+    row = await fetchone(
+        conn,
+        "UPDATE posts SET status = 'publishing', status_changed_at = ?"
+        " WHERE id = ? AND status = 'approved' RETURNING *",
+        (now, post_id),
+    )
+    if row is None:
+        return None
+    await conn.execute(
+        "INSERT INTO post_status_history (post_id, status, at) VALUES (?, 'publishing', ?)",
+        (post_id, now),
+    )
+    return Post.from_row(row)
+
+
+async def release_interrupted_publishing(conn: Connection, *, now: float) -> list[int]:
+    """At start-up: posts a crash left `publishing` go back to approved, to be published again
+    under the same idempotency key (their revision cannot have changed meanwhile)."""
+    rows = await fetchall(conn, "SELECT id FROM posts WHERE status = 'publishing' ORDER BY id")
+    for row in rows:
+        await set_status(conn, int(row["id"]), "approved", now=now)
+    return [int(r["id"]) for r in rows]
+
+
 async def set_video_script(conn: Connection, post_id: int, script: str) -> None:
     await conn.execute("UPDATE posts SET video_script = ? WHERE id = ?", (script, post_id))
 
 
-async def reserve_publication(conn: Connection, post_id: int, key: str, target: str) -> None:
-    """The idempotency key is stored before publishing, so a retry after a crash reuses it."""
+async def reserve_publication(
+    conn: Connection, post_id: int, key: str, target: str, *, rev: int
+) -> None:
+    """The idempotency key is stored before publishing, so a retry after a crash reuses it. A
+    later revision (approved after an earlier one failed for good) gets its own key."""
     await conn.execute(
-        "INSERT OR IGNORE INTO publications (post_id, idempotency_key, target) VALUES (?, ?, ?)",
-        (post_id, key, target),
+        "INSERT INTO publications (post_id, idempotency_key, target, rev) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT (post_id) DO UPDATE SET idempotency_key = excluded.idempotency_key,"
+        " target = excluded.target, rev = excluded.rev, error = NULL"
+        " WHERE publications.published_at IS NULL AND publications.rev IS NOT excluded.rev",
+        (post_id, key, target, rev),
     )
+
+
+async def publication(conn: Connection, post_id: int) -> Publication | None:
+    row = await fetchone(conn, "SELECT * FROM publications WHERE post_id = ?", (post_id,))
+    return Publication.from_row(row) if row else None
 
 
 async def note_publication_error(conn: Connection, post_id: int, error: str) -> bool:
@@ -193,14 +260,16 @@ def fts_query(text: str) -> str:
     return " OR ".join(f'"{w}"' for w in words)
 
 
-async def search(conn: Connection, text: str, *, limit: int = 5) -> list[Post]:
+async def search(conn: Connection, text: str, *, place: Place, limit: int = 5) -> list[Post]:
+    """The best matches among the posts of one channel only."""
     query = fts_query(text)
     if not query:
         return []
     rows = await fetchall(
         conn,
         "SELECT p.* FROM post_search s JOIN posts p ON p.id = s.rowid"
-        " WHERE post_search MATCH ? ORDER BY bm25(post_search) LIMIT ?",
-        (query, limit),
+        " WHERE post_search MATCH ? AND p.platform = ? AND p.channel_id = ?"
+        " ORDER BY bm25(post_search) LIMIT ?",
+        (query, *place, limit),
     )
     return [Post.from_row(r) for r in rows]

@@ -1,5 +1,6 @@
 """Slack and Discord in one process, on one core and one database, as `draftroom run` runs them
-when both are configured: a plan proposed on Slack is visible with /post on Discord."""
+when both are configured. A plan and its posts live in the channel they were proposed in: from
+Discord, a Slack plan reads as no plan at all, and cannot be run or shown there."""
 
 from __future__ import annotations
 
@@ -8,13 +9,13 @@ from pathlib import Path
 from bot.bootstrap import build
 from bot.platforms import adapters_for
 from tests.discord_support import Bot as DiscordBot
-from tests.discord_support import discord_py_restored, discord_settings, embed_text
+from tests.discord_support import discord_py_restored, discord_settings
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.slack import FakeSlack
 from tests.slack_support import SECRET
 
 
-async def test_a_plan_proposed_on_slack_is_shown_on_discord(tmp_path: Path) -> None:
+async def test_a_plan_proposed_on_slack_stays_on_slack(tmp_path: Path) -> None:
     with discord_py_restored():
         async with FakeSlack() as slack, FakeDiscord() as discord:
             settings = discord_settings(
@@ -62,11 +63,12 @@ async def test_a_plan_proposed_on_slack_is_shown_on_discord(tmp_path: Path) -> N
 
                     bot = DiscordBot(discord, app, discord_adapter, settings)  # type: ignore[arg-type]
                     shown = await bot.command("post", post=1)
-                    text = embed_text(bot.followup(shown))
-                    assert "@aiaaron · post 1" in text
-                    assert "awaiting approval · " in text
-                    assert "planner structural_dread" in text
-                    assert "benchmarks on two platforms" in text
+                    assert bot.followup(shown)["content"].startswith("⚠ there is no post 1 here.")
+                    ran = await bot.command("run", plan=1)
+                    assert bot.followup(ran)["content"].startswith("⚠ there is no plan 1 here.")
+                    runs = await app.room.deps.db.scalar("SELECT COUNT(*) FROM runs")
+                    assert runs == 1  # nothing was started from Discord
+                    assert not any("benchmarks" in str(m) for m in discord.messages(bot.channel))
                 finally:
                     await app.room.stop()
                     for adapter in reversed(adapters):

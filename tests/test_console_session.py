@@ -96,8 +96,8 @@ def test_bad_input_gets_one_short_message_and_writes_nothing(tmp_path: Path) -> 
         "plain_english.",
         "  ⚠ unknown persona 'nobody'. Valid personas: aiaaron, labnotes.",
         "  ⚠ the counts do not add up: it says exactly 3 items, but 1 = 1.",
-        "  ⚠ there is no plan 99. Start one with /propose.",
-        "  ⚠ there is no post 5. No posts exist yet.",
+        "  ⚠ there is no plan 99 here. Start one with /propose.",
+        "  ⚠ there is no post 5 here. No posts here yet.",
         "  ⚠ give the plan and a note. Usage: /refine <plan> <note>",
     ]
     assert "Traceback" not in result.stdout + result.stderr

@@ -84,7 +84,12 @@ async def propose_and_run_seed(bot: BotProcess, fake: FakeSlack) -> None:
         user_id=PROPOSER,
         channel_id=CHANNEL,
     )
-    await until(lambda: any(header(m).startswith("plan 1") for m in fake.messages(CHANNEL)))
+    await until(
+        lambda: any(
+            header(m).startswith("plan 1") and "Planning…" not in m.text
+            for m in fake.messages(CHANNEL)
+        )
+    )
     await fake.send_command(
         bot.url, "/run", "1", signing_secret=SECRET, user_id=PROPOSER, channel_id=CHANNEL
     )
@@ -174,3 +179,50 @@ async def test_kill_right_after_an_approval_was_acknowledged(tmp_path: Path) -> 
         # thread reply means the reply is not sent again: at most one, never two.
         assert len(announced) <= 1
         assert set(drafts(fake).values()) == {1}
+
+
+async def test_kill_between_publishing_and_its_thread_reply(tmp_path: Path) -> None:
+    async with FakeSlack() as fake:
+        bot = BotProcess(fake, tmp_path)
+        await bot.start()
+        await propose_and_run_seed(bot, fake)
+        db = tmp_path / "draftroom.db"
+        await until(lambda: len(drafts(fake)) == 5)
+        await until(lambda: query(db, "SELECT status FROM runs") == [("done",)])
+        target = next(m for m in fake.messages(CHANNEL) if " · draft " in header(m))
+        post_id = int(header(target).split(" · ")[0].removeprefix("post "))
+        # The "published" reply is held at Slack, and the process dies while it waits.
+        fake.delay_next("chat.postMessage", 60)
+        approval = fake.reaction_event(
+            "reaction_added",
+            user=APPROVER,
+            reaction="white_check_mark",
+            channel=CHANNEL,
+            ts=target.ts,
+        )
+        assert (await fake.send_event(bot.url, approval, signing_secret=SECRET))[0] == 200
+        await until(
+            lambda: any(
+                c.method == "chat.postMessage" and c.params.get("thread_ts") == target.ts
+                for c in fake.calls
+            )
+        )
+        assert query(db, f"SELECT status FROM posts WHERE id = {post_id}") == [("published",)]
+        bot.kill()
+        await bot.stop()
+
+        await bot.start()
+        await until(
+            lambda: any(
+                f"post {post_id} is published" in m.text
+                for m in fake.messages(CHANNEL, thread_ts=target.ts)
+            )
+        )
+        await bot.stop()
+        announced = [
+            m
+            for m in fake.messages(CHANNEL, thread_ts=target.ts)
+            if f"post {post_id} is published" in m.text
+        ]
+        assert len(announced) == 1
+        assert [p.name for p in (tmp_path / "outbox").iterdir()] == [f"post-{post_id}"]

@@ -65,7 +65,7 @@ async def test_a_refusal_is_one_short_ephemeral_line(tmp_path: Path) -> None:
     async with discord_bot(tmp_path) as bot:
         shown = await bot.command("run", plan=99)
         answer = bot.followup(shown)
-        assert answer["content"] == "⚠ there is no plan 99. Start one with /propose."
+        assert answer["content"] == "⚠ there is no plan 99 here. Start one with /propose."
         assert answer["flags"] & EPHEMERAL and not answer["embeds"]
         bad = await bot.command(
             "propose", idea="x", special="Generate exactly 2 items: 1 with content_format='text'."

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.discord_adapter import emoji_action
+from bot.discord_adapter import plain_emoji
 from bot.discord_embeds import (
     DESCRIPTION_MAX,
     EMBEDS_MAX,
@@ -22,7 +22,7 @@ from bot.discord_embeds import (
     size,
     thread_name,
 )
-from handlers.ports import Card, Section
+from handlers.ports import Card, Section, emoji_action
 
 text = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=9000)
 short = st.text(min_size=1, max_size=400)
@@ -118,9 +118,10 @@ def test_key_tokens_fit_a_nonce_and_thread_names_fit() -> None:
     ],
 )
 def test_one_table_maps_emoji_to_actions(emoji: str, action: str | None) -> None:
-    assert emoji_action(discord.PartialEmoji(name=emoji)) == action
+    name = plain_emoji(discord.PartialEmoji(name=emoji))
+    assert name is not None and emoji_action(name) == action
     assert emoji_action(emoji) == action
 
 
 def test_custom_emoji_are_no_action() -> None:
-    assert emoji_action(discord.PartialEmoji(name="✅", id=123)) is None
+    assert plain_emoji(discord.PartialEmoji(name="✅", id=123)) is None

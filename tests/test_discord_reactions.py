@@ -34,7 +34,7 @@ def status_of(bot: Bot | Path, post_id: int) -> str:
 def reaction_rows(db: Path, post_id: int, user_id: int) -> int:
     with sqlite3.connect(db) as conn:
         sql = "SELECT COUNT(*) FROM reactions WHERE post_id = ? AND user_id = ?"
-        return int(conn.execute(sql, (post_id, str(user_id))).fetchone()[0])
+        return int(conn.execute(sql, (post_id, f"discord:{user_id}")).fetchone()[0])
 
 
 def announcements(bot: Bot, draft: dict[str, Any]) -> list[str]:

@@ -131,36 +131,40 @@ async def test_auth_channels_and_unknown_methods(slack: FakeSlack) -> None:
 
 @pytest.mark.asyncio
 async def test_channel_membership_and_chat_write_public(slack: FakeSlack) -> None:
-    """Outside its channels the bot may only post into public ones, with chat:write.public."""
+    """Outside its channels the bot may only post into public ones, and only with
+    chat:write.public (which the manifest does not ask for)."""
     client = client_for(slack)
     slack.create_channel("CPUB", member=False)
     slack.create_channel("CPRIV", member=False, is_private=True)
-    posted = await client.chat_postMessage(channel="CPUB", text="card")
-    assert posted["ok"] and not slack.bot_is_member("CPUB")
-    ts = str(posted["ts"])
-    refused = {
-        "chat.update": client.chat_update(channel="CPUB", ts=ts, text="edit"),
-        "chat.postEphemeral": client.chat_postEphemeral(channel="CPUB", user="U1", text="psst"),
-        "reactions.add": client.reactions_add(channel="CPUB", timestamp=ts, name="x"),
-        "files": client.files_upload_v2(content=b"img", filename="a.png", channel="CPUB"),
-        "history": client.conversations_history(channel="CPUB"),
-    }
-    for name, call in refused.items():
-        assert (await api_error(call)).response["error"] == "not_in_channel", name
+    err = await api_error(client.chat_postMessage(channel="CPUB", text="card"))
+    assert err.response["error"] == "not_in_channel"
     err = await api_error(client.chat_postMessage(channel="CPRIV", text="card"))
     assert err.response["error"] == "channel_not_found"  # a private channel is invisible
     err = await api_error(client.chat_postEphemeral(channel="CPRIV", user="U1", text="psst"))
     assert err.response["error"] == "channel_not_found"
-    assert [m.text for m in slack.messages()] == ["card"]
-
+    assert slack.messages() == []
     slack.invite_bot("CPRIV")
-    slack.invite_bot("CPUB")
     assert (await client.chat_postMessage(channel="CPRIV", text="now"))["ok"]
-    assert (await client.reactions_add(channel="CPUB", timestamp=ts, name="x"))["ok"]
-    async with FakeSlack(scopes=set(slack.scopes) - {"chat:write.public"}) as narrow:
-        narrow.create_channel("CPUB", member=False)
-        err = await api_error(client_for(narrow).chat_postMessage(channel="CPUB", text="card"))
-        assert err.response["error"] == "not_in_channel"
+
+    async with FakeSlack(scopes={*slack.scopes, "chat:write.public"}) as wide:
+        wide_client = client_for(wide)
+        wide.create_channel("CPUB", member=False)
+        posted = await wide_client.chat_postMessage(channel="CPUB", text="card")
+        assert posted["ok"] and not wide.bot_is_member("CPUB")
+        ts = str(posted["ts"])
+        refused = {
+            "chat.update": wide_client.chat_update(channel="CPUB", ts=ts, text="edit"),
+            "chat.postEphemeral": wide_client.chat_postEphemeral(
+                channel="CPUB", user="U1", text="psst"
+            ),
+            "reactions.add": wide_client.reactions_add(channel="CPUB", timestamp=ts, name="x"),
+            "files": wide_client.files_upload_v2(content=b"img", filename="a.png", channel="CPUB"),
+            "history": wide_client.conversations_history(channel="CPUB"),
+        }
+        for name, call in refused.items():
+            assert (await api_error(call)).response["error"] == "not_in_channel", name
+        wide.invite_bot("CPUB")
+        assert (await wide_client.reactions_add(channel="CPUB", timestamp=ts, name="x"))["ok"]
 
 
 @pytest.mark.asyncio

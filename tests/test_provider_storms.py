@@ -91,7 +91,12 @@ async def test_a_storm_of_429s_fails_each_call_after_its_attempts_with_a_reason(
 
         reason = "openai answered HTTP 429 (rate limited): Rate limit reached"
         gave_up = f"{reason} (gave up after {ATTEMPTS} attempts)"
-        assert refused_plan.strip() == f"⚠ plan 2 could not be written: {gave_up}"
+        # The plan card's place says so in the channel; the proposer reads why, privately.
+        assert f"edited] plan 2 could not be written: {gave_up}" in refused_plan
+        assert (
+            refused_plan.strip().splitlines()[-1].strip()
+            == f"⚠ plan 2 could not be written: {gave_up}"
+        )
         assert refused_note.strip() == f"⚠ plan 1 could not be revised: {gave_up}"
         assert run is not None and run.status == "failed" and run.error == gave_up
         assert f"run 1 · plan 1 · failed\n    Run failed: {gave_up}" in session.transcript

@@ -19,6 +19,7 @@ from aiohttp import web
 
 from bot.bootstrap import ConfigError, build
 from storage import posts
+from storage.db import Database
 from tests.support import console_session, make_settings
 
 SECRET = "webhook-signing-secret"
@@ -214,6 +215,42 @@ async def test_a_failing_webhook_does_not_show_its_url_either(
     assert_no_credential(chat)
     assert_no_credential(logs)
     assert_no_credential(stored_text(tmp_path / "draftroom.db"))
+
+
+async def test_an_earlier_version_s_stored_webhook_urls_are_cut_to_the_host(tmp_path: Path) -> None:
+    """Earlier versions stored the whole URL as where a post went, and said it in chat."""
+    path = tmp_path / "draftroom.db"
+    url = f"https://User:pw@Hooks.Example.com:8443{SECRET_PATH}?token={TOKEN}"
+    said = f"post 1 is published (webhook: {url})."
+    with sqlite3.connect(path) as conn:
+        for migration in sorted((ROOT / "storage" / "migrations").glob("0*.sql")):
+            if migration.name >= "0007":
+                break
+            conn.executescript(migration.read_text(encoding="utf-8"))
+        conn.execute("PRAGMA user_version = 6")
+        conn.execute(
+            "INSERT INTO publications (post_id, idempotency_key, target, location, published_at)"
+            " VALUES (1, 'draftroom-post-1-rev-1', 'webhook', ?, 1.0), "
+            "(2, 'draftroom-post-2-rev-1', 'outbox', '/srv/outbox/post-2', 1.0)",
+            (url,),
+        )
+        conn.execute(
+            "INSERT INTO turns (platform, channel_id, role, author, text, created_at)"
+            " VALUES ('slack', 'C1', 'bot', 'draftroom', ?, 1.0)",
+            (said,),
+        )
+        conn.execute("INSERT INTO console_messages (text, created_at) VALUES (?, 1.0)", (said,))
+
+    async with Database(path) as db:
+        locations = await db.fetchall("SELECT post_id, location FROM publications ORDER BY 1")
+        assert [tuple(row) for row in locations] == [
+            (1, "hooks.example.com"),
+            (2, "/srv/outbox/post-2"),
+        ]
+        expected = "post 1 is published (webhook: hooks.example.com)."
+        assert await db.scalar("SELECT text FROM turns") == expected
+        assert await db.scalar("SELECT text FROM console_messages") == expected
+    assert_no_credential(stored_text(path))
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,5 @@
 """Slack channels the bot is not in, and thread replies also sent to the channel: the bot in HTTP
-mode against the fake Slack, which models channel membership and `chat:write.public`."""
+mode against the fake Slack, which models channel membership."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest_asyncio
 
 from storage import plans
-from tests.fakes.slack import DEFAULT_SCOPES, FakeMessage, FakeSlack
+from tests.fakes.slack import FakeMessage, FakeSlack
 from tests.slack_support import (
     CHANNEL,
     PROPOSER,
@@ -68,26 +68,15 @@ async def test_a_private_channel_the_bot_is_not_in_gets_an_invite_hint(
     assert len(private_answers(fake)) == 1
 
 
-async def test_a_public_channel_gets_the_plan_card_through_chat_write_public(
-    bot: Bot, fake: FakeSlack
-) -> None:
+async def test_a_public_channel_the_bot_is_not_in_gets_the_hint(bot: Bot, fake: FakeSlack) -> None:
     fake.create_channel("CPUBLIC", member=False)
     assert await bot.command("/propose", "an idea", channel="CPUBLIC") == 200
     await bot.settle()
-    [card] = plan_cards(fake, "CPUBLIC")
-    assert header(card).startswith("plan 1") and not fake.bot_is_member("CPUBLIC")
-    assert private_answers(fake) == []
-
-
-async def test_without_chat_write_public_a_public_channel_gets_the_hint(tmp_path: Path) -> None:
-    async with FakeSlack(scopes=set(DEFAULT_SCOPES) - {"chat:write.public"}) as fake:
-        fake.create_channel("CPUBLIC", member=False)
-        async with running_bot(fake, slack_settings(tmp_path, fake)) as bot:
-            assert await bot.command("/propose", "an idea", channel="CPUBLIC") == 200
-            await bot.settle()
-            assert [NOT_IN in text for text in private_answers(fake)] == [True]
-            assert fake.messages("CPUBLIC") == []
-            assert "Something went wrong" not in " ".join(private_answers(fake))
+    assert [NOT_IN in text for text in private_answers(fake)] == [True]
+    assert fake.messages("CPUBLIC") == []
+    assert "Something went wrong" not in " ".join(private_answers(fake))
+    assert await plans.recent_plan_ids(bot.app.room.deps.db.reader, 5) == []  # nothing written
+    assert await bot.app.room.deps.db.scalar("SELECT COUNT(*) FROM steps") == 0  # or spent
 
 
 async def test_a_reply_also_sent_to_the_channel_refines_the_plan(bot: Bot, fake: FakeSlack) -> None:

@@ -94,7 +94,6 @@ def test_http_mode_manifest() -> None:
     assert scopes >= {
         "commands",
         "chat:write",
-        "chat:write.public",  # a plan card in a public channel the bot has not joined
         "reactions:read",
         "reactions:write",
         "files:write",

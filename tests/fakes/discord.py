@@ -287,6 +287,7 @@ class FakeDiscord(
         return [
             ("GET", "/users/@me", self._h_me),
             ("GET", "/users/{user_id}", self._h_user),
+            ("POST", "/users/@me/channels", self._h_open_dm),
             ("GET", "/oauth2/applications/@me", self._h_application),
             ("GET", "/applications/@me", self._h_application),
             ("GET", "/gateway", self._h_gateway),

@@ -6,7 +6,7 @@ import secrets
 
 from aiohttp import web
 
-from tests.fakes.discord_http import json_response
+from tests.fakes.discord_http import REQUEST_BODY, json_response
 from tests.fakes.discord_limits import ApiError, parse_snowflake
 from tests.fakes.discord_payloads import is_archived
 
@@ -28,6 +28,31 @@ class LookupRoutesMixin:
         if user_id not in self.users:
             raise ApiError(404, 10013, "Unknown User")
         return json_response(self._user_payload(user_id))
+
+    async def _h_open_dm(self, request: web.Request) -> web.Response:
+        """POST /users/@me/channels: the DM channel with a user, made on first use."""
+        body = request[REQUEST_BODY]
+        user_id = parse_snowflake(str((body or {}).get("recipient_id", "")))
+        if user_id not in self.users:
+            raise ApiError(400, 50035, "Invalid Form Body")
+        channel_id = self.dm_channel_of(user_id)
+        if channel_id is None:
+            channel_id = self.ids.next()
+            self.channels[channel_id] = {
+                "id": str(channel_id),
+                "type": 1,
+                "last_message_id": None,
+                "recipients": [self._user_payload(user_id)],
+                "flags": 0,
+            }
+        return json_response(self.channels[channel_id])
+
+    def dm_channel_of(self, user_id: int) -> int | None:
+        for channel_id, channel in self.channels.items():
+            recipients = channel.get("recipients") or []
+            if channel["type"] == 1 and any(r["id"] == str(user_id) for r in recipients):
+                return int(channel_id)
+        return None
 
     async def _h_application(self, request: web.Request) -> web.Response:
         return json_response(

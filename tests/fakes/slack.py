@@ -64,7 +64,6 @@ from tests.fakes.slack_socket import Delivery, SlackToBot, SocketModeHub
 DEFAULT_SCOPES = (
     "commands",
     "chat:write",
-    "chat:write.public",
     "reactions:read",
     "reactions:write",
     "files:write",
@@ -165,7 +164,8 @@ class FakeSlack(
         app.router.add_post("/response/{rid}", self._handle_response_url)
         app.router.add_get("/files/{file_id}/{name}", self._handle_download)
         app.router.add_get("/socket", self.socket.handle)
-        self._runner = web.AppRunner(app, access_log=None)
+        # A call held by delay_next must not hold the fake's shutdown for a minute.
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
