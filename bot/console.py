@@ -76,15 +76,22 @@ class ConsolePort:
             )
             if number is None:  # posted before under this key: the same message, not a second
                 assert idempotency_key is not None
-                existing = await chat.console_message_by_key(conn, idempotency_key)
-                return MessageRef(PLATFORM, channel_id, f"m{existing}")
+                found = await self.find_sent(channel_id, idempotency_key)
+                assert found is not None
+                return found
         where = f"[m{number} ↳ {thread_id}]" if thread_id else f"[m{number}]"
-        self._print(f"\n{where} {render(card)}")
-        for image in card.images:
-            self._print(f"    image: {image}")
+        lines = [f"\n{where} {render(card)}", *(f"    image: {image}" for image in card.images)]
         if reactions:
-            self._print(f"    {' '.join(reactions)}")
+            lines.append(f"    {' '.join(reactions)}")
+        await self._show(number, "\n".join(lines))
         return MessageRef(PLATFORM, channel_id, f"m{number}")
+
+    async def _show(self, number: int, shown: str) -> None:
+        """Print, then record that it was printed: a kill in between prints it again on the
+        next look (twice at worst, never lost; a terminal cannot be asked what it showed)."""
+        self._print(shown)
+        async with self.room.deps.db.transaction() as conn:
+            await chat.mark_console_printed(conn, number, shown)
 
     async def edit(self, ref: MessageRef, card: Card) -> None:
         self._print(f"[{ref.message_id} edited] {render(card)}")
@@ -92,7 +99,12 @@ class ConsolePort:
     async def find_sent(
         self, channel_id: str, idempotency_key: str, *, thread_id: str | None = None
     ) -> MessageRef | None:
-        found = await chat.console_message_by_key(self.room.deps.db.reader, idempotency_key)
+        reader = self.room.deps.db.reader
+        unprinted = await chat.unprinted_console_message(reader, idempotency_key)
+        if unprinted is not None:
+            number, text = unprinted
+            await self._show(number, f"\n[m{number}] {text}")
+        found = await chat.console_message_by_key(reader, idempotency_key)
         return None if found is None else MessageRef(PLATFORM, channel_id, f"m{found}")
 
     async def notify(

@@ -31,8 +31,11 @@ DRAFT_CARD = re.compile(r"^\[m(\d+)\] post (\d+) · .* · draft (\d+)$", re.MULT
 
 
 def draft_cards(output: str) -> Counter[tuple[int, int]]:
-    """How many times each draft card, by (post, revision), appears in a console's output."""
-    return Counter((int(post), int(rev)) for _, post, rev in DRAFT_CARD.findall(output))
+    """How many draft messages each (post, revision) has in a console's output. A message is
+    its id: the console shows a message again after a kill between printing it and noting that
+    it did (a terminal cannot be asked what it showed), and that is one message, not two."""
+    messages = {(int(mid), int(post), int(rev)) for mid, post, rev in DRAFT_CARD.findall(output)}
+    return Counter((post, rev) for _, post, rev in messages)
 
 
 def environment(folder: Path, **extra: str) -> dict[str, str]:

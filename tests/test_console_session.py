@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
-from tests.support import SEED_IDEA, SEED_SPECIAL
+from tests.crash_support import draft_cards
+from tests.support import SEED_IDEA, SEED_SPECIAL, console_session, make_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED_SECTIONS = ["Plan (drafter input)", "Body", "Caption", "Pipeline", "Chat References"]
@@ -106,3 +108,28 @@ def test_bad_input_gets_one_short_message_and_writes_nothing(tmp_path: Path) -> 
     with sqlite3.connect(tmp_path / "draftroom.db") as db:
         for table in ("plans", "runs", "posts", "steps", "turns"):
             assert db.execute(f"SELECT COUNT(*) FROM {table}").fetchone() == (0,), table
+
+
+async def test_a_draft_stored_but_never_printed_is_printed_once_after_a_restart(
+    tmp_path: Path,
+) -> None:
+    """The console's chat is its output. A kill after a draft's message was stored and before it
+    was printed must not lose the card: the next start prints it, once."""
+    settings = make_settings(tmp_path)
+    async with console_session(settings) as session:
+        await session.type('/propose one item special:"1 text"')
+        await session.type("/run 1")
+        await session.settle()
+        assert draft_cards(session.transcript) == {(1, 1): 1}
+    # Put the database back in the state a kill would have left: stored, not printed, and the
+    # delivery not yet recorded as posted.
+    with sqlite3.connect(settings.db_path) as conn:
+        conn.execute("UPDATE console_messages SET printed = 0 WHERE idempotency_key = 'draft:1:1'")
+        conn.execute("UPDATE deliveries SET message_id = NULL WHERE key = 'draft:1:1'")
+        conn.execute("DELETE FROM messages WHERE kind = 'draft'")
+    async with console_session(settings) as session:
+        await session.settle()
+        assert draft_cards(session.transcript) == {(1, 1): 1}
+    async with console_session(settings) as session:  # and never again
+        await session.settle()
+        assert draft_cards(session.transcript) == {}
