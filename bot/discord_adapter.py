@@ -1,4 +1,4 @@
-"""The Discord adapter: discord.py in, three calls on the core out, cards rendered as embeds.
+"""The Discord adapter: discord.py's events in, calls on the core out, cards rendered as embeds.
 
 Slash commands are deferred (an ephemeral "thinking…") before anything else, then run; what the
 core answers comes back as an ephemeral follow-up, and long work posts channel messages through
@@ -15,34 +15,30 @@ import logging
 from collections.abc import Awaitable, Callable
 
 import discord
-from discord import app_commands
 
 from bot import discord_embeds as embeds
-from bot.discord_client_setup import back_off_if_crash_looping, guard_parsers, point_discord_py_at
+from bot.background import Background
+from bot.discord_client import DraftroomClient
+from bot.discord_client_setup import back_off_if_crash_looping, point_discord_py_at
 from bot.discord_commands import Interaction, add_commands
 from bot.discord_port import PLATFORM, DiscordPort
+from bot.outcomes import outcome
 from bot.settings import Settings
 from handlers.commands import Command
 from handlers.ports import (
+    WARNING,
     Card,
     Invocation,
     ReactionEvent,
     Reply,
     Section,
     ThreadMessage,
-    UserError,
     emoji_action,
 )
 from handlers.room import DraftRoom
-from storage.models import MessageLink
 
 log = logging.getLogger(__name__)
 
-SOMETHING_WRONG = "⚠ Something went wrong on our side; it is in the log. Try again."
-UNREADABLE_COMMAND = (
-    "⚠ draftroom cannot read that command: it is unknown here or its options are out of date. "
-    "Pick it again from the / menu."
-)
 DONE = "✓ Done — the result is posted in the channel."
 START_TIMEOUT_S = 120.0
 
@@ -54,56 +50,6 @@ def plain_emoji(emoji: discord.PartialEmoji | discord.Emoji | str) -> str | None
     if emoji.id is not None or emoji.name is None:
         return None
     return emoji.name
-
-
-class DraftroomClient(discord.Client):
-    def __init__(self, adapter: DiscordAdapter, *, guild_ready_timeout: float) -> None:
-        intents = discord.Intents.default()
-        intents.message_content = True  # thread replies arrive empty without it
-        super().__init__(
-            intents=intents,
-            allowed_mentions=embeds.NO_MENTIONS,
-            guild_ready_timeout=guild_ready_timeout,
-            max_messages=None,  # raw events need no message cache; it only costs memory and CPU
-        )
-        self.adapter = adapter
-        self.tree: app_commands.CommandTree[DraftroomClient] = DraftroomTree(self)
-        guard_parsers(self._connection.parsers)
-
-    async def setup_hook(self) -> None:
-        await self.adapter.sync_commands()
-
-    async def on_ready(self) -> None:
-        self.adapter.connected()
-
-    async def on_resumed(self) -> None:
-        self.adapter.connected()
-
-    async def on_raw_reaction_add(self, payload: discord.RawReactionActionEvent) -> None:
-        await self.adapter.on_reaction(payload, added=True)
-
-    async def on_raw_reaction_remove(self, payload: discord.RawReactionActionEvent) -> None:
-        await self.adapter.on_reaction(payload, added=False)
-
-    async def on_message(self, message: discord.Message) -> None:
-        await self.adapter.on_message(message)
-
-
-class DraftroomTree(app_commands.CommandTree[DraftroomClient]):
-    async def on_error(self, interaction: Interaction, error: app_commands.AppCommandError) -> None:
-        """A command the tree could not run (unknown, options not as synced, a failed check):
-        one log line and a short ephemeral answer, where discord.py would log a traceback and
-        leave the person looking at "The application did not respond"."""
-        log.warning("discord: refused an interaction: %s", error)
-        command = interaction.type is discord.InteractionType.application_command
-        if not command or interaction.response.is_done():
-            return  # autocomplete has no message to answer with; a deferred one is answered
-        await _quietly(
-            interaction.response.send_message(
-                UNREADABLE_COMMAND, ephemeral=True, allowed_mentions=embeds.NO_MENTIONS
-            ),
-            "answering an unreadable command",
-        )
 
 
 class DiscordAdapter:
@@ -119,7 +65,7 @@ class DiscordAdapter:
         self.reconciliations = 0
         self._ready = asyncio.Event()
         self._reconcile_lock = asyncio.Lock()
-        self._tasks: set[asyncio.Task[None]] = set()
+        self.background = Background(log)
         self._runner: asyncio.Task[None] | None = None
         add_commands(self.client.tree, room, self.run_command)
 
@@ -148,9 +94,7 @@ class DiscordAdapter:
             raise ConnectionError("Discord did not become ready; see the log.")
 
     async def stop(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.background.cancel_all()
         await self.client.close()
         if self._runner is not None:
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -167,17 +111,11 @@ class DiscordAdapter:
 
     def connected(self) -> None:
         self._ready.set()
-        self._spawn(self.reconcile())
+        self.background.spawn(self.reconcile())
 
-    def _spawn(self, work: Awaitable[None]) -> None:
-        task = asyncio.ensure_future(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def settle(self) -> None:
-        """Wait for background work started by events (reconciliation)."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+    async def wait_idle(self) -> None:
+        """Until background work started by events (reconciliation) has ended."""
+        await self.background.wait_idle()
 
     # -- what users see ------------------------------------------------------------------------
 
@@ -188,17 +126,10 @@ class DiscordAdapter:
         answer: Callable[[Card | str], Awaitable[None]] | None,
     ) -> None:
         """Run core work; show its reply, or what went wrong, in the one way users see it."""
-        try:
-            reply = await work
-        except UserError as exc:
-            shown: Card | str | None = f"⚠ {exc}"
-        except Exception:
-            log.exception("discord: %s failed", what)
-            shown = SOMETHING_WRONG
-        else:
-            shown = reply.card if reply is not None else None
-        if shown is not None and answer is not None:
-            await _quietly(answer(shown), f"answering {what}")
+        shown = await outcome(work, f"discord: {what}", log)
+        if shown is None or answer is None:
+            return
+        await _quietly(answer(shown if isinstance(shown, str) else shown.card), f"answering {what}")
 
     # -- slash commands ------------------------------------------------------------------------
 
@@ -293,7 +224,7 @@ class DiscordAdapter:
     async def _say(self, channel_id: str, thread_id: str, shown: Card | str) -> None:
         if isinstance(shown, str):
             fits = embeds.size(shown) <= embeds.TITLE_MAX
-            shown = Card(shown) if fits else Card("⚠", (Section(None, shown),))
+            shown = Card(shown) if fits else Card(WARNING, (Section(None, shown),))
         await self.port.send(channel_id, shown, thread_id=thread_id)
 
     # -- reconciliation --------------------------------------------------------------------------
@@ -304,19 +235,20 @@ class DiscordAdapter:
         async with self._reconcile_lock:
             for link in await self.room.awaiting_drafts(PLATFORM):
                 try:
-                    await self.room.reconcile(link, await self._reactors(link))
+                    present = await self._reactors(link.channel_id, link.message_id)
+                    await self.room.reconcile(link, present)
                 except discord.NotFound:
                     continue  # the draft message was deleted
                 except Exception:
                     log.exception("reconciling draft message %s failed", link.message_id)
             self.reconciliations += 1
 
-    async def _reactors(self, link: MessageLink) -> set[tuple[str, str]]:
+    async def _reactors(self, channel_id: str, message_id: str) -> set[tuple[str, str]]:
         """Who reacted with which emoji, read over REST (reactors come 100 to a page)."""
-        channel = await self.port.channel(link.channel_id)
+        channel = await self.port.channel(channel_id)
         if not isinstance(channel, discord.TextChannel | discord.Thread):
             return set()
-        message = await channel.fetch_message(int(link.message_id))
+        message = await channel.fetch_message(int(message_id))
         present: set[tuple[str, str]] = set()
         for reaction in message.reactions:
             name = plain_emoji(reaction.emoji)

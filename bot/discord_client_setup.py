@@ -14,9 +14,8 @@ import yarl
 
 from bot.settings import Settings
 from handlers.room import DraftRoom
-from storage import chat
 
-log = logging.getLogger("bot.discord_adapter")
+log = logging.getLogger(__name__)
 
 
 def point_discord_py_at(settings: Settings) -> None:
@@ -66,9 +65,7 @@ def crash_loop_delay(recent_starts: int) -> float:
 
 async def back_off_if_crash_looping(room: DraftRoom) -> None:
     """Record this start; if the process is crash-looping, wait before logging in."""
-    deps = room.deps
-    async with deps.db.transaction() as conn:
-        recent = await chat.record_start(conn, "discord", now=deps.clock(), window=CRASH_WINDOW_S)
+    recent = await room.record_start("discord", window_s=CRASH_WINDOW_S)
     delay = crash_loop_delay(recent)
     if delay:
         log.warning(

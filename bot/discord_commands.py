@@ -97,8 +97,7 @@ async def post_choices(
 
 
 def add_commands(tree: app_commands.CommandTree[Any], room: DraftRoom, run: Run) -> None:
-    personas = list(room.deps.personas.by_handle)
-    pillars = room.deps.personas.all_pillars()
+    personas, pillars = room.pickable()
 
     async def plan_suggestions(interaction: Interaction, current: str) -> list[Choice[int]]:
         return await plan_choices(room, current, place_of(interaction))

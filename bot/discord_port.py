@@ -1,4 +1,4 @@
-"""The chat port on Discord: posting cards as embeds, threads, reactions, throttled edits.
+"""The chat port on Discord: posting cards as embeds, threads, reactions, folded edits.
 
 Images over the server's upload limit are reduced for the message, or left out and linked
 (`discord_uploads`).
@@ -13,15 +13,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
 import discord
 
 from bot import discord_embeds as embeds
 from bot import discord_uploads as uploads
+from bot.edits import EditCoalescer
 from handlers.ports import Card, MessageRef, UserError
 
 log = logging.getLogger(__name__)
@@ -29,16 +28,14 @@ log = logging.getLogger(__name__)
 PLATFORM = "discord"
 THREAD_EXISTS = 160004
 THREAD_ARCHIVE_MINUTES: Literal[10080] = 10080
+# Discord's limits are buckets per route and channel, announced in X-RateLimit-* headers, and 50
+# requests a second per bot; every 429 also counts toward the 10,000 invalid requests in 10
+# minutes that get an IP blocked. The core edits a progress message on every change of its
+# run; folded to one edit a second per message, a run costs its channel one request a second
+# however fast its steps move, and leaves the bucket to the drafts posted meanwhile.
 EDIT_INTERVAL_S = 1.0
 RETRY_DELAYS_S = (1.0, 5.0)
 T = TypeVar("T")
-
-
-@dataclass
-class _EditState:
-    latest: Card | None = None
-    last: float = 0.0
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
 class DiscordPort:
@@ -48,7 +45,7 @@ class DiscordPort:
 
     def __init__(self, client: discord.Client) -> None:
         self.client = client
-        self._edits: dict[str, _EditState] = {}
+        self.edits = EditCoalescer(self._apply_edit, interval=EDIT_INTERVAL_S)
 
     async def channel(self, channel_id: str | int) -> discord.abc.Messageable:
         found = self.client.get_channel(int(channel_id))
@@ -119,38 +116,20 @@ class DiscordPort:
             return parent
 
     async def edit(self, ref: MessageRef, card: Card) -> None:
-        """Edit at most once a second per message; edits asked for meanwhile fold into the
-        latest card. Returns once this card, or a later one, is on the message."""
-        state = self._edits.setdefault(ref.message_id, _EditState())
-        state.latest = card
-        async with state.lock:
-            if state.latest is None:
-                return  # an earlier caller already applied this card, or a newer one
-            await asyncio.sleep(max(0.0, state.last + EDIT_INTERVAL_S - time.monotonic()))
-            latest, state.latest = state.latest, None
-            state.last = time.monotonic()
-            try:
-                await self._apply_edit(ref, latest)
-            except Exception:
-                state.latest = state.latest or latest
-                raise
-        self._forget_old_edits()
+        """At most one edit a second per message (see EDIT_INTERVAL_S); edits asked for
+        meanwhile fold into the latest card. Returns once this card, or a later one, is on."""
+        await self.edits.edit((ref.channel_id, ref.message_id), card)
 
-    async def _apply_edit(self, ref: MessageRef, card: Card) -> None:
-        channel = await self.channel(ref.channel_id)
+    async def _apply_edit(self, where: tuple[str, str], card: Card) -> None:
+        channel_id, message_id = where
+        channel = await self.channel(channel_id)
         if not isinstance(channel, discord.TextChannel | discord.Thread):
-            raise UserError(f"draftroom cannot edit messages in channel {ref.channel_id}.")
+            raise UserError(f"draftroom cannot edit messages in channel {channel_id}.")
         rendered = embeds.render(card)  # once edited, its delivery is recorded: no marker
-        message = channel.get_partial_message(int(ref.message_id))
+        message = channel.get_partial_message(int(message_id))
         await retrying(
             lambda: message.edit(embeds=rendered.embeds, allowed_mentions=embeds.NO_MENTIONS)
         )
-
-    def _forget_old_edits(self) -> None:
-        stale = time.monotonic() - 10 * EDIT_INTERVAL_S
-        for message_id, state in list(self._edits.items()):
-            if state.last < stale and state.latest is None and not state.lock.locked():
-                del self._edits[message_id]
 
     async def find_sent(
         self, channel_id: str, idempotency_key: str, *, thread_id: str | None = None

@@ -11,7 +11,8 @@ from __future__ import annotations
 import json
 
 from bot.settings import Settings
-from bot.slack_adapter import COMMANDS, EVENTS_PATH
+from bot.slack_adapter import EVENTS_PATH
+from bot.slack_listeners import COMMANDS
 from handlers.commands import USAGE
 
 APP_NAME = "draftroom"

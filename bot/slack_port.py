@@ -30,9 +30,18 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
+from bot.edits import EditCoalescer
 from bot.slack_blocks import render, utf16_prefix
-from bot.slack_edits import EditCoalescer
-from handlers.ports import APPROVE, EMOJI_ACTION, REGENERATE, REJECT, Card, MessageRef, Section
+from handlers.ports import (
+    APPROVE,
+    REGENERATE,
+    REJECT,
+    WARNING,
+    Card,
+    MessageRef,
+    Section,
+    emoji_action,
+)
 
 log = logging.getLogger(__name__)
 
@@ -41,31 +50,31 @@ DELIVERY_EVENT = "draftroom_delivery"  # message metadata carrying a post's idem
 RATE_LIMIT_RETRIES = 5
 SERVER_ERROR_RETRIES = 2
 HISTORY_PAGES, HISTORY_PAGE_SIZE = 3, 200  # how far back find_sent looks
-NOT_IN_CHANNEL = "⚠️ I'm not in this channel: invite me with /invite @draftroom, then try again."
+NOT_IN_CHANNEL = (
+    f"{WARNING} I'm not in this channel: invite me with /invite @draftroom, then try again."
+)
 MEMBERSHIP_ERRORS = frozenset({"not_in_channel", "channel_not_found"})
+# Slack allows about one chat.update a second per message; a progress card's edits fold to that.
+CHAT_UPDATE_INTERVAL_S = 1.0
 
-# Slack's reaction names for each action. The first is the one the bot offers on drafts.
-REACTION_NAMES = {
-    APPROVE: ("white_check_mark", "heavy_check_mark", "ballot_box_with_check"),
-    REJECT: ("x", "negative_squared_cross_mark", "heavy_multiplication_x"),
-    REGENERATE: ("repeat", "arrows_counterclockwise", "arrows_clockwise"),
-}
-_ACTION_OF_NAME = {name: action for action, names in REACTION_NAMES.items() for name in names}
-
-
-def reaction_action(name: str) -> str | None:
-    """The action a reaction name stands for; skin tones (`+1::skin-tone-2`) do not matter."""
-    return _ACTION_OF_NAME.get(name.split("::", 1)[0])
+# The reaction the bot adds to offer each action. Reading a reaction goes through the core's
+# table (`handlers.ports.emoji_action`), which knows every Slack name of every action.
+OFFERED_NAMES = {APPROVE: "white_check_mark", REJECT: "x", REGENERATE: "repeat"}
 
 
 def offered_name(emoji: str) -> str | None:
-    action = EMOJI_ACTION.get(emoji.replace("\ufe0f", ""))
-    return REACTION_NAMES[action][0] if action else None
+    action = emoji_action(emoji)
+    return OFFERED_NAMES[action] if action else None
 
 
 def not_a_member(exc: BaseException) -> bool:
     """Slack refused because the bot is not in the channel (or cannot see the private one)."""
     return isinstance(exc, SlackApiError) and exc.response.get("error") in MEMBERSHIP_ERRORS
+
+
+def platform_refusal(exc: Exception) -> str | None:
+    """What to tell the person when Slack, not draftroom, refused what they asked for."""
+    return NOT_IN_CHANNEL if not_a_member(exc) else None
 
 
 def retry_handlers() -> list[AsyncRetryHandler]:
@@ -122,7 +131,7 @@ class SlackPort:
 
     def __init__(self, client: AsyncWebClient) -> None:
         self.client = client
-        self.edits = EditCoalescer(self._update)
+        self.edits = EditCoalescer(self._update, interval=CHAT_UPDATE_INTERVAL_S)
 
     async def send(
         self,

@@ -105,7 +105,7 @@ class Bot:
 
     async def idle(self) -> None:
         await self.app.room.wait_idle(timeout=30)
-        await self.adapter.settle()
+        await self.adapter.wait_idle()
 
     async def events_handled(self) -> None:
         """Until discord.py's handler of every event dispatched so far has returned. With a

@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.discord_adapter import SOMETHING_WRONG
-from handlers.ports import Card
+from handlers.ports import SOMETHING_WENT_WRONG, Card
 from tests.discord_support import discord_bot, discord_py_restored, discord_settings, running_bot
 from tests.fakes.discord import FakeDiscord
 
@@ -71,7 +70,7 @@ async def test_a_refusal_is_one_short_ephemeral_line(tmp_path: Path) -> None:
             "propose", idea="x", special="Generate exactly 2 items: 1 with content_format='text'."
         )
         assert bot.followup(bad)["content"].startswith("⚠ the counts do not add up")
-        assert SOMETHING_WRONG not in str(bot.fake.messages(bot.channel))
+        assert SOMETHING_WENT_WRONG not in str(bot.fake.messages(bot.channel))
         assert not bot.bot_messages()
 
 
@@ -147,6 +146,6 @@ async def test_an_unexpected_failure_is_logged_and_shown_briefly(
             raise RuntimeError("the database went away")
 
         await bot.adapter.guarded("/costs", broken(), answer)
-        assert shown == [SOMETHING_WRONG]
+        assert shown == [SOMETHING_WENT_WRONG]
         assert "the database went away" in caplog.text
         assert "the database went away" not in str(shown)

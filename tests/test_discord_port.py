@@ -6,6 +6,8 @@ import asyncio
 import itertools
 from pathlib import Path
 
+import discord
+
 from bot.discord_port import DiscordPort
 from handlers.ports import Card, MessageRef, Section
 from tests.discord_support import MESSAGES, discord_bot
@@ -64,3 +66,22 @@ async def test_an_edit_of_a_message_in_a_thread(tmp_path: Path) -> None:
         await port.edit(MessageRef("discord", top.message_id, reply.message_id), Card("edited"))
         [message] = bot.fake.messages(int(top.message_id))
         assert message["embeds"][0]["title"] == "edited"
+
+
+async def test_edits_folded_into_one_that_fails_share_its_error_and_cost_no_call(
+    tmp_path: Path,
+) -> None:
+    """The core edits progress on every change: a burst folded into a failing edit must not
+    turn into one failing request a second per caller (each 404 counts toward an IP block)."""
+    async with discord_bot(tmp_path) as bot:
+        port, channel = bot.adapter.port, str(bot.channel)
+        ref = await port.send(channel, Card("progress 0"))
+        await port.edit(ref, Card("progress 1"))  # the next edit now waits for its turn
+        messages = await port.channel(channel)
+        assert isinstance(messages, discord.TextChannel)
+        await messages.get_partial_message(int(ref.message_id)).delete()  # someone deleted it
+        burst = (port.edit(ref, Card(f"progress {i}")) for i in range(2, 6))
+        results = await asyncio.gather(*burst, return_exceptions=True)
+        assert [type(r) for r in results] == [discord.NotFound] * 4
+        patches = bot.fake.find_calls("PATCH", MESSAGES + "/{message_id}")
+        assert [p.status for p in patches] == [200, 404]

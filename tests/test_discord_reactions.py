@@ -134,7 +134,7 @@ async def test_approval_given_while_stopped_is_applied_once(tmp_path: Path) -> N
 
             async with running_bot(fake, settings) as bot:
                 await eventually(lambda: announcements(bot, first))
-                await bot.adapter.settle()
+                await bot.adapter.wait_idle()
                 assert bot.adapter.reconciliations == 1
                 await fake.disconnect_clients(4000)  # a reconnect: RESUME, reconcile again
                 await eventually(lambda: bot.adapter.reconciliations == 2)

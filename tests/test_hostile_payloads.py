@@ -18,8 +18,8 @@ import pytest
 import pytest_asyncio
 from slack_sdk.signature import SignatureVerifier
 
-from bot.discord_adapter import SOMETHING_WRONG, UNREADABLE_COMMAND
-from bot.slack_adapter import SOMETHING_WENT_WRONG
+from bot.discord_client import UNREADABLE_COMMAND
+from handlers.ports import SOMETHING_WENT_WRONG
 from storage.db import Database
 from tests.discord_support import MESSAGES, discord_bot, eventually
 from tests.discord_support import Bot as DiscordBot
@@ -129,7 +129,7 @@ async def test_slack_refuses_bad_commands_briefly_and_writes_nothing(
     }
     for (command, text), says in expected.items():
         answer = await refusal(bot, command, text)
-        assert answer.text.startswith("⚠️ ") and says in answer.text, (command, answer.text)
+        assert answer.text.startswith("⚠ ") and says in answer.text, (command, answer.text)
         assert len(answer.text) < 400
 
     assert await counts(db) == empty
@@ -239,7 +239,7 @@ async def test_slack_oversize_and_invisible_text_in_threads_and_ideas(
     [answer] = fake.ephemerals
     assert answer.thread_ts == plan_card.ts and answer.ephemeral_user == PROPOSER
     assert answer.text == (
-        "⚠️ that reply is 100000 characters; a note takes at most 2000. Shorten it."
+        "⚠ that reply is 100000 characters; a note takes at most 2000. Shorten it."
     )
     blank = fake.message_event(PROPOSER, INVISIBLE * 3, CHANNEL, thread_ts=plan_card.ts)
     assert await bot.event(blank) == 200
@@ -313,7 +313,7 @@ async def discord_answer(bot: DiscordBot, name: str, options: Any = None) -> dic
 def assert_no_traceback_in_discord(bot: DiscordBot) -> None:
     bodies = json.dumps([c.json for c in bot.fake.calls], ensure_ascii=False, default=str)
     assert not TRACEBACK.search(bodies), TRACEBACK.search(bodies)
-    assert SOMETHING_WRONG not in bodies
+    assert SOMETHING_WENT_WRONG not in bodies
 
 
 async def test_discord_refuses_bad_commands_briefly_and_writes_nothing(

@@ -20,7 +20,7 @@ from tests.slack_support import (
     slack_settings,
 )
 
-NOT_IN = "I'm not in this channel: invite me with /invite @draftroom, then try again."
+NOT_IN = "⚠ I'm not in this channel: invite me with /invite @draftroom, then try again."
 
 
 @pytest_asyncio.fixture

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.settings import Settings
-from bot.slack_adapter import COMMANDS
+from bot.slack_listeners import COMMANDS
 from bot.slack_manifest import BOT_EVENTS, manifest
 from tests.fakes.slack import FakeSlack
 

@@ -11,16 +11,24 @@ import pytest
 import pytest_asyncio
 from slack_sdk.errors import SlackApiError
 
-from bot.slack_edits import EditCoalescer
+from bot.edits import EditCoalescer
 from bot.slack_port import (
     DELIVERY_EVENT,
     SlackClient,
     SlackPort,
     offered_name,
-    reaction_action,
     retry_handlers,
 )
-from handlers.ports import ACTION_EMOJI, APPROVE, REGENERATE, REJECT, Card, MessageRef, Section
+from handlers.ports import (
+    ACTION_EMOJI,
+    APPROVE,
+    REGENERATE,
+    REJECT,
+    Card,
+    MessageRef,
+    Section,
+    emoji_action,
+)
 from tests.fakes.providers import PNG
 from tests.fakes.slack import FakeSlack
 
@@ -52,10 +60,10 @@ def test_one_table_of_reaction_names() -> None:
         "repeat",
     ]
     assert offered_name("✅\ufe0f") == "white_check_mark" and offered_name("👍") is None
-    assert reaction_action("heavy_check_mark") == APPROVE
-    assert reaction_action("white_check_mark::skin-tone-3") == APPROVE
-    assert reaction_action("arrows_counterclockwise") == REGENERATE
-    assert reaction_action("+1::skin-tone-2") is None and reaction_action("tada") is None
+    assert emoji_action("heavy_check_mark") == APPROVE
+    assert emoji_action("white_check_mark::skin-tone-3") == APPROVE
+    assert emoji_action("arrows_counterclockwise") == REGENERATE
+    assert emoji_action("+1::skin-tone-2") is None and emoji_action("tada") is None
 
 
 async def test_send_posts_blocks_metadata_images_and_reactions(
@@ -130,6 +138,19 @@ async def test_edits_at_most_once_a_second_latest_card_wins(
     ref = await port.send(CHANNEL, card("progress 0"))
     await port.edit(ref, card("progress 1"))
     await asyncio.gather(*(port.edit(ref, card(f"progress {i}")) for i in range(2, 6)))
+    updates = fake.calls_of("chat.update")
+    assert len(updates) == 2 and updates[1].time - updates[0].time >= 0.99
+    message = fake.message(CHANNEL, ref.message_id)
+    assert message is not None and message.text.startswith("progress 5")
+
+
+async def test_edits_arriving_while_one_is_on_its_way_wait_for_its_answer(
+    fake: FakeSlack, port: SlackPort
+) -> None:
+    """The core edits progress on every change, so a burst can start on a message never edited
+    before: the first edit goes out at once, the rest fold into one a second after its answer."""
+    ref = await port.send(CHANNEL, card("progress 0"))
+    await asyncio.gather(*(port.edit(ref, card(f"progress {i}")) for i in range(1, 6)))
     updates = fake.calls_of("chat.update")
     assert len(updates) == 2 and updates[1].time - updates[0].time >= 0.99
     message = fake.message(CHANNEL, ref.message_id)

@@ -15,6 +15,7 @@ import aiohttp
 import pytest
 import pytest_asyncio
 
+from handlers.ports import SOMETHING_WENT_WRONG, WARNING
 from storage import plans, posts
 from tests.fakes.slack import FakeSlack
 from tests.slack_support import (
@@ -243,8 +244,9 @@ async def test_refusals_and_failures_are_ephemeral(
     refusal, apology = fake.ephemerals
     assert refusal.ephemeral_user == "U7" and "there is no plan 99" in block_text(refusal)
     assert apology.ephemeral_user == "U8"
-    assert "Something went wrong" in apology.text and "Traceback" not in block_text(apology)
-    assert any(r.exc_info for r in caplog.records if r.name == "bot.slack_adapter")
+    assert apology.text == SOMETHING_WENT_WRONG and "Traceback" not in block_text(apology)
+    assert refusal.text.startswith(f"{WARNING} there is no plan 99")
+    assert any(r.exc_info for r in caplog.records if r.name == "bot.slack_listeners")
 
 
 async def test_help_and_healthz(bot: Bot, fake: FakeSlack) -> None:

@@ -1,8 +1,10 @@
-"""Message edits at most once a second per message, later cards folding into the pending edit.
+"""Edits of a message spaced by a platform's interval, later cards folding into the pending edit.
 
-Slack allows about one `chat.update` a second per message. An edit that arrives while another is
-waiting for its turn replaces that edit's card, and both callers return when it is applied (or
-both see its error), so a caller never returns before its card, or a newer one, is on screen.
+The core edits a progress message on every change; the platforms allow far fewer edits than a
+fast run makes. Each port owns its platform's limit and passes it in as `interval`. An edit
+that arrives while another waits for its turn replaces that edit's card, and both callers return
+when it is applied (or both see its error), so a caller never returns before its card, or a
+newer one, is on screen, and a burst of changes costs one call per interval.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ from dataclasses import dataclass, field
 
 from handlers.ports import Card
 
-MIN_INTERVAL_S = 1.0
 # Forget when a message was last edited once that no longer delays anything.
 _PRUNE_AT = 1000
 
@@ -32,7 +33,7 @@ class EditCoalescer:
         self,
         apply: Callable[[tuple[str, str], Card], Awaitable[None]],
         *,
-        interval: float = MIN_INTERVAL_S,
+        interval: float,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._apply = apply
@@ -40,6 +41,9 @@ class EditCoalescer:
         self._clock = clock
         self._last: dict[tuple[str, str], float] = {}
         self._pending: dict[tuple[str, str], _Pending] = {}
+        # Held while a message's edit waits for its turn and is applied: the next one waits for
+        # that edit's answer, never goes out beside it.
+        self._turns: dict[tuple[str, str], asyncio.Lock] = {}
 
     async def edit(self, message: tuple[str, str], card: Card) -> None:
         pending = self._pending.get(message)
@@ -50,22 +54,30 @@ class EditCoalescer:
         pending = _Pending(card)
         pending.done.add_done_callback(_mark_retrieved)
         self._pending[message] = pending
+        turn = self._turns.setdefault(message, asyncio.Lock())
         try:
-            await self._wait_turn(message)
+            async with turn:
+                try:
+                    await self._wait_turn(message)
+                finally:
+                    del self._pending[message]
+                try:
+                    await self._apply(message, pending.card)
+                finally:
+                    # Counted from the answer, not the request: the next edit then reaches the
+                    # platform at least `interval` after this one did, however long either took.
+                    self._last[message] = self._clock()
+        except Exception as exc:
+            pending.done.set_exception(exc)
+            raise
         except BaseException:
             pending.done.cancel()
             raise
         finally:
-            del self._pending[message]
-        try:
-            await self._apply(message, pending.card)
-        except Exception as exc:
-            pending.done.set_exception(exc)
-            raise
-        finally:
-            # Counted from the answer, not the request: the next edit then reaches Slack at
-            # least a second after this one did, however long either took on the way.
-            self._last[message] = self._clock()
+            if self._pending.get(message) is pending:  # cancelled before its turn came
+                del self._pending[message]
+            if message not in self._pending and not turn.locked():  # nobody waits for a turn
+                self._turns.pop(message, None)
         pending.done.set_result(None)
 
     async def _wait_turn(self, message: tuple[str, str]) -> None:

@@ -1,0 +1,133 @@
+"""What each Slack request becomes in the room: slash commands, reactions and thread replies.
+
+Each listener acknowledges at once (bolt does it for events) and hands the work to the
+adapter's background, so nothing slow happens before the ack. Redeliveries are passed on: the
+room deduplicates on `(team_id, event_id)`, persisted across restarts. The same listeners serve
+HTTP and Socket Mode.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable
+from typing import Any
+
+from slack_bolt.app.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.async_context import AsyncBoltContext
+
+from bot.background import Background
+from bot.outcomes import outcome
+from bot.slack_port import PLATFORM, Asker, SlackPort, platform_refusal
+from handlers.commands import USAGE
+from handlers.ports import (
+    Card,
+    Invocation,
+    ReactionEvent,
+    Reply,
+    Section,
+    ThreadMessage,
+    emoji_action,
+)
+from handlers.room import DraftRoom
+
+log = logging.getLogger(__name__)
+
+COMMANDS = tuple(f"/{name}" for name in USAGE)
+# A reply with "also send to channel" is still a reply in its thread.
+THREAD_REPLY_SUBTYPES = (None, "thread_broadcast")
+
+
+class SlackListeners:
+    def __init__(self, room: DraftRoom, port: SlackPort, background: Background) -> None:
+        self.room = room
+        self.port = port
+        self.background = background
+
+    async def on_command(self, ack: AsyncAck, command: dict[str, Any]) -> None:
+        await ack()
+        channel, user = _string(command, "channel_id"), _string(command, "user_id")
+        if channel is None or user is None:
+            return  # nobody to answer, and nowhere to
+        asker = Asker(channel, user, response_url=_string(command, "response_url"))
+        # trigger_id is unique to one invocation: a replayed request carries the same one.
+        inv = Invocation(PLATFORM, channel, user, event_key=_string(command, "trigger_id"))
+        name, text = str(command.get("command", "")).lstrip("/"), _string(command, "text") or ""
+        self.background.spawn(self._answer(asker, self.room.command(inv, name, text)))
+
+    async def on_reaction(
+        self, body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext
+    ) -> None:
+        item = event.get("item")
+        name = _string(event, "reaction") or ""
+        action = emoji_action(name)
+        user, channel, ts = _string(event, "user"), _string(item, "channel"), _string(item, "ts")
+        on_a_message = isinstance(item, dict) and item.get("type") == "message"
+        if action is None or not on_a_message or channel is None or ts is None:
+            return
+        if user is None or user == context.bot_user_id:
+            return
+        added = event["type"] == "reaction_added"
+        reaction = ReactionEvent(
+            PLATFORM, channel, ts, user, action, added, event_key=event_key(body), emoji=name
+        )
+        asker = Asker(reaction.channel_id, user)
+        self.background.spawn(self._answer(asker, _no_reply(self.room.reaction(reaction))))
+
+    async def on_message(
+        self, body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext
+    ) -> None:
+        thread_ts, ts = _string(event, "thread_ts"), _string(event, "ts")
+        user, channel = _string(event, "user"), _string(event, "channel")
+        from_bot = bool(event.get("bot_id")) or user == context.bot_user_id
+        subtype = event.get("subtype")
+        if not thread_ts or not ts or thread_ts == ts or subtype not in THREAD_REPLY_SUBTYPES:
+            return
+        if from_bot or user is None or channel is None:
+            return
+        text = _string(event, "text") or ""
+        message = ThreadMessage(
+            PLATFORM, channel, thread_ts, ts, user, text, event_key=event_key(body)
+        )
+        asker = Asker(message.channel_id, message.user_id, message.thread_id)
+        self.background.spawn(self._answer(asker, _no_reply(self.room.thread_message(message))))
+
+    async def _answer(self, asker: Asker, work: Awaitable[Reply | None]) -> None:
+        """The one place where outcomes become what the person who asked reads."""
+        what = f"a Slack request from {asker.user_id} in {asker.channel_id}"
+        shown = await outcome(work, what, log, platform_refusal=platform_refusal)
+        if shown is None:
+            return
+        reply = Reply(Card("", (Section(None, shown),))) if isinstance(shown, str) else shown
+        try:
+            if reply.public:
+                await self.port.send(asker.channel_id, reply.card, thread_id=asker.thread_ts)
+            else:
+                await self.port.ephemeral(asker, reply.card)
+        except Exception as exc:  # the Web API's retries are spent; nothing else to try
+            log.warning("answering %s failed: %s", what, exc)
+
+
+async def _no_reply(work: Awaitable[None]) -> Reply | None:
+    await work
+    return None
+
+
+def _string(payload: object, key: str) -> str | None:
+    """`payload[key]` if it is a non-empty string: a field missing or of another type is None."""
+    value = payload.get(key) if isinstance(payload, dict) else None
+    return value if isinstance(value, str) and value else None
+
+
+def event_key(body: dict[str, Any]) -> str | None:
+    team, event_id = body.get("team_id"), body.get("event_id")
+    return f"{team}:{event_id}" if event_id else None
+
+
+def register_listeners(app: AsyncApp, listeners: SlackListeners) -> None:
+    """Every route the Slack app serves, in HTTP and Socket Mode alike."""
+    for command in COMMANDS:
+        app.command(command)(listeners.on_command)
+    app.event("reaction_added")(listeners.on_reaction)
+    app.event("reaction_removed")(listeners.on_reaction)
+    app.event("message")(listeners.on_message)
