@@ -53,6 +53,7 @@ def main() -> None:
         run(PY, "-m", "ruff", "check", ".")
         run(PY, "-m", "ruff", "format", "--check", ".")
         run(PY, "-m", "mypy", *CHECKED)
+        run(BIN / "lint-imports")
         run(PY, "-m", "pytest", *rest)
     else:
         sys.exit("usage: python3 dev.py [run|test] [args...]")

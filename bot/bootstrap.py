@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -11,21 +12,25 @@ import httpx
 from bot.settings import Settings
 from handlers.deps import Deps, Rules
 from handlers.people import Roles
+from handlers.ports import ChatPorts
+from handlers.posting import Posting
+from handlers.progress import Progress
 from handlers.room import DraftRoom
 from pipeline.budget import Budget
 from pipeline.media import MediaStore
-from pipeline.personas import load_personas
+from pipeline.personas import PersonaError, Personas, load_personas
 from pipeline.providers.anthropic import AnthropicText
 from pipeline.providers.base import MediaProvider, TextProvider
 from pipeline.providers.fal import FalMedia
 from pipeline.providers.offline import OfflineImages, OfflineText, OfflineVideo
 from pipeline.providers.openai_compat import OpenAICompatibleText
 from pipeline.providers.prices import MEDIA_PRICES, TEXT_PRICES
-from pipeline.publisher import OutboxPublisher, Publisher, WebhookPublisher
+from pipeline.publisher import OutboxPublisher, Publisher, WebhookPublisher, secret_parts
 from pipeline.queue import SqliteRunQueue
 from pipeline.retry import RetryPolicy
 from pipeline.runner import Limits, Pipeline, Providers
 from storage.db import Database
+from storage.unusable import DatabaseUnusableError
 
 DEFAULT_MODELS = {"openai": "gpt-4o-mini", "anthropic": "claude-sonnet-4-5"}
 
@@ -114,6 +119,15 @@ def publisher(settings: Settings, http: httpx.AsyncClient) -> Publisher:
     return OutboxPublisher(settings.outbox_dir)
 
 
+def log_secrets(settings: Settings) -> list[str]:
+    """What the log filter scrubs: every secret setting, and each piece of the webhook URL
+    that can carry its credential, in every form it may be written in."""
+    found = settings.secrets()
+    if settings.publish_webhook_url is not None:
+        found += secret_parts(settings.publish_webhook_url.get_secret_value())
+    return found
+
+
 def rules(settings: Settings, approvers: list[str]) -> Rules:
     return Rules(
         roles=Roles(
@@ -138,38 +152,65 @@ async def build(
     """Open the database, build providers and the room; close everything on the way out.
 
     `providers` replaces the ones the settings choose (benchmarks use fixed-latency fakes)."""
-    personas = load_personas(settings.personas_file)
-    async with httpx.AsyncClient(follow_redirects=False) as http, Database(settings.db_path) as db:
-        if providers is None:
-            images, video = media_providers(settings, http)
-            providers = Providers(text_provider(settings, http), images, video)
-        media = MediaStore(settings.media_dir)
-        pipeline = Pipeline(
-            db,
-            providers,
-            personas,
-            media,
-            Budget(settings.daily_budget_usd),
-            retry=RetryPolicy(
-                max_attempts=settings.max_attempts,
-                base_s=settings.retry_base_s,
-                timeout_s=settings.step_timeout_s,
-            ),
-            aspect_ratios=settings.aspect_ratios,
-            limits=Limits(
-                text=settings.text_concurrency,
-                image=settings.image_concurrency,
-                video=settings.video_concurrency,
-            ),
-        )
-        deps = Deps(
-            db=db,
-            pipeline=pipeline,
-            queue=SqliteRunQueue(db),
-            personas=personas,
-            publisher=publisher(settings, http),
-            media=media,
-            rules=rules(settings, settings.approvers if approvers is None else approvers),
-        )
-        room = DraftRoom(deps, workers=settings.concurrent_runs)
-        yield App(settings, room, http)
+    try:
+        personas = load_personas(settings.personas_file)
+    except PersonaError as exc:
+        raise ConfigError(str(exc)) from None
+    db = Database(settings.db_path)
+    try:
+        await db.open()
+    except DatabaseUnusableError as exc:
+        raise ConfigError(str(exc)) from None
+    try:
+        async with httpx.AsyncClient(follow_redirects=False) as http:
+            yield App(settings, _room(settings, db, http, personas, approvers, providers), http)
+    finally:
+        await db.close()
+
+
+def _room(
+    settings: Settings,
+    db: Database,
+    http: httpx.AsyncClient,
+    personas: Personas,
+    approvers: list[str] | None,
+    providers: Providers | None,
+) -> DraftRoom:
+    """Every service built once, each given what it uses; nothing is wired after this."""
+    if providers is None:
+        images, video = media_providers(settings, http)
+        providers = Providers(text_provider(settings, http), images, video)
+    media = MediaStore(settings.media_dir)
+    pipeline = Pipeline(
+        db,
+        providers,
+        personas,
+        media,
+        Budget(settings.daily_budget_usd),
+        retry=RetryPolicy(
+            max_attempts=settings.max_attempts,
+            base_s=settings.retry_base_s,
+            timeout_s=settings.step_timeout_s,
+        ),
+        aspect_ratios=settings.aspect_ratios,
+        limits=Limits(
+            text=settings.text_concurrency,
+            image=settings.image_concurrency,
+            video=settings.video_concurrency,
+        ),
+    )
+    ports = ChatPorts()
+    posting = Posting(db, ports, time.time)
+    deps = Deps(
+        db=db,
+        pipeline=pipeline,
+        queue=SqliteRunQueue(db),
+        personas=personas,
+        publisher=publisher(settings, http),
+        media=media,
+        rules=rules(settings, settings.approvers if approvers is None else approvers),
+        ports=ports,
+        posting=posting,
+        progress=Progress(db, ports, posting),
+    )
+    return DraftRoom(deps, workers=settings.concurrent_runs)

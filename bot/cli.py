@@ -8,12 +8,10 @@ import sys
 
 from pydantic import ValidationError
 
-from bot.bootstrap import ConfigError, build
+from bot.bootstrap import ConfigError, build, log_secrets
 from bot.console import run_console
 from bot.logs import setup_logging
 from bot.settings import Settings
-from pipeline.personas import PersonaError
-from storage.unusable import DatabaseUnusableError
 
 NO_PLATFORM = (
     "No Slack or Discord token set: opening the local console chat on {providers}. "
@@ -64,7 +62,7 @@ def main(argv: list[str] | None = None) -> None:
         settings = Settings()  # type: ignore[call-arg]  # values come from the environment
     except ValidationError as exc:
         sys.exit(f"draftroom: invalid settings:\n{exc}")
-    setup_logging(settings.log_level, settings.secrets())
+    setup_logging(settings.log_level, log_secrets(settings))
     command = args.command or "run"
     try:
         if command == "slack-manifest":
@@ -81,7 +79,7 @@ def main(argv: list[str] | None = None) -> None:
             asyncio.run(run_console_mode(settings))
         else:
             asyncio.run(run_platforms(settings))
-    except (ConfigError, PersonaError, DatabaseUnusableError) as exc:
+    except ConfigError as exc:
         sys.exit(f"draftroom: {exc}")
     except KeyboardInterrupt:
         pass

@@ -13,6 +13,7 @@ import re
 import sys
 from typing import TextIO
 
+from bot.edits import EditCoalescer
 from handlers.ports import (
     EMOJI_ACTION,
     Card,
@@ -23,7 +24,6 @@ from handlers.ports import (
     UserError,
 )
 from handlers.room import DraftRoom
-from storage import chat
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,9 @@ class ConsolePort:
 
     def __init__(self, room: DraftRoom, out: TextIO) -> None:
         self.room = room
+        self.messages = room.console_messages
         self.out = out
+        self._edits = EditCoalescer(self._print_edit, interval=1.0)
 
     def _print(self, text: str) -> None:
         self.out.write(text + "\n")
@@ -65,20 +67,14 @@ class ConsolePort:
         idempotency_key: str | None = None,
         reactions: tuple[str, ...] = (),
     ) -> MessageRef:
-        db = self.room.deps.db
-        async with db.transaction() as conn:
-            number = await chat.add_console_message(
-                conn,
-                text=card.plain_text(),
-                thread_id=thread_id,
-                key=idempotency_key,
-                now=self.room.deps.clock(),
-            )
-            if number is None:  # posted before under this key: the same message, not a second
-                assert idempotency_key is not None
-                found = await self.find_sent(channel_id, idempotency_key)
-                assert found is not None
-                return found
+        number = await self.messages.add(
+            card.plain_text(), thread_id=thread_id, key=idempotency_key
+        )
+        if number is None:  # posted before under this key: the same message, not a second
+            assert idempotency_key is not None
+            found = await self.find_sent(channel_id, idempotency_key)
+            assert found is not None
+            return found
         where = f"[m{number} ↳ {thread_id}]" if thread_id else f"[m{number}]"
         lines = [f"\n{where} {render(card)}", *(f"    image: {image}" for image in card.images)]
         if reactions:
@@ -90,21 +86,24 @@ class ConsolePort:
         """Print, then record that it was printed: a kill in between prints it again on the
         next look (twice at worst, never lost; a terminal cannot be asked what it showed)."""
         self._print(shown)
-        async with self.room.deps.db.transaction() as conn:
-            await chat.mark_console_printed(conn, number, shown)
+        await self.messages.printed(number, shown)
 
     async def edit(self, ref: MessageRef, card: Card) -> None:
-        self._print(f"[{ref.message_id} edited] {render(card)}")
+        # A terminal has no rate limit, but a reader has: one edit a second per message, the
+        # latest card winning, like Slack.
+        await self._edits.edit((ref.channel_id, ref.message_id), card)
+
+    async def _print_edit(self, message: tuple[str, str], card: Card) -> None:
+        self._print(f"[{message[1]} edited] {render(card)}")
 
     async def find_sent(
         self, channel_id: str, idempotency_key: str, *, thread_id: str | None = None
     ) -> MessageRef | None:
-        reader = self.room.deps.db.reader
-        unprinted = await chat.unprinted_console_message(reader, idempotency_key)
+        unprinted = await self.messages.unprinted(idempotency_key)
         if unprinted is not None:
             number, text = unprinted
             await self._show(number, f"\n[m{number}] {text}")
-        found = await chat.console_message_by_key(reader, idempotency_key)
+        found = await self.messages.by_key(idempotency_key)
         return None if found is None else MessageRef(PLATFORM, channel_id, f"m{found}")
 
     async def notify(
@@ -191,9 +190,7 @@ class Console:
             return f"m{match.group(1)}", rest
         kind = "plan_card" if match.group(2).lower() == "plan" else "draft"
         key = {"plan_id" if kind == "plan_card" else "post_id": int(match.group(3))}
-        link = await chat.latest_message(
-            self.room.deps.db.reader, kind=kind, platform=PLATFORM, **key
-        )
+        link = await self.room.latest_card(PLATFORM, kind, **key)
         if link is None:
             raise UserError(f"there is no card for {match.group(2)} {match.group(3)} here yet.")
         return link.message_id, rest

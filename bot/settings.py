@@ -10,7 +10,6 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from handlers.people import parse_people
-from pipeline.publisher import secret_parts
 
 EXAMPLE_PERSONAS = Path(__file__).resolve().parent.parent / "pipeline" / "personas.example.toml"
 
@@ -158,7 +157,6 @@ class Settings(BaseSettings):
             self.slack_app_token,
             self.discord_bot_token,
         ]
-        found = [v.get_secret_value() for v in values if v is not None and v.get_secret_value()]
         if self.publish_webhook_url is not None:
-            found += secret_parts(self.publish_webhook_url.get_secret_value())
-        return found
+            values.append(self.publish_webhook_url)  # its pieces: bot.bootstrap.log_secrets
+        return [v.get_secret_value() for v in values if v is not None and v.get_secret_value()]

@@ -32,9 +32,8 @@ from handlers.ports import (
     qualified_id,
 )
 from handlers.publishing import publish_post
-from handlers.spending import reserve_revision
 from pipeline.spec import FORMATS
-from storage import chat, plans, posts, steps
+from storage import chat, plans, posts, reactions, steps
 from storage.models import MessageLink, Plan, Post
 
 log = logging.getLogger(__name__)
@@ -49,7 +48,7 @@ async def handle_reaction(deps: Deps, event: ReactionEvent) -> bool:
     async with deps.db.transaction() as conn:
         link = await chat.find_message(conn, event.platform, event.channel_id, event.message_id)
         if link is None:
-            await chat.stash_early_reaction(
+            await reactions.stash_early_reaction(
                 conn,
                 platform=event.platform,
                 channel_id=event.channel_id,
@@ -111,7 +110,7 @@ async def _on_draft(deps: Deps, event: ReactionEvent, link: MessageLink) -> None
     refusal = await _counts(deps, event, post, plan)
     publish = regenerate = False
     async with deps.db.transaction() as conn:
-        await chat.add_reaction(
+        await reactions.add_reaction(
             conn,
             post_id=post.id,
             plan_id=None,
@@ -140,7 +139,7 @@ async def _decide(
     """Move the post on, inside the transaction that stored the reaction. (publish, regenerate)"""
     roles = deps.rules.roles
     approvers = {
-        roles.person(u) for u in await chat.active_reactors(conn, post.id, post.rev, APPROVE)
+        roles.person(u) for u in await reactions.active_reactors(conn, post.id, post.rev, APPROVE)
     }
     enough = len(approvers) >= deps.rules.approvals_required
     now, by = deps.clock(), event.who
@@ -179,7 +178,9 @@ async def new_item_revision(
 ) -> int:
     """Start a new revision of one item: its steps run again; earlier approvals no longer count.
     Whoever wrote the note is recorded on the draft step as an author of the revision."""
-    await reserve_revision(deps, conn, post, note)  # refused: the transaction writes nothing
+    estimate = await deps.pipeline.estimate_revision(post, note)
+    # Refused, the transaction writes nothing.
+    await deps.pipeline.budget.add_to_run(conn, post.run_id, estimate)
     rev = await posts.new_revision(conn, post.id, now=deps.clock())
     inputs: dict[str, str] = {}
     if note:
@@ -211,7 +212,7 @@ async def reconcile_draft(deps: Deps, link: MessageLink, present: set[tuple[str,
         for user, emoji in present
         if emoji_action(emoji) is not None
     }
-    seen = await chat.reactions_on(deps.db.reader, link.post_id, link.rev, counted_only=False)
+    seen = await reactions.reactions_on(deps.db.reader, link.post_id, link.rev, counted_only=False)
     was_on = {key for key, (_, on) in seen.items() if on}
     prefix = f"{link.platform}:"
     # Withdrawals first: an approval taken back while away must not count towards a publish.

@@ -1,23 +1,26 @@
-"""Everything the handlers need, built once by `bot.bootstrap` and passed in."""
+"""Everything the handlers need, built once by `bot.bootstrap` and passed in, never changed.
+
+A handler takes `Deps` and its command; what it touches is named here, each built before the
+room exists: storage, the pipeline, the queue, the publisher, the chat ports, and the two
+services that put things into chat (exactly-once posting and run progress).
+"""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
 from handlers.people import Roles
-from handlers.ports import ChatPort, UserError
+from handlers.ports import ChatPort, ChatPorts
+from handlers.posting import Posting
+from handlers.progress import Progress
 from pipeline.media import MediaStore
 from pipeline.personas import Personas
 from pipeline.publisher import Publisher
 from pipeline.queue import RunQueue
 from pipeline.runner import Pipeline
 from storage.db import Database
-
-if TYPE_CHECKING:
-    from handlers.delivery import Delivery
 
 
 @dataclass(frozen=True)
@@ -29,7 +32,7 @@ class Rules:
     max_text_chars: int = 2000
 
 
-@dataclass
+@dataclass(frozen=True)
 class Deps:
     db: Database
     pipeline: Pipeline
@@ -38,13 +41,10 @@ class Deps:
     publisher: Publisher
     media: MediaStore
     rules: Rules
+    ports: ChatPorts
+    posting: Posting
+    progress: Progress
     clock: Callable[[], float] = time.time
-    ports: dict[str, ChatPort] = field(default_factory=dict)
-    publishing: set[int] = field(default_factory=set)  # post ids being published right now
-    delivery: Delivery = field(init=False)
 
     def port(self, platform: str) -> ChatPort:
-        try:
-            return self.ports[platform]
-        except KeyError:
-            raise UserError(f"{platform} is not connected in this process.") from None
+        return self.ports.get(platform)

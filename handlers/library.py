@@ -6,11 +6,9 @@ from handlers import cards, permissions
 from handlers.commands import Ask, Costs, ListPosts, ShowPost
 from handlers.deps import Deps
 from handlers.ports import Card, Invocation, Reply, Section, UserError
-from handlers.recording import finish_text_step, recorded_call
-from handlers.spending import reserve_call
+from handlers.text_steps import finish_text_step, recorded_call
 from handlers.turns import log_user_turn, say
 from pipeline.budget import start_of_day
-from pipeline.personas import PersonaError
 from pipeline.providers.base import TextRequest
 from pipeline.schemas import Answer
 from pipeline.structured import Structured
@@ -50,10 +48,7 @@ async def show_post(deps: Deps, inv: Invocation, cmd: ShowPost) -> Reply:
 
 async def list_posts(deps: Deps, inv: Invocation, cmd: ListPosts) -> Reply:
     if cmd.persona:
-        try:
-            deps.personas.persona(cmd.persona)
-        except PersonaError as exc:
-            raise UserError(str(exc)) from None
+        deps.personas.persona(cmd.persona)  # an unknown persona is refused, by name
     found = await posts.list_posts(
         deps.db.reader, place=inv.place, status=cmd.status, persona=cmd.persona
     )
@@ -89,7 +84,8 @@ async def ask(deps: Deps, inv: Invocation, cmd: Ask) -> Reply | None:
     estimate = deps.pipeline.providers.text.estimate_cost(request)
     async with deps.db.transaction() as conn:
         step_id = await steps.add_step(conn, name="ask", position=0)
-        claim = await reserve_call(deps, conn, estimate, step_id=step_id)  # refused: no step
+        # Refused, the transaction writes no step.
+        claim = await deps.pipeline.budget.reserve_call(conn, estimate, step_id=step_id)
     await log_user_turn(deps, inv, f"/ask {cmd.question}")
     result: Structured[Answer] = await recorded_call(
         deps,

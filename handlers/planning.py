@@ -2,43 +2,37 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from handlers import cards, permissions
 from handlers.commands import Propose, Refine, RunPlan
 from handlers.deps import Deps
 from handlers.parsing import parse_options
 from handlers.ports import Card, Invocation, MessageRef, Reply, Section, UserError
-from handlers.recording import finish_text_step, recorded_call
-from handlers.spending import reserve_call
-from handlers.turns import log_bot_turn, log_user_turn, say
-from pipeline.budget import BudgetExceeded
-from pipeline.personas import PersonaError
+from handlers.posting import message_link
+from handlers.text_steps import finish_text_step, recorded_call
+from handlers.turns import add_bot_turn, add_user_turn, say
 from pipeline.planner import closest_post, plan_request, refine_request
 from pipeline.schemas import PlanText, Refinement
-from pipeline.spec import ItemSpec, SpecError, parse_special
+from pipeline.spec import ItemSpec, parse_special
 from pipeline.structured import Structured
 from storage import chat, plans, posts, steps
-from storage.models import MessageLink, Plan, PlanRevision
+from storage.models import Plan, PlanRevision
 
 
 async def propose(deps: Deps, inv: Invocation, cmd: Propose) -> Reply | None:
     # Everything that can be refused is checked before anything is written or spent.
     if not permissions.may_spend(deps, inv.who):
         raise UserError(permissions.SPEND_REFUSAL)
-    try:
-        persona = deps.personas.persona(cmd.persona)
-        pillar = deps.personas.pillar(persona, cmd.pillar)
-        special = cmd.special or pillar.default_special
-        spec = parse_special(special, max_items=deps.rules.max_items)
-    except (PersonaError, SpecError) as exc:
-        raise UserError(str(exc)) from None
+    persona = deps.personas.persona(cmd.persona)
+    pillar = deps.personas.pillar(persona, cmd.pillar)
+    special = cmd.special or pillar.default_special
+    spec = parse_special(special, max_items=deps.rules.max_items)
     recent = await posts.recent_posts(
         deps.db.reader, place=inv.place, persona=persona.handle, pillar=pillar.name
     )
     closest = closest_post(cmd.idea, recent)
     request = plan_request(persona, pillar, cmd.idea, special, closest)
-    estimate = deps.pipeline.providers.text.estimate_cost(request)
-
-    now = deps.clock()
     async with deps.db.transaction() as conn:
         plan_id = await plans.create_plan(
             conn,
@@ -48,22 +42,16 @@ async def propose(deps: Deps, inv: Invocation, cmd: Propose) -> Reply | None:
             proposer=inv.who,
             platform=inv.platform,
             channel_id=inv.channel_id,
-            now=now,
+            now=deps.clock(),
         )
         step_id = await steps.add_step(conn, name="plan", position=0, plan_id=plan_id, plan_rev=1)
-        claim = await reserve_call(deps, conn, estimate, step_id=step_id)  # refused: no plan
-    # The card's place is taken before anything is spent: where the bot cannot post (a channel
-    # it is not in), the plan is taken back and the platform's refusal reaches the user.
-    port = deps.port(inv.platform)
-    try:
-        placeholder = await port.send(
-            inv.channel_id, cards.planning_card(plan_id, persona.handle, pillar.name, cmd.idea)
-        )
-    except BaseException:
-        async with deps.db.transaction() as conn:
-            await plans.discard_unwritten_plan(conn, plan_id)
-        raise
-    await log_user_turn(deps, inv, f"/propose {cmd.idea}", plan_id=plan_id)
+        estimate = deps.pipeline.providers.text.estimate_cost(request)
+        # Refused, the transaction writes no plan.
+        claim = await deps.pipeline.budget.reserve_call(conn, estimate, step_id=step_id)
+        await add_user_turn(conn, deps, inv, f"/propose {cmd.idea}", plan_id=plan_id)
+    plan = await plans.get_plan(deps.db.reader, plan_id)
+    assert plan is not None
+    card_place = await _take_card_place(deps, inv, plan)
     try:
         result: Structured[PlanText] = await recorded_call(
             deps,
@@ -73,7 +61,7 @@ async def propose(deps: Deps, inv: Invocation, cmd: Propose) -> Reply | None:
             reservation=claim,
         )
     except UserError as exc:
-        await port.edit(placeholder, Card(str(exc)))  # the card's place says what became of it
+        await deps.port(inv.platform).edit(card_place, Card(str(exc)))  # what became of it
         raise
     revision = PlanRevision(
         plan_id=plan_id,
@@ -87,39 +75,33 @@ async def propose(deps: Deps, inv: Invocation, cmd: Propose) -> Reply | None:
         author=inv.who,
         created_at=deps.clock(),
     )
-    async with deps.db.transaction() as conn:
-        await plans.add_revision(conn, revision)
-        await finish_text_step(conn, step_id, result, now=deps.clock())
-    plan = await plans.get_plan(deps.db.reader, plan_id)
-    assert plan is not None
     card = cards.plan_card(plan, revision, spec.describe())
     refs = [(closest.post.id, "closest")] if closest else []
-    await port.edit(placeholder, card)
-    ref = placeholder
-    await log_bot_turn(
-        deps,
-        platform=ref.platform,
-        channel_id=ref.channel_id,
-        thread_id=None,
-        message_id=ref.message_id,
-        text=card.plain_text(),
-        refs=refs,
-        plan_id=plan_id,
-    )
-    await deps.delivery.record_link(
-        MessageLink(
-            platform=ref.platform,
-            channel_id=ref.channel_id,
-            message_id=ref.message_id,
-            kind="plan_card",
-            plan_id=plan_id,
-            post_id=None,
-            run_id=None,
-            rev=1,
-            created_at=deps.clock(),
-        )
-    )
+    async with deps.db.transaction() as conn:  # the outcome, in one write
+        await plans.add_revision(conn, revision)
+        await finish_text_step(conn, step_id, result, now=deps.clock())
+        await add_bot_turn(conn, deps, card_place, card.plain_text(), refs=refs, plan_id=plan_id)
+    await deps.port(inv.platform).edit(card_place, card)
     return None
+
+
+async def _take_card_place(deps: Deps, inv: Invocation, plan: Plan) -> MessageRef:
+    """Post the plan card's placeholder before anything is spent. Where the bot cannot post (a
+    channel it is not in) the plan is taken back and the platform's refusal reaches the user.
+    The placeholder is linked at once, so a ✅ or a reply on it while the plan is written is
+    answered ("still being written") rather than lost."""
+    placeholder = cards.planning_card(plan.id, plan.persona, plan.pillar, plan.idea)
+    try:
+        ref = await deps.port(inv.platform).send(inv.channel_id, placeholder)
+    except BaseException:
+        async with deps.db.transaction() as conn:
+            await plans.discard_unwritten_plan(conn, plan.id)
+        raise
+    link = message_link(
+        "plan_card", inv.platform, inv.channel_id, now=deps.clock(), plan_id=plan.id, rev=1
+    )
+    await deps.posting.record_link(replace(link, message_id=ref.message_id), ref)
+    return ref
 
 
 async def load_plan(deps: Deps, inv: Invocation, plan_id: int) -> tuple[Plan, PlanRevision]:
@@ -128,7 +110,9 @@ async def load_plan(deps: Deps, inv: Invocation, plan_id: int) -> tuple[Plan, Pl
     plan = await plans.plan_in(deps.db.reader, plan_id, inv.place)
     revision = None
     if plan is not None and plan.current_rev == 0:
-        raise UserError(f"plan {plan_id} is still being written; try again in a moment.")
+        if await plans.refinement_in_flight(deps.db.reader, plan_id):
+            raise UserError(f"plan {plan_id} is still being written; try again in a moment.")
+        raise UserError(f"plan {plan_id} could not be written; propose it again.")
     if plan is not None:
         revision = await plans.get_revision(deps.db.reader, plan_id, plan.current_rev)
     if plan is None or revision is None:
@@ -153,10 +137,7 @@ async def refine(deps: Deps, inv: Invocation, cmd: Refine) -> Reply | None:
     spec = ItemSpec.from_json(current.spec_json)
     note, options = parse_options(note, ("special",), command="/refine", prose="note")
     if "special" in options:
-        try:
-            spec = parse_special(options["special"], max_items=deps.rules.max_items)
-        except SpecError as exc:
-            raise UserError(str(exc)) from None
+        spec = parse_special(options["special"], max_items=deps.rules.max_items)
         special = options["special"]
         note = note or f"batch changed to {spec.describe()}"
     request = refine_request(persona, current.angle, current.rationale, note)
@@ -172,8 +153,8 @@ async def refine(deps: Deps, inv: Invocation, cmd: Refine) -> Reply | None:
                 f"plan {plan.id} is being revised right now; try again when it is done."
             )
         step_id = await steps.add_step(conn, name="plan", position=0, plan_id=plan.id, plan_rev=rev)
-        claim = await reserve_call(deps, conn, estimate, step_id=step_id)
-    await log_user_turn(deps, inv, cmd.note, plan_id=plan.id)
+        claim = await deps.pipeline.budget.reserve_call(conn, estimate, step_id=step_id)
+        await add_user_turn(conn, deps, inv, cmd.note, plan_id=plan.id)
     revised: Structured[Refinement] = await recorded_call(
         deps,
         step_id,
@@ -207,16 +188,17 @@ async def refine(deps: Deps, inv: Invocation, cmd: Refine) -> Reply | None:
         ),
         footer=f"/run {plan.id} runs revision {rev}",
     )
-    thread = await chat.latest_message(deps.db.reader, kind="plan_card", plan_id=plan.id)
-    same_place = thread is not None and thread.platform == inv.platform
-    channel = thread.channel_id if thread and same_place else inv.channel_id
-    thread_id = thread.message_id if thread and same_place else None
+    # The answer goes in the plan card's thread (a plan lives in one channel, so the card is
+    # where the command was given), and the card shows the new revision.
+    card = await chat.latest_message(deps.db.reader, kind="plan_card", plan_id=plan.id)
+    thread_id = card.message_id if card is not None else None
     refs = [(current.closest_post_id, "closest")] if current.closest_post_id else []
-    await say(deps, inv.platform, channel, answer, thread_id=thread_id, refs=refs, plan_id=plan.id)
-    if thread is not None and thread.platform in deps.ports:
-        updated = cards.plan_card(plan, revision, spec.describe())
-        ref = MessageRef(thread.platform, thread.channel_id, thread.message_id)
-        await deps.port(thread.platform).edit(ref, updated)
+    await say(
+        deps, inv.platform, inv.channel_id, answer, thread_id=thread_id, refs=refs, plan_id=plan.id
+    )
+    if card is not None:
+        ref = MessageRef(card.platform, card.channel_id, card.message_id)
+        await deps.port(card.platform).edit(ref, cards.plan_card(plan, revision, spec.describe()))
     return None
 
 
@@ -233,10 +215,7 @@ async def start_run(
             raise UserError(f"plan {plan.id} is already running as run {active.id}.")
         if from_reaction and await plans.revision_has_run(conn, plan.id, revision.rev):
             return None  # a repeated ✅ must not start the same revision twice
-        try:
-            await deps.pipeline.budget.check_run(conn, estimate)
-        except BudgetExceeded as exc:
-            raise UserError(str(exc)) from None
+        await deps.pipeline.budget.check_run(conn, estimate)
         run_id = await plans.create_run(
             conn,
             plan_id=plan.id,
@@ -247,6 +226,6 @@ async def start_run(
             reserved_usd=estimate,
             now=deps.clock(),
         )
-    await deps.delivery.start_progress(run_id, inv.platform, inv.channel_id)
+    await deps.progress.start(run_id, inv.platform, inv.channel_id)
     await deps.queue.enqueue(run_id)
     return None

@@ -56,6 +56,15 @@ class UserError(Exception):
     """A refusal the user should read: short, says what is wrong and what to do."""
 
 
+# What every adapter shows for a refusal and for a failure of ours, so all read alike.
+WARNING = "⚠"
+SOMETHING_WENT_WRONG = f"{WARNING} Something went wrong on our side; it is in the log. Try again."
+
+
+def refusal_text(reason: UserError | str) -> str:
+    return f"{WARNING} {reason}"
+
+
 @dataclass(frozen=True)
 class Section:
     heading: str | None
@@ -185,3 +194,23 @@ class ChatPort(Protocol):
     ) -> None:
         """A short note only this person sees (ephemeral where the platform has it)."""
         ...
+
+
+class ChatPorts:
+    """The chat platforms connected in this process, by name. Built empty by the composition
+    root; each adapter connects its port when it starts."""
+
+    def __init__(self) -> None:
+        self._by_platform: dict[str, ChatPort] = {}
+
+    def connect(self, port: ChatPort) -> None:
+        self._by_platform[port.platform] = port
+
+    def __contains__(self, platform: object) -> bool:
+        return platform in self._by_platform
+
+    def get(self, platform: str) -> ChatPort:
+        try:
+            return self._by_platform[platform]
+        except KeyError:
+            raise UserError(f"{platform} is not connected in this process.") from None

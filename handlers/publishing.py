@@ -16,6 +16,7 @@ import logging
 
 from handlers.deps import Deps
 from handlers.ports import Card, Section
+from handlers.posting import message_link
 from handlers.turns import log_bot_turn
 from pipeline.publisher import Bundle, PublishError
 from storage import chat, plans, posts, steps
@@ -125,18 +126,11 @@ async def send_announcements(deps: Deps) -> None:
             f"revision {done.rev}."
         )
         card = Card(title=text, sections=(Section(None, f"/post {post_id} shows its card."),))
-        ref = await deps.delivery.post_once(
-            key, link.platform, link.channel_id, card, kind="notice", thread_id=link.message_id
-        )
-        if ref is not None:
+        notice = message_link("notice", link.platform, link.channel_id, now=deps.clock())
+        posted = await deps.posting.post_once(key, notice, card, thread_id=link.message_id)
+        if posted is not None:
             await log_bot_turn(
-                deps,
-                platform=link.platform,
-                channel_id=link.channel_id,
-                thread_id=link.message_id,
-                message_id=ref.message_id,
-                text=text,
-                refs=[(post_id, "named")],
+                deps, posted.ref, text, thread_id=link.message_id, refs=[(post_id, "named")]
             )
 
 
@@ -151,12 +145,4 @@ async def _say_in_thread(deps: Deps, post_id: int, text: str) -> None:
     except Exception as exc:
         log.warning("announcing post %d failed: %s", post_id, exc)
         return
-    await log_bot_turn(
-        deps,
-        platform=link.platform,
-        channel_id=link.channel_id,
-        thread_id=link.message_id,
-        message_id=ref.message_id,
-        text=text,
-        refs=[(post_id, "named")],
-    )
+    await log_bot_turn(deps, ref, text, thread_id=link.message_id, refs=[(post_id, "named")])

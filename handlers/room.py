@@ -13,12 +13,13 @@ import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
-from handlers import commands, library, planning
-from handlers.approvals import handle_reaction, reconcile_draft, replay_early_reactions
+from handlers import commands, drafts, library, planning
+from handlers.approvals import handle_reaction, reconcile_draft
 from handlers.commands import Command
+from handlers.console_channel import ConsoleMessages
 from handlers.conversation import handle_thread_message
-from handlers.delivery import Delivery
 from handlers.deps import Deps
+from handlers.drafts import RunEvents
 from handlers.ports import (
     Card,
     ChatPort,
@@ -29,8 +30,9 @@ from handlers.ports import (
     ThreadMessage,
 )
 from handlers.publishing import publish_post, send_announcements
+from handlers.refusals import refusals_as_user_errors
 from pipeline.queue import Workers
-from storage import chat, plans, posts, steps
+from storage import chat, plans, posts, reactions, steps
 from storage.models import MessageLink, Place
 
 log = logging.getLogger(__name__)
@@ -60,19 +62,17 @@ EARLY_KEPT_S = 86400.0  # reactions on messages that never became ours are forgo
 class DraftRoom:
     def __init__(self, deps: Deps, *, workers: int = 4) -> None:
         self.deps = deps
-        self.delivery = Delivery(
-            deps, on_early_reactions=lambda link, early: replay_early_reactions(deps, link, early)
-        )
-        deps.delivery = self.delivery
-        deps.pipeline.observer = self.delivery
+        self.events = RunEvents(deps)
+        deps.pipeline.observer = self.events
         self.workers = Workers(
             deps.queue, deps.pipeline.execute_run, self._run_crashed, count=workers
         )
         self._sweeper: asyncio.Task[None] | None = None
         self._in_flight: set[tuple[str, str]] = set()
+        self.console_messages = ConsoleMessages(deps.db, deps.clock)
 
     def connect(self, port: ChatPort) -> None:
-        self.deps.ports[port.platform] = port
+        self.deps.ports.connect(port)
 
     async def start(self) -> None:
         """Resume what a crash or restart left: runs, unposted drafts, unpublished approvals."""
@@ -90,17 +90,21 @@ class DraftRoom:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._sweeper
         await self.workers.stop()
-        await self.delivery.settle()
+        await self.deps.progress.settle()
+
+    async def sweep(self) -> int:
+        """Post drafts that failed to post; how many were waiting."""
+        return await drafts.sweep(self.deps)
 
     async def _catch_up(self) -> None:
         """Post drafts that failed to post; publish approvals whose publishing failed; send the
         "published" announcements a crash kept from being sent."""
-        await self.delivery.sweep()
+        await drafts.sweep(self.deps)
         for post in await posts.approved_unpublished(self.deps.db.reader):
             await publish_post(self.deps, post.id)
         await send_announcements(self.deps)
         async with self.deps.db.transaction() as conn:
-            await chat.forget_early_reactions(conn, before=self.deps.clock() - EARLY_KEPT_S)
+            await reactions.forget_early_reactions(conn, before=self.deps.clock() - EARLY_KEPT_S)
 
     async def _sweep_forever(self) -> None:
         while True:
@@ -119,7 +123,7 @@ class DraftRoom:
                 now=self.deps.clock(),
                 error=f"internal error: {exc!r}"[:300],
             )
-        await self.delivery.run_finished(run_id)
+        self.deps.progress.changed(run_id)
 
     # -- what adapters call ------------------------------------------------------------------
 
@@ -147,10 +151,12 @@ class DraftRoom:
             if not first:
                 log.info("ignoring a replayed %s command %s", inv.platform, inv.event_key)
                 return None
-        return await ROUTES[type(cmd)](self.deps, inv, cmd)
+        with refusals_as_user_errors():
+            return await ROUTES[type(cmd)](self.deps, inv, cmd)
 
     async def reaction(self, event: ReactionEvent) -> None:
-        await self._once(event.platform, event.event_key, handle_reaction(self.deps, event))
+        with refusals_as_user_errors():
+            await self._once(event.platform, event.event_key, handle_reaction(self.deps, event))
 
     async def plan_suggestions(self, place: Place, limit: int) -> list[tuple[int, str]]:
         """The newest plans of a channel with a one-line label each, for pickers."""
@@ -158,6 +164,20 @@ class DraftRoom:
 
     async def post_suggestions(self, place: Place, limit: int) -> list[tuple[int, str]]:
         return await library.post_suggestions(self.deps, place, limit)
+
+    async def record_start(self, platform: str, *, window_s: float) -> int:
+        """Record that `platform`'s connection starts now; how many starts came before it
+        within `window_s` (a crash loop shows as many)."""
+        async with self.deps.db.transaction() as conn:
+            return await chat.record_start(conn, platform, now=self.deps.clock(), window=window_s)
+
+    async def latest_card(
+        self, platform: str, kind: str, *, plan_id: int | None = None, post_id: int | None = None
+    ) -> MessageLink | None:
+        """The newest plan card or draft of a plan or post on a platform."""
+        return await chat.latest_message(
+            self.deps.db.reader, kind=kind, platform=platform, plan_id=plan_id, post_id=post_id
+        )
 
     async def awaiting_drafts(self, platform: str) -> list[MessageLink]:
         """Draft messages on this platform whose post still waits for approval."""
@@ -171,7 +191,8 @@ class DraftRoom:
 
     async def thread_message(self, message: ThreadMessage) -> None:
         work = handle_thread_message(self.deps, message)
-        await self._once(message.platform, message.event_key, work)
+        with refusals_as_user_errors():
+            await self._once(message.platform, message.event_key, work)
 
     async def _once(self, platform: str, key: str | None, work: Coroutine[Any, Any, bool]) -> None:
         """Handle an inbound event once per delivery id. The id is recorded after the work
@@ -199,10 +220,14 @@ class DraftRoom:
         """Until every run has finished and its drafts and progress are posted."""
         async with asyncio.timeout(timeout):
             while True:
-                await self.delivery.settle()
+                await self.deps.progress.settle()
                 if not await plans.unfinished_runs(self.deps.db.reader):
-                    await self.delivery.sweep()
-                    await self.delivery.settle()
+                    await drafts.sweep(self.deps)
+                    await self.deps.progress.settle()
                     if not await plans.unfinished_runs(self.deps.db.reader):
                         return
                 await asyncio.sleep(0.05)
+
+    def pickable(self) -> tuple[list[str], list[str]]:
+        """The persona handles and pillar names commands take, for platforms' pickers."""
+        return list(self.deps.personas.by_handle), self.deps.personas.all_pillars()

@@ -1,4 +1,4 @@
-"""What happened in chat: message links, deliveries, seen events, turns, references, reactions."""
+"""What happened in chat: message links, deliveries, seen events, turns, references, starts."""
 
 from __future__ import annotations
 
@@ -109,11 +109,6 @@ async def reserve_delivery(
     )
 
 
-async def get_delivery(conn: Connection, key: str) -> str | None:
-    row = await fetchone(conn, "SELECT message_id FROM deliveries WHERE key = ?", (key,))
-    return None if row is None else row["message_id"]
-
-
 async def failed_drafts(conn: Connection, run_id: int) -> dict[int, str]:
     """Drafts of a run whose last attempt to post failed, by post id, with the error."""
     rows = await fetchall(
@@ -172,10 +167,6 @@ async def add_turn(
     )
 
 
-async def set_turn_message(conn: Connection, turn_id: int, message_id: str) -> None:
-    await conn.execute("UPDATE turns SET message_id = ? WHERE id = ?", (message_id, turn_id))
-
-
 async def add_reference(conn: Connection, turn_id: int, post_id: int, how: str) -> None:
     await conn.execute(
         "INSERT OR IGNORE INTO chat_references (turn_id, post_id, how) VALUES (?, ?, ?)",
@@ -192,99 +183,6 @@ async def references_to(conn: Connection, post_id: int) -> list[ChatReference]:
         (post_id,),
     )
     return [ChatReference.from_row(r) for r in rows]
-
-
-async def thread_turns(
-    conn: Connection, platform: str, channel_id: str, thread_id: str, limit: int = 20
-) -> list[tuple[str, str, str]]:
-    rows = await fetchall(
-        conn,
-        "SELECT role, author, text FROM turns WHERE platform = ? AND channel_id = ?"
-        " AND thread_id = ? ORDER BY id DESC LIMIT ?",
-        (platform, channel_id, thread_id, limit),
-    )
-    return [(r["role"], r["author"], r["text"]) for r in reversed(rows)]
-
-
-async def add_reaction(
-    conn: Connection,
-    *,
-    post_id: int | None,
-    plan_id: int | None,
-    rev: int,
-    user_id: str,
-    action: str,
-    added: bool,
-    counted: bool,
-    now: float,
-    emoji: str = "",
-) -> None:
-    await conn.execute(
-        "INSERT INTO reactions (post_id, plan_id, rev, user_id, action, added, counted, at, emoji)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (post_id, plan_id, rev, user_id, action, int(added), int(counted), now, emoji),
-    )
-
-
-async def reactions_on(
-    conn: Connection, post_id: int, rev: int, *, counted_only: bool
-) -> dict[tuple[str, str], tuple[str, bool]]:
-    """The latest state of each (user, emoji) on a revision: its action and whether it is on."""
-    rows = await fetchall(
-        conn,
-        "SELECT user_id, emoji, action, added FROM reactions WHERE post_id = ? AND rev = ?"
-        + (" AND counted = 1" if counted_only else "")
-        + " ORDER BY id",
-        (post_id, rev),
-    )
-    latest: dict[tuple[str, str], tuple[str, bool]] = {}
-    for row in rows:
-        emoji = row["emoji"] or row["action"]
-        latest[(row["user_id"], emoji)] = (row["action"], bool(row["added"]))
-    return latest
-
-
-async def active_reactors(conn: Connection, post_id: int, rev: int, action: str) -> list[str]:
-    """Users with at least one counted emoji of this action still on this revision."""
-    latest = await reactions_on(conn, post_id, rev, counted_only=True)
-    return sorted({user for (user, _), (act, on) in latest.items() if on and act == action})
-
-
-async def stash_early_reaction(
-    conn: Connection,
-    *,
-    platform: str,
-    channel_id: str,
-    message_id: str,
-    user_id: str,
-    emoji: str,
-    action: str,
-    added: bool,
-    now: float,
-) -> None:
-    await conn.execute(
-        "INSERT INTO early_reactions (platform, channel_id, message_id, user_id, emoji, action,"
-        " added, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (platform, channel_id, message_id, user_id, emoji, action, int(added), now),
-    )
-
-
-async def take_early_reactions(
-    conn: Connection, platform: str, channel_id: str, message_id: str
-) -> list[dict[str, object]]:
-    """Reactions stashed for this message before it was linked, oldest first, and forget them."""
-    rows = await fetchall(
-        conn,
-        "DELETE FROM early_reactions WHERE platform = ? AND channel_id = ? AND message_id = ?"
-        " RETURNING user_id, emoji, action, added, id",
-        (platform, channel_id, message_id),
-    )
-    return [dict(r) for r in sorted(rows, key=lambda r: int(r["id"]))]
-
-
-async def forget_early_reactions(conn: Connection, *, before: float) -> None:
-    """Reactions on messages that never became ours (any message in the channel) expire."""
-    await conn.execute("DELETE FROM early_reactions WHERE at < ?", (before,))
 
 
 async def plan_delivery(
@@ -307,45 +205,6 @@ async def unsent_deliveries(conn: Connection, prefix: str) -> list[str]:
         (prefix, prefix + "\uffff"),
     )
     return [str(r["key"]) for r in rows]
-
-
-async def add_console_message(
-    conn: Connection, *, text: str, thread_id: str | None, key: str | None, now: float
-) -> int | None:
-    """The new message's id (not yet printed); None when a message with this key exists."""
-    row = await fetchone(
-        conn,
-        "INSERT INTO console_messages (thread_id, idempotency_key, text, created_at, printed)"
-        " VALUES (?, ?, ?, ?, 0) ON CONFLICT (idempotency_key) DO NOTHING RETURNING id",
-        (thread_id, key, text, now),
-    )
-    return None if row is None else int(row["id"])
-
-
-async def mark_console_printed(conn: Connection, message_id: int, shown: str) -> None:
-    await conn.execute(
-        "UPDATE console_messages SET printed = 1, shown = ? WHERE id = ?", (shown, message_id)
-    )
-
-
-async def unprinted_console_message(conn: Connection, key: str) -> tuple[int, str] | None:
-    """A keyed message stored but never printed (the process died in between), and its text."""
-    row = await fetchone(
-        conn,
-        "SELECT id, text FROM console_messages WHERE idempotency_key = ? AND printed = 0",
-        (key,),
-    )
-    return None if row is None else (int(row["id"]), str(row["text"]))
-
-
-async def console_message_by_key(conn: Connection, key: str) -> int | None:
-    row = await fetchone(conn, "SELECT id FROM console_messages WHERE idempotency_key = ?", (key,))
-    return None if row is None else int(row["id"])
-
-
-async def console_message_thread(conn: Connection, message_id: int) -> str | None:
-    row = await fetchone(conn, "SELECT thread_id FROM console_messages WHERE id = ?", (message_id,))
-    return None if row is None else row["thread_id"]
 
 
 async def record_start(conn: Connection, platform: str, *, now: float, window: float) -> int:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import Any, Self
+from typing import Self
 
 from storage.db import Row
 
@@ -155,7 +155,3 @@ class ChatReference(Record):
     message_id: str | None
     text: str
     created_at: float
-
-
-def as_dict(record: Any) -> dict[str, Any]:
-    return {f.name: getattr(record, f.name) for f in fields(record)}

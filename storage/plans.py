@@ -29,7 +29,9 @@ async def create_plan(
 
 async def discard_unwritten_plan(conn: Connection, plan_id: int) -> None:
     """Take back a plan whose card could not be posted before anything was spent on it: the
-    plan, its planner step and that step's reservation go, as if the command never ran."""
+    plan, its planner step, that step's reservation and the /propose turn go, as if the command
+    never ran."""
+    await conn.execute("DELETE FROM turns WHERE plan_id = ? AND role = 'user'", (plan_id,))
     await conn.execute(
         "DELETE FROM reservations WHERE step_id IN (SELECT id FROM steps WHERE plan_id = ?)",
         (plan_id,),

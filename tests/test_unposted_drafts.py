@@ -25,11 +25,11 @@ async def test_a_draft_that_fails_to_post_is_reported_and_retried(tmp_path: Path
             await eventually(lambda: unposted() == 5, within=15)
             assert bot.drafts() == []
 
-            assert await bot.app.room.delivery.sweep() == 5  # what the sweeper does every 10 s
+            assert await bot.app.room.sweep() == 5  # what the sweeper does every 10 s
             await bot.settle()
             assert len(bot.drafts()) == 5
-            assert await bot.app.room.delivery.sweep() == 0  # nothing left, nothing posted again
+            assert await bot.app.room.sweep() == 0  # nothing left, nothing posted again
             await bot.settle()
             assert len(bot.drafts()) == 5
-            await bot.app.room.delivery.edit_progress(1)
+            await bot.app.room.deps.progress.edit(1)
             assert "draft not posted yet" not in block_text(bot.channel_cards("run 1 ")[0])
