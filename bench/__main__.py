@@ -23,7 +23,11 @@ SUITES = {
 TABLE = Path(__file__).resolve().parent.parent / "BENCHMARKS.md"
 
 
-def render(results: dict[str, list[Row]], command: str) -> str:
+def shown(value: float) -> str:
+    return f"{value:.0f}" if float(value).is_integer() else f"{value:.3f}"
+
+
+def render(results: dict[str, list[Row]], workloads: dict[str, str], command: str) -> str:
     lines = [
         "# Benchmarks",
         "",
@@ -38,21 +42,27 @@ def render(results: dict[str, list[Row]], command: str) -> str:
         for r in rows:
             verdict = {True: "yes", False: "**no**", None: "reference"}[r["holds"]]
             lines.append(
-                f"| {SUITES[suite]} | {r['name']} | {r['value']:.3f} {r['unit']} | "
+                f"| {SUITES[suite]} | {r['name']} | {shown(r['value'])} {r['unit']} | "
                 f"{r['target']} | {verdict} |"
             )
+    lines += ["", "## Workloads", ""]
+    lines += [f"- {SUITES[suite]}: {workloads[suite]}." for suite in results]
+    lines += ["", "Each suite's module docstring in `bench/` says exactly how it is measured."]
     return "\n".join(lines) + "\n"
 
 
 async def main(names: list[str]) -> None:
     results: dict[str, list[Row]] = {}
+    workloads: dict[str, str] = {}
     for name in names:
         module = importlib.import_module(f"bench.{name}")
+        workloads[name] = module.WORKLOAD
+        print(f"\n{SUITES[name]}: {module.WORKLOAD}")
         rows: list[Row] = await module.measure()
         print_rows(SUITES[name], rows)
         results[name] = rows
     if set(names) == set(SUITES):
-        TABLE.write_text(render(results, "python -m bench"), encoding="utf-8")
+        TABLE.write_text(render(results, workloads, "python -m bench"), encoding="utf-8")
         print(f"\nwrote {TABLE.name}")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import io
 import statistics
@@ -14,6 +15,7 @@ from bot.bootstrap import App, build
 from bot.console import Console
 from bot.settings import Settings
 from pipeline.runner import Providers
+from storage.db import Database
 
 Row = dict[str, Any]
 
@@ -32,6 +34,22 @@ def percentile(values: list[float], pct: float) -> float:
 
 def median(values: list[float]) -> float:
     return statistics.median(values)
+
+
+def database(app: App) -> Database:
+    """The room's database: the one place the benchmarks reach past the room's API."""
+    return app.room.deps.db
+
+
+async def unfinished_runs(app: App) -> int:
+    sql = "SELECT COUNT(*) FROM runs WHERE status IN ('queued', 'running')"
+    return int(await database(app).scalar(sql))
+
+
+async def wait_runs_finished(app: App, timeout: float = 600.0, poll_s: float = 0.005) -> None:
+    async with asyncio.timeout(timeout):
+        while await unfinished_runs(app):  # noqa: ASYNC110 (a database state, not an event)
+            await asyncio.sleep(poll_s)
 
 
 def settings_in(folder: Path, **env: Any) -> Settings:
@@ -65,4 +83,5 @@ def print_rows(title: str, rows: list[Row]) -> None:
     print(f"\n{title}")
     for r in rows:
         verdict = {True: "holds", False: "DOES NOT HOLD", None: "(reference)"}[r["holds"]]
-        print(f"  {r['name']}: {r['value']:.3f} {r['unit']}  target {r['target']}  {verdict}")
+        value = f"{r['value']:.0f}" if float(r["value"]).is_integer() else f"{r['value']:.3f}"
+        print(f"  {r['name']}: {value} {r['unit']}  target {r['target']}  {verdict}")
