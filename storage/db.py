@@ -13,7 +13,7 @@ import sqlite3
 from collections.abc import AsyncIterator, Iterable
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import aiosqlite
 
@@ -117,14 +117,17 @@ class Database:
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
         conn = self.writer
         async with self._write_lock:
-            await conn.execute("BEGIN IMMEDIATE")
             try:
+                await conn.execute("BEGIN IMMEDIATE")
                 yield conn
+                await asyncio.shield(conn.execute("COMMIT"))
             except BaseException:
-                # Shielded so that a cancelled task still leaves no half-written rows behind.
-                await asyncio.shield(conn.execute("ROLLBACK"))
+                # Shielded so that a cancelled task still leaves no half-written rows behind,
+                # and no transaction open: a task cancelled while its BEGIN was on the way still
+                # had it run (the connection's thread runs calls in order, so this ROLLBACK comes
+                # after it); a failed COMMIT leaves the transaction open too.
+                await asyncio.shield(_rollback(conn))
                 raise
-            await asyncio.shield(conn.execute("COMMIT"))
 
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[Row]:
         return await fetchall(self.reader, sql, params)
@@ -171,3 +174,23 @@ async def changes(conn: aiosqlite.Connection, sql: str, params: Iterable[Any] = 
     """Run a write and return how many rows it changed."""
     cursor = await conn.execute(sql, tuple(params))
     return cursor.rowcount
+
+
+async def newest_ids(
+    conn: aiosqlite.Connection,
+    table: Literal["plans", "posts"],
+    limit: int,
+    place: tuple[str, str] | None,
+) -> list[int]:
+    """The newest ids of `table`, of one channel (platform, channel id) when `place` is given."""
+    where, params = ("WHERE platform = ? AND channel_id = ? ", place) if place else ("", ())
+    rows = await fetchall(
+        conn, f"SELECT id FROM {table} {where}ORDER BY id DESC LIMIT ?", (*params, limit)
+    )
+    return [int(r["id"]) for r in rows]
+
+
+async def _rollback(conn: aiosqlite.Connection) -> None:
+    # "No transaction is active" when BEGIN itself failed or COMMIT went through: nothing to undo.
+    with contextlib.suppress(sqlite3.OperationalError):
+        await conn.execute("ROLLBACK")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiosqlite import Connection
 
-from storage.db import changes, fetchall, fetchone, insert
+from storage.db import changes, fetchone, insert, newest_ids
 from storage.models import Place, Plan, PlanRevision, Run
 
 
@@ -98,15 +98,7 @@ async def recent_plan_ids(
     conn: Connection, limit: int = 25, *, place: Place | None = None
 ) -> list[int]:
     """The newest plans, of one channel when `place` is given (what a user may see there)."""
-    if place is None:
-        rows = await fetchall(conn, "SELECT id FROM plans ORDER BY id DESC LIMIT ?", (limit,))
-    else:
-        rows = await fetchall(
-            conn,
-            "SELECT id FROM plans WHERE platform = ? AND channel_id = ? ORDER BY id DESC LIMIT ?",
-            (*place, limit),
-        )
-    return [int(r["id"]) for r in rows]
+    return await newest_ids(conn, "plans", limit, place)
 
 
 async def create_run(

@@ -6,7 +6,7 @@ import re
 
 from aiosqlite import Connection
 
-from storage.db import changes, fetchall, fetchone, insert
+from storage.db import changes, fetchall, fetchone, insert, newest_ids
 from storage.models import Place, Post, Publication
 
 
@@ -145,15 +145,7 @@ async def recent_post_ids(
     conn: Connection, limit: int = 25, *, place: Place | None = None
 ) -> list[int]:
     """The newest posts, of one channel when `place` is given (what a user may see there)."""
-    if place is None:
-        rows = await fetchall(conn, "SELECT id FROM posts ORDER BY id DESC LIMIT ?", (limit,))
-    else:
-        rows = await fetchall(
-            conn,
-            "SELECT id FROM posts WHERE platform = ? AND channel_id = ? ORDER BY id DESC LIMIT ?",
-            (*place, limit),
-        )
-    return [int(r["id"]) for r in rows]
+    return await newest_ids(conn, "posts", limit, place)
 
 
 async def post_in(conn: Connection, post_id: int, place: Place) -> Post | None:

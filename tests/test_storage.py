@@ -99,6 +99,23 @@ async def test_an_exception_rolls_the_whole_transaction_back(tmp_path: Path) -> 
         assert await new_plan(db, "after") == 1  # the writer is usable again
 
 
+async def test_a_write_cancelled_while_it_begins_leaves_the_writer_usable(
+    tmp_path: Path,
+) -> None:
+    """Cancelled while its BEGIN is on the way to SQLite's thread (the task's first wait): the
+    BEGIN still runs there, and must be rolled back, or every later write fails with "cannot
+    start a transaction within a transaction"."""
+    async with Database(tmp_path / "d.db") as db:
+        for _ in range(3):
+            writer = asyncio.create_task(new_plan(db, "never"))
+            await asyncio.sleep(0)  # the task is now waiting for its BEGIN
+            writer.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await writer
+            assert await new_plan(db, "after") >= 1
+        assert await db.scalar("SELECT COUNT(*) FROM plans WHERE idea = 'never'") == 0
+
+
 async def test_cancelled_writers_leave_no_half_rows_and_nothing_is_locked(tmp_path: Path) -> None:
     async with Database(tmp_path / "d.db") as db:
 
