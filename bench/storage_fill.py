@@ -190,8 +190,8 @@ def _fill_posts(
         (r[:13] for r in post_rows),
     )
     conn.executemany(
-        "INSERT INTO post_search (rowid, body, caption, plan_text) VALUES (?, ?, ?, ?)",
-        ((r[0], f"{r[7]}\n{r[8]}", r[9], "") for r in post_rows),
+        "INSERT INTO post_search (rowid, body, caption, plan_text, place) VALUES (?, ?, ?, ?, ?)",
+        ((r[0], f"{r[7]}\n{r[8]}", r[9], "", f"{r[11]} {r[12]}") for r in post_rows),
     )
     conn.executemany(
         "INSERT INTO post_status_history (post_id, status, at, by_user) VALUES (?, ?, ?, ?)",

@@ -88,8 +88,9 @@ async def set_content(
     if not new:
         await conn.execute("DELETE FROM post_search WHERE rowid = ?", (post_id,))
     await conn.execute(
-        "INSERT INTO post_search (rowid, body, caption, plan_text) VALUES (?, ?, ?, ?)",
-        (post_id, f"{headline}\n{body}", caption, plan_text),
+        "INSERT INTO post_search (rowid, body, caption, plan_text, place)"
+        " SELECT id, ?, ?, ?, platform || ' ' || channel_id FROM posts WHERE id = ?",
+        (f"{headline}\n{body}", caption, plan_text, post_id),
     )
 
 
@@ -244,12 +245,124 @@ async def record_publication(conn: Connection, post_id: int, location: str, *, n
 
 _WORD = re.compile(r"[\w']+", re.UNICODE)
 
+# Words nearly every post has: matching on them would make a question match the whole library,
+# and ranking every match is what a search costs.
+STOP_WORDS = frozenset(
+    [
+        "about",
+        "after",
+        "again",
+        "all",
+        "also",
+        "and",
+        "any",
+        "are",
+        "because",
+        "been",
+        "before",
+        "being",
+        "between",
+        "both",
+        "but",
+        "can",
+        "could",
+        "did",
+        "does",
+        "doing",
+        "down",
+        "during",
+        "each",
+        "few",
+        "for",
+        "from",
+        "further",
+        "had",
+        "has",
+        "have",
+        "having",
+        "her",
+        "here",
+        "hers",
+        "him",
+        "his",
+        "how",
+        "into",
+        "its",
+        "just",
+        "more",
+        "most",
+        "not",
+        "now",
+        "off",
+        "once",
+        "only",
+        "other",
+        "our",
+        "ours",
+        "out",
+        "over",
+        "own",
+        "same",
+        "she",
+        "should",
+        "some",
+        "such",
+        "than",
+        "that",
+        "the",
+        "their",
+        "theirs",
+        "them",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "those",
+        "through",
+        "too",
+        "under",
+        "until",
+        "very",
+        "was",
+        "were",
+        "what",
+        "when",
+        "where",
+        "which",
+        "while",
+        "who",
+        "whom",
+        "why",
+        "will",
+        "with",
+        "would",
+        "you",
+        "your",
+        "yours",
+        "say",
+        "said",
+        "says",
+        "tell",
+        "told",
+        "post",
+        "posts",
+    ]
+)
+
 
 def fts_query(text: str) -> str:
-    """User text as an FTS5 query of quoted words OR-ed together: no FTS syntax leaks through."""
+    """User text as an FTS5 query of its telling words, quoted and OR-ed together: no FTS syntax
+    leaks through, and words too short or too common to tell posts apart are left out."""
     words = [w.replace("'", "") for w in _WORD.findall(text.lower())]
-    words = [w for w in words if len(w) > 2][:24]
+    words = [w for w in dict.fromkeys(words) if len(w) > 2 and w not in STOP_WORDS][:24]
     return " OR ".join(f'"{w}"' for w in words)
+
+
+def place_query(place: Place) -> str:
+    """The channel as an FTS5 phrase on the `place` column (`slack c0123`)."""
+    tokens = " ".join(_WORD.findall(f"{place[0]} {place[1]}".lower()))
+    return f'place : "{tokens}"'
 
 
 async def search(conn: Connection, text: str, *, place: Place, limit: int = 5) -> list[Post]:
@@ -262,6 +375,6 @@ async def search(conn: Connection, text: str, *, place: Place, limit: int = 5) -
         "SELECT p.* FROM post_search s JOIN posts p ON p.id = s.rowid"
         " WHERE post_search MATCH ? AND p.platform = ? AND p.channel_id = ?"
         " ORDER BY bm25(post_search) LIMIT ?",
-        (query, *place, limit),
+        (f"{place_query(place)} AND ({query})", *place, limit),
     )
     return [Post.from_row(r) for r in rows]
