@@ -148,9 +148,7 @@ class DiscordAdapter:
         async def work() -> Reply | None:
             inv = invocation(interaction)
             reply = await self.room.execute(inv, build())
-            if reply is not None and reply.public:
-                await self.port.send(inv.channel_id, reply.card, thread_id=inv.thread_id)
-            return reply if reply is not None and not reply.public else Reply(Card(DONE))
+            return reply if reply is not None else Reply(Card(DONE))
 
         await self.guarded(f"/{name}", work(), follow_up)
 

@@ -100,10 +100,7 @@ class SlackListeners:
             return
         reply = Reply(Card("", (Section(None, shown),))) if isinstance(shown, str) else shown
         try:
-            if reply.public:
-                await self.port.send(asker.channel_id, reply.card, thread_id=asker.thread_ts)
-            else:
-                await self.port.ephemeral(asker, reply.card)
+            await self.port.ephemeral(asker, reply.card)
         except Exception as exc:  # the Web API's retries are spent; nothing else to try
             log.warning("answering %s failed: %s", what, exc)
 

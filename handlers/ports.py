@@ -6,7 +6,7 @@ terminal text); long text is cut at a word with an ellipsis, the full text one `
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -156,13 +156,13 @@ class ThreadMessage:
         return qualified_id(self.platform, self.user_id)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Reply:
-    """What a command answers to the person who typed it (ephemeral where the platform can)."""
+    """What a command answers to the person who typed it, privately (ephemeral where the
+    platform can). What the channel should read, a handler posts itself with `turns.say`,
+    which also logs the turn and the posts it referenced."""
 
     card: Card
-    public: bool = False
-    refs: list[int] = field(default_factory=list)
 
 
 class ChatPort(Protocol):
