@@ -191,7 +191,7 @@ def _fill_posts(
     )
     conn.executemany(
         "INSERT INTO post_search (rowid, body, caption, plan_text, place) VALUES (?, ?, ?, ?, ?)",
-        ((r[0], f"{r[7]}\n{r[8]}", r[9], "", f"{r[11]} {r[12]}") for r in post_rows),
+        ((r[0], f"{r[7]}\n{r[8]}", r[9], "", f"{r[11]}{r[12].lower()}") for r in post_rows),
     )
     conn.executemany(
         "INSERT INTO post_status_history (post_id, status, at, by_user) VALUES (?, ?, ?, ?)",

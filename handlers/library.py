@@ -12,7 +12,7 @@ from pipeline.budget import start_of_day
 from pipeline.providers.base import TextRequest
 from pipeline.schemas import Answer
 from pipeline.structured import Structured
-from storage import chat, plans, posts, steps
+from storage import chat, plans, posts, publications, search, steps
 from storage.models import Place
 
 ASK_INSTRUCTIONS = """Answer the question in the data from the posts in the data only. Name the
@@ -38,7 +38,7 @@ async def post_card(deps: Deps, post_id: int, place: Place) -> Card:
         await steps.steps_of_post(reader, post.id, post.rev),
         await chat.references_to(reader, post.id),
         now=deps.clock(),
-        published=await posts.publication(reader, post.id),
+        published=await publications.publication(reader, post.id),
     )
 
 
@@ -68,7 +68,7 @@ async def costs(deps: Deps, inv: Invocation, cmd: Costs) -> Reply:
 async def ask(deps: Deps, inv: Invocation, cmd: Ask) -> Reply | None:
     if not permissions.may_spend(deps, inv.who):
         raise UserError(permissions.SPEND_REFUSAL)
-    found = await posts.search(deps.db.reader, cmd.question, place=inv.place, limit=5)
+    found = await search.search_posts(deps.db.reader, cmd.question, place=inv.place, limit=5)
     request = TextRequest(
         task="ask",
         instructions=ASK_INSTRUCTIONS,

@@ -19,7 +19,7 @@ from handlers.ports import Card, Section
 from handlers.posting import message_link
 from handlers.turns import log_bot_turn
 from pipeline.publisher import Bundle, PublishError
-from storage import chat, plans, posts, steps
+from storage import chat, plans, posts, publications, steps
 from storage.models import Post
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,9 @@ async def publish_post(deps: Deps, post_id: int) -> None:
         if post is None:
             return
         key = f"draftroom-post-{post.id}-rev-{post.rev}"
-        await posts.reserve_publication(conn, post.id, key, deps.publisher.name, rev=post.rev)
+        await publications.reserve_publication(
+            conn, post.id, key, deps.publisher.name, rev=post.rev
+        )
     try:
         bundle = await _bundle(deps, post, key)
         location = await deps.publisher.publish(bundle)
@@ -48,7 +50,7 @@ async def publish_post(deps: Deps, post_id: int) -> None:
         raise
     link = await chat.latest_message(deps.db.reader, kind="draft", post_id=post.id)
     async with deps.db.transaction() as conn:
-        await posts.record_publication(conn, post.id, location, now=deps.clock())
+        await publications.record_publication(conn, post.id, location, now=deps.clock())
         await posts.set_status(conn, post.id, "published", now=deps.clock())
         if link is not None:
             await chat.plan_delivery(
@@ -103,7 +105,7 @@ async def _failed(deps: Deps, post: Post, exc: PublishError) -> None:
     log.warning("publishing post %d failed: %s", post.id, exc)
     status = "approved" if exc.retryable else "failed"
     async with deps.db.transaction() as conn:
-        news = await posts.note_publication_error(conn, post.id, str(exc))
+        news = await publications.note_publication_error(conn, post.id, str(exc))
         error = None if exc.retryable else str(exc)
         await posts.set_status(conn, post.id, status, now=deps.clock(), error=error)
     if news:
@@ -115,7 +117,7 @@ async def send_announcements(deps: Deps) -> None:
     """Send every promised "published" announcement not yet recorded as sent."""
     for key in await chat.unsent_deliveries(deps.db.reader, ANNOUNCE):
         post_id = int(key[len(ANNOUNCE) :].split(":", 1)[0])
-        done = await posts.publication(deps.db.reader, post_id)
+        done = await publications.publication(deps.db.reader, post_id)
         link = await chat.latest_message(deps.db.reader, kind="draft", post_id=post_id)
         if done is None or done.published_at is None or link is None:
             continue

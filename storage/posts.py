@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import re
-
 from aiosqlite import Connection
 
-from storage.db import changes, fetchall, fetchone, insert, newest_ids
-from storage.models import Place, Post, Publication
+from storage.db import fetchall, fetchone, insert, newest_ids
+from storage.models import Place, Post
 
 
 async def create_post(
@@ -89,7 +87,7 @@ async def set_content(
         await conn.execute("DELETE FROM post_search WHERE rowid = ?", (post_id,))
     await conn.execute(
         "INSERT INTO post_search (rowid, body, caption, plan_text, place)"
-        " SELECT id, ?, ?, ?, platform || ' ' || channel_id FROM posts WHERE id = ?",
+        " SELECT id, ?, ?, ?, platform || lower(channel_id) FROM posts WHERE id = ?",
         (f"{headline}\n{body}", caption, plan_text, post_id),
     )
 
@@ -205,176 +203,3 @@ async def release_interrupted_publishing(conn: Connection, *, now: float) -> lis
 
 async def set_video_script(conn: Connection, post_id: int, script: str) -> None:
     await conn.execute("UPDATE posts SET video_script = ? WHERE id = ?", (script, post_id))
-
-
-async def reserve_publication(
-    conn: Connection, post_id: int, key: str, target: str, *, rev: int
-) -> None:
-    """The idempotency key is stored before publishing, so a retry after a crash reuses it. A
-    later revision (approved after an earlier one failed for good) gets its own key."""
-    await conn.execute(
-        "INSERT INTO publications (post_id, idempotency_key, target, rev) VALUES (?, ?, ?, ?)"
-        " ON CONFLICT (post_id) DO UPDATE SET idempotency_key = excluded.idempotency_key,"
-        " target = excluded.target, rev = excluded.rev, error = NULL"
-        " WHERE publications.published_at IS NULL AND publications.rev IS NOT excluded.rev",
-        (post_id, key, target, rev),
-    )
-
-
-async def publication(conn: Connection, post_id: int) -> Publication | None:
-    row = await fetchone(conn, "SELECT * FROM publications WHERE post_id = ?", (post_id,))
-    return Publication.from_row(row) if row else None
-
-
-async def note_publication_error(conn: Connection, post_id: int, error: str) -> bool:
-    """Store a publishing error; True when it differs from the last one (worth announcing)."""
-    changed = await changes(
-        conn,
-        "UPDATE publications SET error = ? WHERE post_id = ? AND error IS NOT ?",
-        (error, post_id, error),
-    )
-    return changed > 0
-
-
-async def record_publication(conn: Connection, post_id: int, location: str, *, now: float) -> None:
-    await conn.execute(
-        "UPDATE publications SET location = ?, published_at = ? WHERE post_id = ?",
-        (location, now, post_id),
-    )
-
-
-_WORD = re.compile(r"[\w']+", re.UNICODE)
-
-# Words nearly every post has: matching on them would make a question match the whole library,
-# and ranking every match is what a search costs.
-STOP_WORDS = frozenset(
-    [
-        "about",
-        "after",
-        "again",
-        "all",
-        "also",
-        "and",
-        "any",
-        "are",
-        "because",
-        "been",
-        "before",
-        "being",
-        "between",
-        "both",
-        "but",
-        "can",
-        "could",
-        "did",
-        "does",
-        "doing",
-        "down",
-        "during",
-        "each",
-        "few",
-        "for",
-        "from",
-        "further",
-        "had",
-        "has",
-        "have",
-        "having",
-        "her",
-        "here",
-        "hers",
-        "him",
-        "his",
-        "how",
-        "into",
-        "its",
-        "just",
-        "more",
-        "most",
-        "not",
-        "now",
-        "off",
-        "once",
-        "only",
-        "other",
-        "our",
-        "ours",
-        "out",
-        "over",
-        "own",
-        "same",
-        "she",
-        "should",
-        "some",
-        "such",
-        "than",
-        "that",
-        "the",
-        "their",
-        "theirs",
-        "them",
-        "then",
-        "there",
-        "these",
-        "they",
-        "this",
-        "those",
-        "through",
-        "too",
-        "under",
-        "until",
-        "very",
-        "was",
-        "were",
-        "what",
-        "when",
-        "where",
-        "which",
-        "while",
-        "who",
-        "whom",
-        "why",
-        "will",
-        "with",
-        "would",
-        "you",
-        "your",
-        "yours",
-        "say",
-        "said",
-        "says",
-        "tell",
-        "told",
-        "post",
-        "posts",
-    ]
-)
-
-
-def fts_query(text: str) -> str:
-    """User text as an FTS5 query of its telling words, quoted and OR-ed together: no FTS syntax
-    leaks through, and words too short or too common to tell posts apart are left out."""
-    words = [w.replace("'", "") for w in _WORD.findall(text.lower())]
-    words = [w for w in dict.fromkeys(words) if len(w) > 2 and w not in STOP_WORDS][:24]
-    return " OR ".join(f'"{w}"' for w in words)
-
-
-def place_query(place: Place) -> str:
-    """The channel as an FTS5 phrase on the `place` column (`slack c0123`)."""
-    tokens = " ".join(_WORD.findall(f"{place[0]} {place[1]}".lower()))
-    return f'place : "{tokens}"'
-
-
-async def search(conn: Connection, text: str, *, place: Place, limit: int = 5) -> list[Post]:
-    """The best matches among the posts of one channel only."""
-    query = fts_query(text)
-    if not query:
-        return []
-    rows = await fetchall(
-        conn,
-        "SELECT p.* FROM post_search s JOIN posts p ON p.id = s.rowid"
-        " WHERE post_search MATCH ? AND p.platform = ? AND p.channel_id = ?"
-        " ORDER BY bm25(post_search) LIMIT ?",
-        (f"{place_query(place)} AND ({query})", *place, limit),
-    )
-    return [Post.from_row(r) for r in rows]

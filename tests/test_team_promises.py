@@ -13,7 +13,7 @@ from typing import Any
 import pytest_asyncio
 from aiohttp import web
 
-from storage import plans, posts
+from storage import plans, posts, publications
 from tests.fakes.slack import FakeSlack
 from tests.slack_support import (
     APPROVER,
@@ -141,7 +141,7 @@ async def test_a_reply_while_publishing_cannot_change_what_is_published(
             receiver.gate.set()
             await bot.settle()
             post = await posts.get_post(bot.app.room.deps.db.reader, 1)
-            published = await posts.publication(bot.app.room.deps.db.reader, 1)
+            published = await publications.publication(bot.app.room.deps.db.reader, 1)
             assert post is not None and published is not None
             assert (post.status, post.rev, post.body, published.rev) == ("published", 1, body, 1)
             assert [b["body"] for b in receiver.bodies] == [body]
