@@ -1,9 +1,9 @@
 """Every provider call of the pipeline: its budget reservation, retries and attempt counting.
 
-A mixin of `Pipeline` (pipeline/runner.py). A call draws on a `Reservation` (pipeline/budget.py):
-the caller's, that of the run step being done (`_calls`, by step id), or failing both one of its
-own, released when it returns. Before each provider request the reservation is made to cover
-it, in the transaction that counts the attempt on the step.
+A call draws on a `Reservation` (pipeline/budget.py): the caller's (a handler's, taken with
+the rows it writes, or that of the run step being done), or failing that one of its own,
+released when it returns. Before each provider request the reservation is made to cover it, in
+the transaction that counts the attempt on the step.
 """
 
 from __future__ import annotations
@@ -11,9 +11,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
-from typing import TYPE_CHECKING, Any, TypeVar
+from dataclasses import dataclass, replace
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
@@ -23,6 +24,7 @@ from pipeline.providers.base import (
     MediaRequest,
     MediaResult,
     ProviderError,
+    TextProvider,
     TextRequest,
     TextResult,
 )
@@ -32,22 +34,48 @@ from storage import steps
 from storage.db import Database
 from storage.models import Step
 
-if TYPE_CHECKING:
-    from pipeline.runner import Providers
-
 M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")
 
 
+@dataclass(frozen=True)
+class Providers:
+    text: TextProvider
+    images: MediaProvider
+    video: MediaProvider
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How many calls of each kind may be in flight at once, across every run."""
+
+    text: int = 4
+    image: int = 4
+    video: int = 2
+
+
 class PaidCalls:
-    db: Database
-    providers: Providers
-    budget: Budget
-    retry: RetryPolicy
-    clock: Callable[[], float]
-    _slots: dict[str, asyncio.Semaphore]
-    _cool_downs: dict[str, CoolDown]  # by provider name
-    _calls: dict[int, Reservation]  # by step id: the run steps being done
+    def __init__(
+        self,
+        db: Database,
+        providers: Providers,
+        budget: Budget,
+        *,
+        retry: RetryPolicy,
+        limits: Limits,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.db = db
+        self.providers = providers
+        self.budget = budget
+        self.retry = retry
+        self.clock = clock
+        self._slots = {
+            "text": asyncio.Semaphore(limits.text),
+            "image": asyncio.Semaphore(limits.image),
+            "video": asyncio.Semaphore(limits.video),
+        }
+        self._cool_downs: dict[str, CoolDown] = {}  # by provider name
 
     async def _attempts(
         self,
@@ -89,18 +117,13 @@ class PaidCalls:
         request: TextRequest,
         check: Check[M] | None = None,
         *,
-        step_id: int | None = None,
         reservation: Reservation | None = None,
     ) -> Structured[M]:
         """A structured text call with its budget reservation, retries and attempt counting.
 
-        The reservation is the caller's (taken with the rows it writes, settled with the cost),
-        or that of the run step `step_id` being done; failing both, the call takes its own and
-        releases it when it returns."""
-        own = reservation is None and (step_id is None or step_id not in self._calls)
-        if reservation is None:
-            reservation = self._calls.get(step_id) if step_id is not None else None
-        claim = reservation or Reservation(step_id=step_id)
+        The reservation is the caller's, settled where the cost is recorded; without one the
+        call takes its own and releases it when it returns (nobody records its cost)."""
+        claim = reservation or Reservation()
         provider = self.providers.text
         tries = 0
 
@@ -111,7 +134,7 @@ class PaidCalls:
             claim.record(result.cost_usd, estimate)
             return result
 
-        async def one(req: TextRequest) -> Any:
+        async def one(req: TextRequest) -> TextResult:
             estimate = provider.estimate_cost(req)  # a repair round asks more than the first
             async with self._slots["text"]:
                 return await self._attempts(
@@ -121,19 +144,24 @@ class PaidCalls:
         try:
             return replace(await ask(one, request, check), attempts=tries)
         finally:
-            if own:  # nobody records this call's cost on a step to settle it with
+            if reservation is None:
                 await asyncio.shield(self.budget.release(self.db, claim))
 
-    async def _media_call(
-        self, step: Step, provider: MediaProvider, request: MediaRequest, slot: str
+    async def media_call(
+        self,
+        step: Step,
+        reservation: Reservation,
+        provider: MediaProvider,
+        request: MediaRequest,
+        slot: str,
     ) -> MediaResult:
-        claim = self._calls[step.id]  # media calls are run steps, done by `_do_step`
+        """Submit (unless `step` stored a request already), commit the handle, then wait."""
         estimate = provider.estimate_cost(request)
         handle: dict[str, Any] | None = json.loads(step.handle_json) if step.handle_json else None
         async with self._slots[slot]:
             if handle is None:
                 submitted = await self._attempts(
-                    provider.name, claim, estimate, lambda: provider.submit(request)
+                    provider.name, reservation, estimate, lambda: provider.submit(request)
                 )
                 async with self.db.transaction() as conn:
                     await steps.save_handle(conn, step.id, submitted)
@@ -141,14 +169,18 @@ class PaidCalls:
             waiting_on = handle
             try:
                 result = await self._attempts(
-                    provider.name, claim, 0.0, lambda: provider.fetch(waiting_on), counts=False
+                    provider.name,
+                    reservation,
+                    0.0,
+                    lambda: provider.fetch(waiting_on),
+                    counts=False,
                 )
             except ProviderError:
                 # The step has failed for good: nothing will fetch this request again, so stop
                 # it rather than let it run (and be billed) after a timeout.
                 await self._cancel_quietly(provider, waiting_on)
                 raise
-            claim.record(result.cost_usd, estimate)
+            reservation.record(result.cost_usd, estimate)
             return result
 
     async def _cancel_quietly(self, provider: MediaProvider, handle: dict[str, Any]) -> None:

@@ -1,7 +1,11 @@
-"""What each item step does: draft again, hero image, hero-text card, video script and clip.
+"""What each item step does, and the most it may spend: the table `STEPS`, by step name.
 
-A mixin of `Pipeline` (pipeline/runner.py), which owns the calls, the retries and the commits;
-each step here only asks for what it needs and says what came of it.
+`FORMATS` in pipeline/spec.py lists the steps of each format by name; each name has one entry
+here. A step gets a `StepContext` (the item as it stands and what it may call) and says what
+came of it in a `StepOutcome`; it stores nothing itself (its calls count their attempts and
+commit a submitted request's handle). The runner records the outcome, with any text it carries,
+in one write, so a step's result is committed whole or not at all. A new step is one function
+and one entry; a new format, one entry in `FORMATS`.
 """
 
 from __future__ import annotations
@@ -9,129 +13,203 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Literal
 
 from pipeline import drafting
+from pipeline.budget import Reservation
+from pipeline.calls import PaidCalls, Providers
 from pipeline.media import MediaStore
-from pipeline.personas import Personas
-from pipeline.providers.base import MediaProvider, MediaRequest, MediaResult, ProviderError
+from pipeline.personas import Persona, Personas
+from pipeline.providers.base import (
+    MediaProvider,
+    MediaRequest,
+    ProviderError,
+    StepSkipped,
+)
 from pipeline.render import render_hero_card
 from pipeline.schemas import DraftBatch, DraftItem, VideoScript
 from pipeline.structured import Structured
-from storage import plans, posts, steps
-from storage.db import Database
-from storage.models import Post, Step
-
-if TYPE_CHECKING:
-    from pipeline.runner import Providers
+from storage.models import PlanRevision, Post, Step
 
 
-@dataclass
+@dataclass(frozen=True)
+class StepContext:
+    post: Post  # as it stands when the step starts: an earlier step may have changed its text
+    step: Step
+    revision: PlanRevision  # the plan revision the item is drafted from
+    artifacts: Mapping[str, str]  # files the item's earlier steps left, by step name
+    reservation: Reservation  # every call of the step draws on it; the runner settles it
+    calls: PaidCalls
+    personas: Personas
+    media: MediaStore
+    aspect_ratios: Mapping[str, str]  # by format name
+
+
+@dataclass(frozen=True)
 class StepOutcome:
     provider: str
     model: str
     artifact: str | None = None
-    cost_usd: float | None = 0.0
+    cost_usd: float | None = 0.0  # None: the provider did not say (unknown, not free)
     latency_s: float | None = None
-    output: dict[str, Any] | None = None
+    status: Literal["done", "skipped"] = "done"
+    reason: str | None = None  # why it was skipped
+    # Text for the post, stored in the write that records the outcome.
+    draft: DraftItem | None = None
+    video_script: str | None = None
 
 
-class ItemSteps:
-    db: Database
-    providers: Providers
-    personas: Personas
-    media: MediaStore
-    aspect_ratios: dict[str, str]
-    text_call: Callable[..., Awaitable[Any]]
+# What a step may spend at most, from what is known before the run: the plan revision.
+Estimate = Callable[[Providers, Persona, PlanRevision], float]
 
-    async def _media_call(
-        self, step: Step, provider: MediaProvider, request: MediaRequest, slot: str
-    ) -> MediaResult:
-        raise NotImplementedError
 
-    async def _store_draft(
-        self, conn: Any, post_id: int, item: DraftItem, plan_text: str, *, new: bool = False
-    ) -> None:
-        raise NotImplementedError
+@dataclass(frozen=True)
+class StepKind:
+    run: Callable[[StepContext], Awaitable[StepOutcome]]
+    most_it_may_spend: Estimate
 
-    async def _step_draft(self, post: Post, step: Step) -> StepOutcome:
-        """A redo of one item (regeneration or a note from its thread)."""
-        revision = await plans.get_revision(self.db.reader, post.plan_id, post.plan_rev)
-        assert revision is not None
-        note = json.loads(step.input_json or "{}").get("note")
-        request = drafting.draft_request(
-            self.personas.persona(post.persona),
-            revision.text,
-            revision.angle,
-            [post.content_format],
-            seed=post.id * 7 + post.rev,
-            note=note,
-            previous=post.body,
+
+# -- text steps ---------------------------------------------------------------------------------
+
+
+async def redraft(ctx: StepContext) -> StepOutcome:
+    """A redo of one item (regeneration or a note from its thread). A run's first drafts are
+    written as one batch instead (pipeline/batch.py)."""
+    post = ctx.post
+    note = json.loads(ctx.step.input_json or "{}").get("note")
+    request = drafting.draft_request(
+        ctx.personas.persona(post.persona),
+        ctx.revision.text,
+        ctx.revision.angle,
+        [post.content_format],
+        seed=post.id * 7 + post.rev,
+        note=note,
+        previous=post.body,
+    )
+    result: Structured[DraftBatch] = await ctx.calls.text_call(
+        request, drafting.spec_problems([post.content_format]), reservation=ctx.reservation
+    )
+    return StepOutcome(
+        result.provider,
+        result.model,
+        cost_usd=result.cost_usd,
+        latency_s=result.latency_s,
+        draft=result.value.items[0],
+    )
+
+
+async def video_script(ctx: StepContext) -> StepOutcome:
+    persona = ctx.personas.persona(ctx.post.persona)
+    request = drafting.script_request(persona, ctx.post.headline, ctx.post.body)
+    result: Structured[VideoScript] = await ctx.calls.text_call(
+        request, reservation=ctx.reservation
+    )
+    return StepOutcome(
+        result.provider,
+        result.model,
+        cost_usd=result.cost_usd,
+        latency_s=result.latency_s,
+        video_script=result.value.script,
+    )
+
+
+# The longest body a script is written from: a draft's 1200 tokens at 6 bytes each.
+_LONGEST_BODY_BYTES = 1200 * 6
+
+
+def _most_a_script_may_spend(providers: Providers, person: Persona, _: PlanRevision) -> float:
+    longest = drafting.script_request(person, "h" * 90, "b" * _LONGEST_BODY_BYTES)
+    return providers.text.estimate_cost(longest)
+
+
+# -- media steps --------------------------------------------------------------------------------
+
+
+async def _media(
+    ctx: StepContext, provider: MediaProvider, request: MediaRequest, suffix: str
+) -> StepOutcome:
+    try:
+        result = await ctx.calls.media_call(
+            ctx.step, ctx.reservation, provider, request, slot=request.kind
         )
-        result: Structured[DraftBatch] = await self.text_call(
-            request, drafting.spec_problems([post.content_format]), step_id=step.id
-        )
-        async with self.db.transaction() as conn:
-            await self._store_draft(conn, post.id, result.value.items[0], revision.text)
-        return StepOutcome(result.provider, result.model, None, result.cost_usd, result.latency_s)
-
-    async def _image(self, post: Post, step: Step, aspect_ratio: str, suffix: str) -> StepOutcome:
-        provider = self.providers.images
-        request = MediaRequest(
-            kind="image",
-            prompt=f"{post.headline}. Editorial illustration, no text. Mood: {post.pillar}.",
-            aspect_ratio=aspect_ratio,
-            headline=post.headline,
-        )
-        result = await self._media_call(step, provider, request, "image")
-        name = await asyncio.to_thread(self.media.save, result.data, suffix, result.extension)
+    except StepSkipped as skip:
         return StepOutcome(
-            result.provider, result.model, name, result.cost_usd, round(result.latency_s, 3)
+            provider.name, provider.model, cost_usd=None, status="skipped", reason=skip.reason
         )
+    name = await asyncio.to_thread(ctx.media.save, result.data, suffix, result.extension)
+    latency = round(result.latency_s, 3)
+    return StepOutcome(result.provider, result.model, name, result.cost_usd, latency)
 
-    async def _step_hero_image(self, post: Post, step: Step) -> StepOutcome:
-        return await self._image(post, step, self.aspect_ratios[post.content_format], "hero")
 
-    async def _step_poster_frame(self, post: Post, step: Step) -> StepOutcome:
-        return await self._image(post, step, self.aspect_ratios["video"], "poster")
+def _image_request(post: Post, aspect_ratio: str) -> MediaRequest:
+    return MediaRequest(
+        kind="image",
+        prompt=f"{post.headline}. Editorial illustration, no text. Mood: {post.pillar}.",
+        aspect_ratio=aspect_ratio,
+        headline=post.headline,
+    )
 
-    async def _step_hero_card(self, post: Post, step: Step) -> StepOutcome:
-        hero = await self._artifact_of(post, "hero_image")
-        started = time.perf_counter()
-        png = await asyncio.to_thread(
-            render_hero_card,
-            self.media.read(hero),
-            post.headline,
-            post.persona,
-            self.aspect_ratios[post.content_format],
-        )
-        name = await asyncio.to_thread(self.media.save, png, "card", "png")
-        return StepOutcome("local", "pillow", name, 0.0, round(time.perf_counter() - started, 3))
 
-    async def _step_video_script(self, post: Post, step: Step) -> StepOutcome:
-        persona = self.personas.persona(post.persona)
-        request = drafting.script_request(persona, post.headline, post.body)
-        result: Structured[VideoScript] = await self.text_call(request, step_id=step.id)
-        async with self.db.transaction() as conn:
-            await posts.set_video_script(conn, post.id, result.value.script)
-        return StepOutcome(result.provider, result.model, None, result.cost_usd, result.latency_s)
+async def hero_image(ctx: StepContext) -> StepOutcome:
+    request = _image_request(ctx.post, ctx.aspect_ratios[ctx.post.content_format])
+    return await _media(ctx, ctx.calls.providers.images, request, "hero")
 
-    async def _step_video_clip(self, post: Post, step: Step) -> StepOutcome:
-        provider = self.providers.video
-        request = MediaRequest(
-            kind="video",
-            prompt=f"{post.headline}. {post.video_script[:800]}",
-            aspect_ratio=self.aspect_ratios["video"],
-            headline=post.headline,
-        )
-        result = await self._media_call(step, provider, request, "video")
-        name = await asyncio.to_thread(self.media.save, result.data, "clip", result.extension)
-        return StepOutcome(result.provider, result.model, name, result.cost_usd, result.latency_s)
 
-    async def _artifact_of(self, post: Post, name: str) -> str:
-        for step in await steps.steps_of_post(self.db.reader, post.id, post.rev):
-            if step.name == name and step.artifact:
-                return step.artifact
-        raise ProviderError(f"the {name.replace('_', ' ')} step left no file to work from")
+async def poster_frame(ctx: StepContext) -> StepOutcome:
+    request = _image_request(ctx.post, ctx.aspect_ratios["video"])
+    return await _media(ctx, ctx.calls.providers.images, request, "poster")
+
+
+async def video_clip(ctx: StepContext) -> StepOutcome:
+    request = MediaRequest(
+        kind="video",
+        prompt=f"{ctx.post.headline}. {ctx.post.video_script[:800]}",
+        aspect_ratio=ctx.aspect_ratios["video"],
+        headline=ctx.post.headline,
+    )
+    return await _media(ctx, ctx.calls.providers.video, request, "clip")
+
+
+def _most_an_image_may_spend(providers: Providers, _: Persona, revision: PlanRevision) -> float:
+    return providers.images.estimate_cost(MediaRequest(kind="image", prompt=revision.angle[:500]))
+
+
+def _most_a_clip_may_spend(providers: Providers, _: Persona, revision: PlanRevision) -> float:
+    return providers.video.estimate_cost(MediaRequest(kind="video", prompt=revision.angle[:500]))
+
+
+# -- local steps --------------------------------------------------------------------------------
+
+
+async def hero_card(ctx: StepContext) -> StepOutcome:
+    hero = ctx.artifacts.get("hero_image")
+    if hero is None:
+        raise ProviderError("the hero image step left no file to work from")
+    started = time.perf_counter()
+    png = await asyncio.to_thread(
+        render_hero_card,
+        ctx.media.read(hero),
+        ctx.post.headline,
+        ctx.post.persona,
+        ctx.aspect_ratios[ctx.post.content_format],
+    )
+    name = await asyncio.to_thread(ctx.media.save, png, "card", "png")
+    return StepOutcome("local", "pillow", name, 0.0, round(time.perf_counter() - started, 3))
+
+
+def _free(*_: object) -> float:
+    return 0.0
+
+
+STEPS: dict[str, StepKind] = {
+    # In a run, the batch's draft is paid for by the run's own estimate; on its own, an item's
+    # redraft is estimated from its request (Pipeline.estimate_revision).
+    "draft": StepKind(redraft, _free),
+    "hero_image": StepKind(hero_image, _most_an_image_may_spend),
+    "hero_card": StepKind(hero_card, _free),
+    "video_script": StepKind(video_script, _most_a_script_may_spend),
+    "poster_frame": StepKind(poster_frame, _most_an_image_may_spend),
+    "video_clip": StepKind(video_clip, _most_a_clip_may_spend),
+}

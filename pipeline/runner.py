@@ -1,39 +1,36 @@
 """Runs: draft the batch, then take every item through its steps, durably.
 
-Every step's result is committed before the next step starts. A run picked up again after a
-crash skips finished steps (paid calls are never repeated) and fetches a provider request that
-was already submitted (its handle is committed before waiting) instead of submitting anew.
-The calls themselves are in pipeline/calls.py, the budget estimates in pipeline/estimates.py.
+Each step's result is recorded in one write (its row, its cost settled with the budget, the
+text it wrote, and the item's status when it was the item's last step), committed before the
+next step starts. A run picked up again after a crash skips finished steps (paid calls are
+never repeated) and fetches a provider request that was already submitted (its handle is
+committed before waiting) instead of submitting anew. What each step does is the table in
+pipeline/item_steps.py; the calls are in pipeline/calls.py, the first drafts in
+pipeline/batch.py, the budget estimates in pipeline/estimates.py.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import Any, Protocol
+from collections.abc import Callable
+from typing import Protocol
 
-from pipeline import drafting
+from pipeline import batch, estimates
 from pipeline.budget import Budget, BudgetExceeded, Reservation
-from pipeline.calls import PaidCalls
-from pipeline.estimates import Estimates
-from pipeline.item_steps import ItemSteps, StepOutcome
+from pipeline.calls import Limits, PaidCalls, Providers
+from pipeline.item_steps import STEPS, StepContext, StepOutcome
 from pipeline.media import MediaStore
-from pipeline.personas import Persona, Personas
-from pipeline.providers.base import (
-    MediaProvider,
-    ProviderError,
-    StepSkipped,
-    TextProvider,
-)
-from pipeline.retry import CoolDown, RetryPolicy
-from pipeline.schemas import DraftBatch, DraftItem
-from pipeline.spec import FORMATS, ItemSpec
-from pipeline.structured import Structured
+from pipeline.personas import Personas
+from pipeline.providers.base import ProviderError, TextRequest
+from pipeline.retry import RetryPolicy
+from pipeline.spec import FORMATS
+from pipeline.structured import Check, M, Structured
 from storage import plans, posts, steps
 from storage.db import Database
-from storage.models import Post, Step
+from storage.models import PlanRevision, Post
+
+__all__ = ["Limits", "Pipeline", "Providers", "RunObserver", "SilentObserver"]
 
 
 class RunObserver(Protocol):
@@ -46,7 +43,7 @@ class RunObserver(Protocol):
     async def run_finished(self, run_id: int) -> None: ...
 
 
-class _Silent:
+class SilentObserver:
     async def run_progress(self, run_id: int) -> None:
         return None
 
@@ -57,21 +54,10 @@ class _Silent:
         return None
 
 
-@dataclass(frozen=True)
-class Providers:
-    text: TextProvider
-    images: MediaProvider
-    video: MediaProvider
+class Pipeline:
+    """Runs, and what commands ask of the pipeline before one: estimates and text calls.
+    Built once; what it is given (the observer included) does not change afterwards."""
 
-
-@dataclass(frozen=True)
-class Limits:
-    text: int = 4
-    image: int = 4
-    video: int = 2
-
-
-class Pipeline(PaidCalls, Estimates, ItemSteps):
     def __init__(
         self,
         db: Database,
@@ -84,25 +70,52 @@ class Pipeline(PaidCalls, Estimates, ItemSteps):
         limits: Limits,
         aspect_ratios: dict[str, str] | None = None,
         clock: Callable[[], float] = time.time,
+        observer: RunObserver | None = None,
     ) -> None:
         self.db = db
         self.providers = providers
         self.personas = personas
         self.media = media
         self.budget = budget
-        self.retry = retry
         self.clock = clock
-        self.observer: RunObserver = _Silent()
+        self.calls = PaidCalls(db, providers, budget, retry=retry, limits=limits, clock=clock)
+        self._drafter = batch.BatchDrafter(self.calls, personas, clock)
         self.aspect_ratios = {name: fmt.aspect_ratio for name, fmt in FORMATS.items()} | (
             aspect_ratios or {}
         )
-        self._slots = {
-            "text": asyncio.Semaphore(limits.text),
-            "image": asyncio.Semaphore(limits.image),
-            "video": asyncio.Semaphore(limits.video),
-        }
-        self._cool_downs: dict[str, CoolDown] = {}  # by provider name
-        self._calls: dict[int, Reservation] = {}  # by step id: the run steps being done
+        self._observer: RunObserver = observer or SilentObserver()
+
+    @property
+    def observer(self) -> RunObserver:
+        return self._observer
+
+    @observer.setter
+    def observer(self, observer: RunObserver) -> None:
+        # Transitional, for handlers/room.py until the composition root passes `observer` to
+        # __init__: allowed once, onto the silent default; never a second time.
+        if not isinstance(self._observer, SilentObserver):
+            raise AttributeError("the pipeline's observer is given once, when it is built")
+        self._observer = observer
+
+    # -- what handlers call ------------------------------------------------------------------
+
+    async def text_call(
+        self, request: TextRequest, check: Check[M] | None = None, *, reservation: Reservation
+    ) -> Structured[M]:
+        """A command's text call, on the reservation taken with the rows the command wrote."""
+        return await self.calls.text_call(request, check, reservation=reservation)
+
+    async def estimate_run(self, persona: str, revision: PlanRevision) -> float:
+        """An upper bound of what a run of this plan revision may spend, for the budget."""
+        person = self.personas.persona(persona)
+        return estimates.most_a_run_may_spend(self.providers, person, revision)
+
+    async def estimate_revision(self, post: Post, note: str | None) -> float:
+        """What a new revision of `post` may spend: its draft again, then its other steps."""
+        revision = await plans.get_revision(self.db.reader, post.plan_id, post.plan_rev)
+        assert revision is not None
+        person = self.personas.persona(post.persona)
+        return estimates.most_a_revision_may_spend(self.providers, person, revision, post, note)
 
     # -- runs --------------------------------------------------------------------------------
 
@@ -115,182 +128,106 @@ class Pipeline(PaidCalls, Estimates, ItemSteps):
         assert revision is not None and plan is not None
         try:
             if not await posts.posts_of_run(self.db.reader, run_id):
-                await self._draft_batch(run_id, plan.persona, plan.pillar, revision)
+                await self._drafter.draft(run_id, plan.persona, plan.pillar, revision)
+                await self._observer.run_progress(run_id)
             items = await posts.posts_of_run(self.db.reader, run_id)
-            await asyncio.gather(*(self._advance(p) for p in items if p.status == "drafting"))
+            await asyncio.gather(
+                *(self._advance(p, revision) for p in items if p.status == "drafting")
+            )
         except (ProviderError, BudgetExceeded) as exc:
             async with self.db.transaction() as conn:
                 await plans.set_run_status(conn, run_id, "failed", now=self.clock(), error=str(exc))
         else:
             async with self.db.transaction() as conn:
                 await plans.set_run_status(conn, run_id, "done", now=self.clock())
-        await self.observer.run_finished(run_id)
+        await self._observer.run_finished(run_id)
 
-    async def _draft_batch(
-        self, run_id: int, persona_handle: str, pillar: str, revision: Any
-    ) -> None:
-        persona = self.personas.persona(persona_handle)
-        spec = ItemSpec.from_json(revision.spec_json)
-        formats = spec.formats()
-        request = drafting.draft_request(
-            persona, revision.text, revision.angle, formats, seed=run_id
-        )
-        claim = Reservation(run_id=run_id)
-        try:
-            result: Structured[DraftBatch] = await self.text_call(
-                request, drafting.spec_problems(formats), reservation=claim
-            )
-            await self.observer.run_progress(run_id)
-            await self._store_batch(run_id, pillar, revision, persona, result, formats, claim)
-        except BaseException:  # stored drafts settle it; anything else releases it
-            await asyncio.shield(self.budget.release(self.db, claim))
-            raise
-
-    async def _store_batch(
-        self,
-        run_id: int,
-        pillar: str,
-        revision: Any,
-        persona: Persona,
-        result: Structured[DraftBatch],
-        formats: list[str],
-        claim: Reservation,
-    ) -> None:
-        chosen = [result.value.items[i] for i in drafting.match_to_formats(result.value, formats)]
-        shares = _split_cost(result.cost_usd, len(chosen))
-        now = self.clock()
-        async with self.db.transaction() as conn:
-            await self.budget.settle(conn, claim)
-            for index, (item, share) in enumerate(zip(chosen, shares, strict=True)):
-                post_id = await posts.create_post(
-                    conn,
-                    run_id=run_id,
-                    plan_id=revision.plan_id,
-                    plan_rev=revision.rev,
-                    item_index=index,
-                    persona=persona.handle,
-                    pillar=pillar,
-                    content_format=item.content_format,
-                    now=now,
-                )
-                await self._store_draft(conn, post_id, item, revision.text, new=True)
-                await steps.add_done_step(
-                    conn,
-                    name="draft",
-                    run_id=run_id,
-                    post_id=post_id,
-                    started_at=now - result.latency_s,
-                    ended_at=now,
-                    attempts=result.attempts,
-                    provider=result.provider,
-                    model=result.model,
-                    cost_usd=share,
-                    latency_s=result.latency_s,
-                )
-                for position, name in enumerate(FORMATS[item.content_format].steps[1:], 1):
-                    await steps.add_step(
-                        conn,
-                        name=name,
-                        position=position,
-                        run_id=run_id,
-                        post_id=post_id,
-                        post_rev=1,
-                    )
-
-    async def _store_draft(
-        self, conn: Any, post_id: int, item: DraftItem, plan_text: str, *, new: bool = False
-    ) -> None:
-        await posts.set_content(
-            conn,
-            post_id,
-            new=new,
-            headline=item.headline,
-            body=item.body,
-            caption=item.caption,
-            video_script="",
-            plan_text=plan_text,
-        )
-
-    async def _advance(self, post: Post) -> None:
-        for step in await steps.steps_of_post(self.db.reader, post.id, post.rev):
-            if step.finished:
-                continue
+    async def _advance(self, post: Post, revision: PlanRevision) -> None:
+        """Take one item through its unfinished steps, in order, until one fails."""
+        its_steps = await steps.steps_of_post(self.db.reader, post.id, post.rev)
+        artifacts = {s.name: s.artifact for s in its_steps if s.finished and s.artifact}
+        pending = [s for s in its_steps if not s.finished]
+        if not pending:  # every step finished before a restart: only the status is left
+            async with self.db.transaction() as conn:
+                await posts.set_status(conn, post.id, "awaiting_approval", now=self.clock())
+        for step in pending:
             current = await posts.get_post(self.db.reader, post.id)
             assert current is not None
-            error = await self._do_step(current, step)
-            await self.observer.run_progress(post.run_id)
-            if error is not None:
-                async with self.db.transaction() as conn:
-                    await posts.set_status(conn, post.id, "failed", now=self.clock(), error=error)
-                await self.observer.item_finished(post.id)
-                return
-        async with self.db.transaction() as conn:
-            await posts.set_status(conn, post.id, "awaiting_approval", now=self.clock())
-        await self.observer.item_finished(post.id)
+            ctx = StepContext(
+                post=current,
+                step=step,
+                revision=revision,
+                artifacts=dict(artifacts),
+                reservation=Reservation(run_id=post.run_id, step_id=step.id),
+                calls=self.calls,
+                personas=self.personas,
+                media=self.media,
+                aspect_ratios=self.aspect_ratios,
+            )
+            outcome = await self._do_step(ctx, last=step is pending[-1])
+            await self._observer.run_progress(post.run_id)
+            if outcome is None:  # failed; the item says why
+                break
+            if outcome.artifact:
+                artifacts[step.name] = outcome.artifact
+        await self._observer.item_finished(post.id)
 
-    async def _do_step(self, post: Post, step: Step) -> str | None:
-        """Run one step and commit its result; return an error message if it failed. The
-        step's calls share one reservation, settled in the transaction that records the cost."""
-        claim = self._calls[step.id] = Reservation(run_id=post.run_id, step_id=step.id)
+    async def _do_step(self, ctx: StepContext, *, last: bool) -> StepOutcome | None:
+        """Run one step and record what came of it; None if it failed. The step's calls share
+        one reservation, settled in the write that records the step."""
         try:
-            return await self._do_step_with(post, step, claim)
+            try:
+                outcome = await STEPS[ctx.step.name].run(ctx)
+            except (ProviderError, BudgetExceeded) as exc:
+                await self._record_failure(ctx, _reason(exc))
+                return None
+            await self._record(ctx, outcome, last=last)
+            return outcome
         except BaseException:  # each outcome settles it as it is recorded; anything else releases
-            await asyncio.shield(self.budget.release(self.db, claim))
+            await asyncio.shield(self.budget.release(self.db, ctx.reservation))
             raise
-        finally:
-            del self._calls[step.id]
 
-    async def _do_step_with(self, post: Post, step: Step, claim: Reservation) -> str | None:
-        work: Callable[[Post, Step], Awaitable[StepOutcome]] = getattr(self, f"_step_{step.name}")
-        try:
-            outcome = await work(post, step)
-        except StepSkipped as skip:
-            async with self.db.transaction() as conn:
-                await steps.finish_step(
-                    conn,
-                    step.id,
-                    status="skipped",
-                    now=self.clock(),
-                    provider=self.providers.video.name,
-                    model=self.providers.video.model,
-                    error=skip.reason,
-                )
-                await self.budget.settle(conn, claim)
-            return None
-        except (ProviderError, BudgetExceeded) as exc:
-            message = exc.message if isinstance(exc, ProviderError) else str(exc)
-            async with self.db.transaction() as conn:
-                await steps.finish_step(
-                    conn,
-                    step.id,
-                    status="failed",
-                    now=self.clock(),
-                    error=message,
-                    cost_usd=claim.reported_usd or None,  # a first round may have been paid
-                )
-                await self.budget.settle(conn, claim)
-            return f"{step.name.replace('_', ' ')} failed: {message}"
+    async def _record(self, ctx: StepContext, outcome: StepOutcome, *, last: bool) -> None:
+        """The step's result, the text it wrote and, after the item's last step, the item's
+        new status: one write."""
+        post_id, now = ctx.post.id, self.clock()
         async with self.db.transaction() as conn:
+            if outcome.draft is not None:
+                await batch.store_draft(conn, post_id, outcome.draft, ctx.revision.text)
+            if outcome.video_script is not None:
+                await posts.set_video_script(conn, post_id, outcome.video_script)
             await steps.finish_step(
                 conn,
-                step.id,
-                status="done",
-                now=self.clock(),
+                ctx.step.id,
+                status=outcome.status,
+                now=now,
                 provider=outcome.provider,
                 model=outcome.model,
                 artifact=outcome.artifact,
                 cost_usd=outcome.cost_usd,
                 latency_s=outcome.latency_s,
-                output=outcome.output,
+                error=outcome.reason,
             )
-            await self.budget.settle(conn, claim)
-        return None
+            await self.budget.settle(conn, ctx.reservation)
+            if last:
+                await posts.set_status(conn, post_id, "awaiting_approval", now=now)
+
+    async def _record_failure(self, ctx: StepContext, message: str) -> None:
+        """The failed step, what its finished requests cost, and the item failed: one write."""
+        step, now = ctx.step, self.clock()
+        async with self.db.transaction() as conn:
+            await steps.finish_step(
+                conn,
+                step.id,
+                status="failed",
+                now=now,
+                error=message,
+                cost_usd=ctx.reservation.reported_usd or None,  # a first round may have been paid
+            )
+            await self.budget.settle(conn, ctx.reservation)
+            error = f"{step.name.replace('_', ' ')} failed: {message}"
+            await posts.set_status(conn, ctx.post.id, "failed", now=now, error=error)
 
 
-def _split_cost(total: float | None, parts: int) -> list[float | None]:
-    """Split a batch call's cost over its items so that the shares add up to the total."""
-    if total is None:
-        return [None] * parts
-    share = round(total / parts, 6)
-    shares: list[float | None] = [share] * (parts - 1)
-    return [*shares, round(total - share * (parts - 1), 6)]
+def _reason(exc: ProviderError | BudgetExceeded) -> str:
+    return exc.message if isinstance(exc, ProviderError) else str(exc)

@@ -20,7 +20,8 @@ class Format:
     about: str
 
 
-# The pipeline steps each format goes through, in order. "draft" is the text of the item.
+# The pipeline steps each format goes through, in order. "draft" is the text of the item,
+# written with the batch; what each step does is its entry in `STEPS` (pipeline/item_steps.py).
 # Aspect ratios are defaults (ASPECT_RATIOS overrides them), all among those fal's
 # flux-pro v1.1 ultra accepts: 21:9, 16:9, 4:3, 3:2, 1:1, 2:3, 3:4, 9:16, 9:21.
 FORMATS: dict[str, Format] = {

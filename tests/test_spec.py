@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.spec import ItemSpec, SpecError, parse_special
+from pipeline.item_steps import STEPS
+from pipeline.spec import FORMATS, STEP_TITLES, ItemSpec, SpecError, parse_special
 from tests.support import SEED_SPECIAL
 
 
@@ -52,3 +53,10 @@ def test_unknown_format_message_lists_the_valid_ones() -> None:
 
 def test_the_maximum_is_configurable() -> None:
     assert parse_special("12 text", max_items=20).total == 12
+
+
+def test_every_step_of_every_format_has_a_function_and_a_title() -> None:
+    named = {name for fmt in FORMATS.values() for name in fmt.steps}
+    assert all(fmt.steps[0] == "draft" for fmt in FORMATS.values())  # the batch writes it
+    assert named == set(STEPS)
+    assert named <= set(STEP_TITLES)
