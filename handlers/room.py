@@ -63,10 +63,7 @@ class DraftRoom:
     def __init__(self, deps: Deps, *, workers: int = 4) -> None:
         self.deps = deps
         self.events = RunEvents(deps)
-        deps.pipeline.observer = self.events
-        self.workers = Workers(
-            deps.queue, deps.pipeline.execute_run, self._run_crashed, count=workers
-        )
+        self.workers = Workers(deps.queue, self._execute, self._run_crashed, count=workers)
         self._sweeper: asyncio.Task[None] | None = None
         self._in_flight: set[tuple[str, str]] = set()
         self.console_messages = ConsoleMessages(deps.db, deps.clock)
@@ -113,6 +110,9 @@ class DraftRoom:
                 await self._catch_up()
             except Exception:
                 log.exception("catching up failed")
+
+    async def _execute(self, run_id: int) -> None:
+        await self.deps.pipeline.execute_run(run_id, self.events)
 
     async def _run_crashed(self, run_id: int, exc: BaseException) -> None:
         async with self.deps.db.transaction() as conn:

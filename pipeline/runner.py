@@ -56,7 +56,8 @@ class SilentObserver:
 
 class Pipeline:
     """Runs, and what commands ask of the pipeline before one: estimates and text calls.
-    Built once; what it is given (the observer included) does not change afterwards."""
+    Built once; what it is given does not change afterwards. Who hears a run (the chat side)
+    is given to `execute_run`: the pipeline is built before the room that listens."""
 
     def __init__(
         self,
@@ -85,18 +86,6 @@ class Pipeline:
         )
         self._observer: RunObserver = observer or SilentObserver()
 
-    @property
-    def observer(self) -> RunObserver:
-        return self._observer
-
-    @observer.setter
-    def observer(self, observer: RunObserver) -> None:
-        # Transitional, for handlers/room.py until the composition root passes `observer` to
-        # __init__: allowed once, onto the silent default; never a second time.
-        if not isinstance(self._observer, SilentObserver):
-            raise AttributeError("the pipeline's observer is given once, when it is built")
-        self._observer = observer
-
     # -- what handlers call ------------------------------------------------------------------
 
     async def text_call(
@@ -119,7 +108,9 @@ class Pipeline:
 
     # -- runs --------------------------------------------------------------------------------
 
-    async def execute_run(self, run_id: int) -> None:
+    async def execute_run(self, run_id: int, observer: RunObserver | None = None) -> None:
+        """Run (or resume) a run; `observer` hears it move on (else the one given when built)."""
+        heard = observer or self._observer
         run = await plans.get_run(self.db.reader, run_id)
         if run is None:
             return
@@ -129,10 +120,10 @@ class Pipeline:
         try:
             if not await posts.posts_of_run(self.db.reader, run_id):
                 await self._drafter.draft(run_id, plan.persona, plan.pillar, revision)
-                await self._observer.run_progress(run_id)
+                await heard.run_progress(run_id)
             items = await posts.posts_of_run(self.db.reader, run_id)
             await asyncio.gather(
-                *(self._advance(p, revision) for p in items if p.status == "drafting")
+                *(self._advance(p, revision, heard) for p in items if p.status == "drafting")
             )
         except (ProviderError, BudgetExceeded) as exc:
             async with self.db.transaction() as conn:
@@ -140,9 +131,9 @@ class Pipeline:
         else:
             async with self.db.transaction() as conn:
                 await plans.set_run_status(conn, run_id, "done", now=self.clock())
-        await self._observer.run_finished(run_id)
+        await heard.run_finished(run_id)
 
-    async def _advance(self, post: Post, revision: PlanRevision) -> None:
+    async def _advance(self, post: Post, revision: PlanRevision, heard: RunObserver) -> None:
         """Take one item through its unfinished steps, in order, until one fails."""
         its_steps = await steps.steps_of_post(self.db.reader, post.id, post.rev)
         artifacts = {s.name: s.artifact for s in its_steps if s.finished and s.artifact}
@@ -165,12 +156,12 @@ class Pipeline:
                 aspect_ratios=self.aspect_ratios,
             )
             outcome = await self._do_step(ctx, last=step is pending[-1])
-            await self._observer.run_progress(post.run_id)
+            await heard.run_progress(post.run_id)
             if outcome is None:  # failed; the item says why
                 break
             if outcome.artifact:
                 artifacts[step.name] = outcome.artifact
-        await self._observer.item_finished(post.id)
+        await heard.item_finished(post.id)
 
     async def _do_step(self, ctx: StepContext, *, last: bool) -> StepOutcome | None:
         """Run one step and record what came of it; None if it failed. The step's calls share

@@ -105,20 +105,21 @@ async def statuses(db: Database, run_id: int) -> dict[str, str]:
     return {s.name: s.status for s in await steps.steps_of_run(db.reader, run_id)}
 
 
-async def test_the_observer_given_when_built_hears_the_run_and_stays(tmp_path: Path) -> None:
-    heard = Heard()
-    async with pipeline_on(tmp_path, observer=heard) as pipeline:
-        run_id = await queue_run(pipeline.db, "1 hero_text")
-        await pipeline.execute_run(run_id)
-        with pytest.raises(AttributeError):
-            pipeline.observer = Heard()
-        [post] = await posts.posts_of_run(pipeline.db.reader, run_id)
+async def test_the_observer_hears_the_run_move_on(tmp_path: Path) -> None:
+    built_with, given = Heard(), Heard()
+    async with pipeline_on(tmp_path, observer=built_with) as pipeline:
+        first = await queue_run(pipeline.db, "1 hero_text")
+        await pipeline.execute_run(first)
+        second = await queue_run(pipeline.db, "1 hero_text")
+        await pipeline.execute_run(second, given)  # the room gives its own, per run
+        [post] = await posts.posts_of_run(pipeline.db.reader, first)
 
     assert post.status == "awaiting_approval"
-    assert ("item", post.id) in heard.events
-    assert heard.events[-1] == ("finished", run_id)
-    assert heard.events.count(("progress", run_id)) == 3  # the batch, the image, the card
-    assert pipeline.observer is heard
+    assert ("item", post.id) in built_with.events
+    assert built_with.events[-1] == ("finished", first)
+    assert built_with.events.count(("progress", first)) == 3  # the batch, the image, the card
+    assert given.events[-1] == ("finished", second)
+    assert not [e for e in built_with.events if e[1] == second]
 
 
 async def test_an_items_last_step_and_its_status_are_one_write(tmp_path: Path) -> None:
