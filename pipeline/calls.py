@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
@@ -76,6 +77,9 @@ class PaidCalls:
             "video": asyncio.Semaphore(limits.video),
         }
         self._cool_downs: dict[str, CoolDown] = {}  # by provider name
+        # Card rendering runs in threads and holds a few full-size images each: one per core at
+        # once keeps a burst of finished hero images from multiplying the peak memory.
+        self.render_slots = asyncio.Semaphore(max(1, os.cpu_count() or 1))
 
     async def _attempts(
         self,

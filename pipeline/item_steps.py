@@ -188,13 +188,14 @@ async def hero_card(ctx: StepContext) -> StepOutcome:
     if hero is None:
         raise ProviderError("the hero image step left no file to work from")
     started = time.perf_counter()
-    png = await asyncio.to_thread(
-        render_hero_card,
-        ctx.media.read(hero),
-        ctx.post.headline,
-        ctx.post.persona,
-        ctx.aspect_ratios[ctx.post.content_format],
-    )
+    async with ctx.calls.render_slots:
+        png = await asyncio.to_thread(
+            render_hero_card,
+            ctx.media.read(hero),
+            ctx.post.headline,
+            ctx.post.persona,
+            ctx.aspect_ratios[ctx.post.content_format],
+        )
     name = await asyncio.to_thread(ctx.media.save, png, "card", "png")
     return StepOutcome("local", "pillow", name, 0.0, round(time.perf_counter() - started, 3))
 

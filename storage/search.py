@@ -26,30 +26,56 @@ STOP_WORDS = frozenset(
 )
 
 
-def fts_query(text: str) -> str:
-    """User text as an FTS5 query of its telling words, quoted and OR-ed together: no FTS syntax
-    leaks through, and words too short or too common to tell posts apart are left out."""
+# A word matching more posts than this in a channel tells them apart too little to rank on:
+# ranking scores every match, so one such word costs as much as the channel is large.
+COMMON_AT = 2000
+MOST_WORDS = 12
+
+
+def telling_words(text: str) -> list[str]:
+    """The words of user text worth searching for: long enough, not stop words, each once."""
     words = [w.replace("'", "") for w in _WORD.findall(text.lower())]
-    words = [w for w in dict.fromkeys(words) if len(w) > 2 and w not in STOP_WORDS][:24]
-    return " OR ".join(f'"{w}"' for w in words)
+    return [w for w in dict.fromkeys(words) if len(w) > 2 and w not in STOP_WORDS][:MOST_WORDS]
+
+
+def quoted(word: str) -> str:
+    """A word as an FTS5 string: no FTS syntax leaks through."""
+    return '"' + word.replace('"', "") + '"'
 
 
 def place_query(place: Place) -> str:
     """The channel as one FTS5 term on the `place` column (`slackc0123`)."""
     token = "".join(ch for ch in f"{place[0]}{place[1]}".lower() if ch.isalnum())
-    return f'place : "{token}"'
+    return f"place : {quoted(token)}"
+
+
+async def _common(conn: Connection, place: str, word: str) -> bool:
+    row = await fetchall(
+        conn,
+        "SELECT COUNT(*) AS n FROM (SELECT 1 FROM post_search WHERE post_search MATCH ? LIMIT ?)",
+        (f"{place} AND {quoted(word)}", COMMON_AT + 1),
+    )
+    return int(row[0]["n"]) > COMMON_AT
 
 
 async def search_posts(conn: Connection, text: str, *, place: Place, limit: int = 5) -> list[Post]:
-    """The best matches among the posts of one channel only."""
-    query = fts_query(text)
-    if not query:
+    """The best matches among the posts of one channel only: any of the question's telling
+    words, leaving out those common in the channel (counted, up to COMMON_AT); when every word
+    is common, the posts that have them all."""
+    words = telling_words(text)
+    if not words:
         return []
+    channel = place_query(place)
+    telling = [w for w in words if not await _common(conn, channel, w)]
+    if telling:
+        query = " OR ".join(quoted(w) for w in telling)
+    else:
+        query = " AND ".join(quoted(w) for w in words)
     rows = await fetchall(
         conn,
         "SELECT p.* FROM post_search s JOIN posts p ON p.id = s.rowid"
         " WHERE post_search MATCH ? AND p.platform = ? AND p.channel_id = ?"
         " ORDER BY bm25(post_search) LIMIT ?",
-        (f"{place_query(place)} AND ({query})", *place, limit),
+        (f"{channel} AND ({query})", *place, limit),
     )
     return [Post.from_row(r) for r in rows]

@@ -28,7 +28,7 @@ from tests.support import SEED_IDEA, SEED_SPECIAL
 
 ITEMS = 5
 PLAN_AND_DRAFTS = 1 + ITEMS  # the plan step and each item's draft step, done with the batch
-TRIES = 5  # fresh runs, for a state the bot may pass between two looks
+TRIES = 10  # fresh runs, for a state the bot may pass between two looks (a loaded machine)
 
 State = Callable[[Seen], bool]
 
