@@ -93,9 +93,16 @@ class Budget:
         needed = reservation.shortfall(estimate)
         if needed <= _SLACK:
             return
-        free, unused = await self._left(conn, reservation.run_id)
-        if needed > free + unused + _SLACK:
-            raise BudgetExceeded(needed, max(free + unused, 0.0), self.daily_usd)
+        # A run's step usually fits what its run reserved: then the day's whole position (a sum
+        # over every step today) need not be read, and a run's cost per step stays flat.
+        fits_in_run = False
+        if reservation.run_id is not None:
+            money = await reservations.run_money(conn, reservation.run_id)
+            fits_in_run = needed <= money.unused + _SLACK
+        if not fits_in_run:
+            free, unused = await self._left(conn, reservation.run_id)
+            if needed > free + unused + _SLACK:
+                raise BudgetExceeded(needed, max(free + unused, 0.0), self.daily_usd)
         if reservation.id is None:
             reservation.id = await reservations.open_call(
                 conn,
