@@ -39,14 +39,19 @@ from storage.models import MessageLink, Plan, Post
 log = logging.getLogger(__name__)
 
 REVISABLE = ("awaiting_approval", "rejected", "failed")
-EARLY_REACTIONS_KEPT_S = 86400.0
 
 
 async def handle_reaction(deps: Deps, event: ReactionEvent) -> bool:
     """Apply a reaction, or keep it until its message is linked. Always True: nothing is left
     for a redelivery to do."""
+    where = (event.platform, event.channel_id, event.message_id)
+    link = await chat.find_message(deps.db.reader, *where)  # the usual case: no write needed
+    if link is not None:
+        await apply_reaction(deps, event, link)
+        return True
     async with deps.db.transaction() as conn:
-        link = await chat.find_message(conn, event.platform, event.channel_id, event.message_id)
+        # Looked for again with the stash, in the writes serialised with the link's own.
+        link = await chat.find_message(conn, *where)
         if link is None:
             await reactions.stash_early_reaction(
                 conn,

@@ -16,12 +16,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from handlers.ports import qualified_id
+
 
 def qualified(platform: str, user_id: str) -> str:
     """`slack:U1` for a bare id seen on Slack; an id that is already qualified stays as it is."""
     if ":" in user_id and user_id.split(":", 1)[0] in KNOWN_PLATFORMS:
         return user_id
-    return f"{platform}:{user_id}"
+    return qualified_id(platform, user_id)
 
 
 KNOWN_PLATFORMS = frozenset({"slack", "discord", "console"})

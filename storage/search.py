@@ -7,7 +7,7 @@ import re
 
 from aiosqlite import Connection
 
-from storage.db import fetchall
+from storage.db import fetchall, fetchone
 from storage.models import Place, Post
 
 _WORD = re.compile(r"[\w']+", re.UNICODE)
@@ -50,12 +50,12 @@ def place_query(place: Place) -> str:
 
 
 async def _common(conn: Connection, place: str, word: str) -> bool:
-    row = await fetchall(
+    row = await fetchone(
         conn,
         "SELECT COUNT(*) AS n FROM (SELECT 1 FROM post_search WHERE post_search MATCH ? LIMIT ?)",
         (f"{place} AND {quoted(word)}", COMMON_AT + 1),
     )
-    return int(row[0]["n"]) > COMMON_AT
+    return row is not None and int(row["n"]) > COMMON_AT
 
 
 async def search_posts(conn: Connection, text: str, *, place: Place, limit: int = 5) -> list[Post]:

@@ -21,7 +21,8 @@ from typing import Any
 from aiohttp import web
 
 from bot.settings import Settings
-from tests.fakes.providers import ChatCall, FakeAnthropic, FakeFal, FakeOpenAI, Handler, Reply
+from tests.fakes.fal import FakeFal
+from tests.fakes.providers import ChatCall, FakeAnthropic, FakeOpenAI, Handler, Reply
 from tests.support import make_settings
 
 TEXT_MODEL = "draft-model-test"

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from tests.crash_support import draft_cards, environment, query
-from tests.fakes.providers import FakeFal
-from tests.support import SEED_IDEA, SEED_SPECIAL
+from tests.fakes.fal import FakeFal
+from tests.support import SEED_IDEA, SEED_SPECIAL, wait_until
 
 IMAGE_STEPS = 5  # four hero images and one poster frame in the seed's batch
 
@@ -54,9 +54,7 @@ async def test_kill_while_fal_is_working_then_restart_pays_once(tmp_path: Path, 
         script = f'/propose {SEED_IDEA} special:"{SEED_SPECIAL}"\n/run 1\n'.encode()
         outputs = [tmp_path / "output-1.txt", tmp_path / "output-2.txt"]
         bot = await start_bot(env, tmp_path, script, outputs[0])
-        async with asyncio.timeout(30):
-            while len(fal.status_polls) < polls:  # noqa: ASYNC110 - polling the fake
-                await asyncio.sleep(0.001)
+        await wait_until(lambda: len(fal.status_polls) >= polls, 30)
         os.kill(bot.pid, signal.SIGKILL)
         await bot.wait()
         submitted = sum(fal.submissions.values())

@@ -11,6 +11,7 @@ import signal
 import socket
 import sys
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import aiohttp
@@ -19,6 +20,7 @@ import pytest
 from tests.crash_support import environment, query
 from tests.fakes.slack import FakeSlack
 from tests.slack_support import APPROVER, CHANNEL, PROPOSER, SECRET, SEED_PROPOSE, header
+from tests.support import wait_until
 
 
 def free_port() -> int:
@@ -101,10 +103,8 @@ def drafts(fake: FakeSlack) -> Counter[str]:
     )
 
 
-async def until(check, timeout: float = 30) -> None:  # type: ignore[no-untyped-def]
-    async with asyncio.timeout(timeout):
-        while not check():  # noqa: ASYNC110 - polling what the fake recorded
-            await asyncio.sleep(0.002)
+async def until(check: Callable[[], object], timeout: float = 30) -> None:
+    await wait_until(check, timeout)
 
 
 @pytest.mark.parametrize("posted", [1, 3, 5])

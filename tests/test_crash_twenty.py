@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.crash_support import query
-from tests.fakes.providers import FakeFal
+from tests.fakes.fal import FakeFal
 from tests.fakes.slack import FakeMessage, FakeSlack
 from tests.slack_support import APPROVER, CHANNEL, SECRET, header
 from tests.test_crash_slack import BotProcess, drafts, propose_and_run_seed, until

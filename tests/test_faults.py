@@ -7,7 +7,7 @@ from pathlib import Path
 
 from handlers.ports import Invocation, UserError
 from storage.db import Database
-from tests.fakes.providers import FakeFal
+from tests.fakes.fal import FakeFal
 from tests.support import console_session, make_settings, wait_until
 
 

@@ -13,7 +13,8 @@ from PIL import Image
 
 from pipeline.providers.base import ProviderError
 from pipeline.providers.download import download_media
-from tests.fakes.providers import MP4, PNG, WEBM, FakeMediaHost
+from tests.fakes.fal import FakeMediaHost
+from tests.fakes.providers import MP4, PNG, WEBM
 
 CAP = 1024 * 1024
 

@@ -16,7 +16,8 @@ import pytest
 
 from storage import plans, posts, steps
 from storage.models import Step
-from tests.fakes.providers import FakeAnthropic, FakeFal, FakeOpenAI
+from tests.fakes.fal import FakeFal
+from tests.fakes.providers import FakeAnthropic, FakeOpenAI
 from tests.provider_support import (
     IMAGE_MODEL,
     TEXT_MODEL,

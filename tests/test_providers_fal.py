@@ -12,7 +12,8 @@ import pytest_asyncio
 from pipeline.providers.base import MediaRequest, ProviderError, StepSkipped
 from pipeline.providers.fal import FalMedia
 from storage import posts
-from tests.fakes.providers import MP4, PNG, WEBM, FakeFal, FakeMediaHost, FakeOpenAI
+from tests.fakes.fal import FakeFal, FakeMediaHost
+from tests.fakes.providers import MP4, PNG, WEBM, FakeOpenAI
 from tests.provider_support import ScriptedModel, provider_settings, step_line
 from tests.support import SEED_IDEA, console_session
 
