@@ -2,7 +2,9 @@
 a non-zero exit within seconds, never a traceback or a process that hangs.
 
 Each case runs the console as a subprocess, as a supervisor would start it. Permission bits do
-not stop root, so when the suite runs as root the permission cases run the bot as `nobody`.
+not stop root, so when the suite runs as root the permission cases run the bot without the
+capabilities that override them (`setpriv`, util-linux): still root, so it reaches a checkout in
+a folder only root may enter, but held to the file's mode like any user.
 """
 
 from __future__ import annotations
@@ -13,8 +15,6 @@ import random
 import sqlite3
 import subprocess
 import sys
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -25,14 +25,21 @@ from storage.db import Database
 ROOT = Path(__file__).resolve().parent.parent
 EXIT_WITHIN_S = 15
 RESTORE = "restore it from a backup, or move it away to start afresh"
-OTHER_USER = "nobody" if os.geteuid() == 0 else None
+# As root, the bot runs without CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH, so modes bind it.
+BOUND_BY_MODES = (
+    ["setpriv", "--bounding-set", "-dac_override,-dac_read_search", "--"]
+    if os.geteuid() == 0
+    else []
+)
 
 
 def newest_migration() -> int:
     return max(int(p.name[:4]) for p in (ROOT / "storage" / "migrations").glob("[0-9]*.sql"))
 
 
-def start_console(db: Path, cwd: Path, user: str | None = None) -> subprocess.CompletedProcess[str]:
+def start_console(
+    db: Path, cwd: Path, *, bound_by_modes: bool = False
+) -> subprocess.CompletedProcess[str]:
     """Start `python -m bot console` on `db`; raises TimeoutExpired if it does not exit."""
     env = {
         **os.environ,
@@ -44,14 +51,13 @@ def start_console(db: Path, cwd: Path, user: str | None = None) -> subprocess.Co
     for name in ("SLACK_BOT_TOKEN", "DISCORD_BOT_TOKEN"):
         env.pop(name, None)
     return subprocess.run(
-        [sys.executable, "-m", "bot", "console"],
+        [*(BOUND_BY_MODES if bound_by_modes else []), sys.executable, "-m", "bot", "console"],
         input="help\n",
         capture_output=True,
         text=True,
         cwd=cwd,
         env=env,
         timeout=EXIT_WITHIN_S,
-        user=user,
     )
 
 
@@ -62,15 +68,6 @@ def assert_refused(result: subprocess.CompletedProcess[str], db: Path, says: str
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith(f"draftroom: database {db} ")
     assert says in lines[0]
-
-
-@pytest.fixture
-def open_folder() -> Iterator[Path]:
-    """A folder another user can reach (pytest's own are private to the user running it)."""
-    with tempfile.TemporaryDirectory(prefix="draftroom-bad-db-") as name:
-        folder = Path(name)
-        folder.chmod(0o777)
-        yield folder
 
 
 async def real_database(path: Path, plans_count: int = 1) -> None:
@@ -134,21 +131,21 @@ def test_a_path_under_a_file(tmp_path: Path) -> None:
     assert_refused(result, db, f"cannot be created: {tmp_path / 'data'} is a file, not a folder")
 
 
-def test_a_file_this_user_may_not_read(open_folder: Path) -> None:
-    db = open_folder / "draftroom.db"
+def test_a_file_this_user_may_not_read(tmp_path: Path) -> None:
+    db = tmp_path / "draftroom.db"
     asyncio.run(real_database(db))
     db.chmod(0o000)
-    result = start_console(db, open_folder, user=OTHER_USER)
+    result = start_console(db, tmp_path, bound_by_modes=True)
     assert_refused(result, db, "cannot be read and written by this user (uid ")
     assert result.stderr.rstrip().endswith("fix its owner or mode")
 
 
-def test_a_folder_this_user_may_not_write(open_folder: Path) -> None:
-    folder = open_folder / "readonly"
+def test_a_folder_this_user_may_not_write(tmp_path: Path) -> None:
+    folder = tmp_path / "readonly"
     folder.mkdir()
     folder.chmod(0o555)
     db = folder / "draftroom.db"
-    result = start_console(db, open_folder, user=OTHER_USER)
+    result = start_console(db, tmp_path, bound_by_modes=True)
     assert_refused(result, db, f"needs its folder {folder} to be writable by this user")
     assert not db.exists()
 
