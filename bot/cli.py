@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from bot.bootstrap import ConfigError, build, log_secrets
 from bot.console import run_console
+from bot.doctor_local import startup_refusal
 from bot.logs import setup_logging
 from bot.settings import Settings
 
@@ -36,6 +37,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     sub.add_parser("console", help="the local console chat")
     sub.add_parser("slack-manifest", help="print a Slack app manifest (YAML)")
     sub.add_parser("discord-invite", help="print the Discord invite URL")
+    doctor = sub.add_parser("doctor", help="check the set-up; exit status 1 on a problem")
+    doctor.add_argument("--webhook", action="store_true", help="send the webhook a test call")
     return parser.parse_args(argv)
 
 
@@ -73,6 +76,12 @@ def main(argv: list[str] | None = None) -> None:
             from bot.discord_invite import invite_url
 
             print(invite_url(settings))
+        elif command == "doctor":
+            from bot.doctor import doctor
+
+            sys.exit(doctor(settings, webhook=args.webhook))
+        elif (refusal := startup_refusal(settings)) is not None:
+            sys.exit(f"draftroom: {refusal}")
         elif command == "console" or not (settings.slack_enabled or settings.discord_enabled):
             if command != "console":
                 print(NO_PLATFORM.format(providers=providers_in_use(settings)), flush=True)

@@ -85,6 +85,8 @@ class Settings(BaseSettings):
     # Images and video on fal
     fal_key: SecretStr | None = Field(None, alias="FAL_KEY")
     fal_queue_url: str = Field("https://queue.fal.run", alias="FAL_QUEUE_URL")
+    # fal's Platform API: `draftroom doctor` checks the key and models on its free pricing read.
+    fal_api_url: str = Field("https://api.fal.ai/v1", alias="FAL_API_URL")
     image_model: str = Field("fal-ai/flux-pro/v1.1-ultra", alias="IMAGE_MODEL")
     video_model: str | None = Field(None, alias="VIDEO_MODEL")
     image_output_format: Literal["jpeg", "png"] = Field("jpeg", alias="IMAGE_OUTPUT_FORMAT")

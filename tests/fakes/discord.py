@@ -78,6 +78,7 @@ from aiohttp import web
 from tests.fakes.discord_faults import Fault, FaultInjectionMixin
 from tests.fakes.discord_gateway import GatewayMixin
 from tests.fakes.discord_gateway_protocol import INTENT_GUILD_MESSAGES, INTENT_GUILDS
+from tests.fakes.discord_guild_list import GuildListRoutesMixin
 from tests.fakes.discord_http import API_PREFIX, RestPlumbingMixin, bucket_hash, json_response
 from tests.fakes.discord_interactions import InteractionRoutesMixin
 from tests.fakes.discord_limits import ApiError, field_error, nest_errors, too_long
@@ -140,6 +141,7 @@ class FakeDiscord(
     InteractionRoutesMixin,
     ReactionThreadRoutesMixin,
     LookupRoutesMixin,
+    GuildListRoutesMixin,
     PayloadBuildersMixin,
     RestPlumbingMixin,
     FaultInjectionMixin,
@@ -288,6 +290,7 @@ class FakeDiscord(
             ("GET", "/users/@me", self._h_me),
             ("GET", "/users/{user_id}", self._h_user),
             ("POST", "/users/@me/channels", self._h_open_dm),
+            ("GET", "/users/@me/guilds", self._h_my_guilds),
             ("GET", "/oauth2/applications/@me", self._h_application),
             ("GET", "/applications/@me", self._h_application),
             ("GET", "/gateway", self._h_gateway),

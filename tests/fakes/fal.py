@@ -16,6 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.fakes.provider_models import FalPricingMixin
 from tests.fakes.providers import MP4, PNG, FakeServer
 
 
@@ -43,7 +44,7 @@ class FalOptions:
     video_models: set[str] = field(default_factory=set)  # besides any model with "video" in it
 
 
-class FakeFal(FakeServer):
+class FakeFal(FalPricingMixin, FakeServer):
     """fal's queue API: POST /{model}; status, result and cancel under /{owner}/{app}/requests/{id};
     the generated files under /files/ on the same server, so tests allowlist 127.0.0.1:PORT."""
 
@@ -70,6 +71,7 @@ class FakeFal(FakeServer):
         app.router.add_get(requests, self._result)
         app.router.add_put(f"{requests}/cancel", self._cancel)
         app.router.add_get("/files/{name}", self._file)
+        app.router.add_get("/v1/models/pricing", self._pricing)  # the Platform API
         app.router.add_post("/{model:.+}", self._submit)
 
     def error_body(self, status: int, message: str) -> dict[str, Any]:

@@ -29,6 +29,8 @@ from typing import Any, Self
 
 from aiohttp import web
 
+from tests.fakes.provider_models import AnthropicModelsMixin, OpenAIModelsMixin
+
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 FENCED_JSON = re.compile(r"```json\n(.*?)\n```", re.DOTALL)
 
@@ -232,7 +234,7 @@ class _FakeChat(FakeServer):
 REASONING_MODELS = re.compile(r"(?:o1|o3|o4|gpt-5)")
 
 
-class FakeOpenAI(_FakeChat):
+class FakeOpenAI(OpenAIModelsMixin, _FakeChat):
     """POST /v1/chat/completions; use `base_url` (ends in /v1) as the provider's base URL.
 
     Models named like OpenAI's reasoning models get the real API's 400s for `max_tokens` and for
@@ -248,6 +250,7 @@ class FakeOpenAI(_FakeChat):
 
     def routes(self, app: web.Application) -> None:
         app.router.add_post("/v1/chat/completions", self._chat)
+        app.router.add_get("/v1/models", self._list_models)
 
     def error_body(self, status: int, message: str) -> dict[str, Any]:
         kind = {401: "invalid_request_error", 429: "rate_limit_exceeded"}.get(status, "api_error")
@@ -322,7 +325,7 @@ class FakeOpenAI(_FakeChat):
         return web.json_response({"error": error}, status=400)
 
 
-class FakeAnthropic(_FakeChat):
+class FakeAnthropic(AnthropicModelsMixin, _FakeChat):
     """POST /v1/messages; use `base_url` (the bare origin) as the provider's base URL."""
 
     def __init__(self, *, api_key: str = "sk-ant-test", reply_fn: ReplyFn | None = None) -> None:
@@ -334,6 +337,8 @@ class FakeAnthropic(_FakeChat):
 
     def routes(self, app: web.Application) -> None:
         app.router.add_post("/v1/messages", self._messages)
+        app.router.add_get("/v1/models", self._list_models)
+        app.router.add_get("/v1/models/{model_id}", self._get_model)
 
     def error_body(self, status: int, message: str) -> dict[str, Any]:
         kind = {

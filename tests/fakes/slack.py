@@ -12,7 +12,8 @@ What it fakes
 - Channel membership: a channel has members and `is_private`. In a channel the bot is not in,
   channel methods (chat.*, reactions.*, file sharing, history) answer `not_in_channel`, and
   `channel_not_found` if it is private; only chat.postMessage into a public one succeeds, when
-  the token has `chat:write.public` (`scopes`, by default what the app's manifest asks for).
+  the token has `chat:write.public` (`scopes`, by default what the app's manifest asks for;
+  every answer to the bot token carries them in `x-oauth-scopes`, as Slack's do).
   Undeclared channel ids starting with C, G or D exist with the bot in them, unless
   `strict_channels`. `create_channel(..., member=False, is_private=True)`, `invite_bot(channel)`.
 - Faults on request: `fail_next(method, status=429, retry_after=1, times=N)` and `delay_next(...)`.

@@ -50,6 +50,7 @@ class WebApiPlumbingMixin:
     # Provided by FakeSlack.
     bot_token: str
     app_token: str
+    scopes: frozenset[str]
     calls: list[Call]
     response_url_posts: list[ResponseUrlPost]
     _faults: dict[str, list[Fault]]
@@ -145,7 +146,11 @@ class WebApiPlumbingMixin:
             call.response = {"ok": True, **handler(params)}
         except ApiError as e:
             call.response = {"ok": False, "error": e.error, **e.extra}
-        return web.json_response(call.response)
+        # As Slack does on every answer to a valid token: the scopes it was granted.
+        granted = (
+            {"x-oauth-scopes": ",".join(sorted(self.scopes))} if token == self.bot_token else {}
+        )
+        return web.json_response(call.response, headers=granted)
 
     def _check_token(self, method: str, token: str | None) -> None:
         if not token:
