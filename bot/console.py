@@ -29,6 +29,9 @@ log = logging.getLogger(__name__)
 
 PLATFORM = "console"
 CHANNEL = "console"
+LINK_MARK = "↗"
+PAGES_OFF = "Pages: off (SHARED_LINKS=false)"
+PAGES_UNSERVED = "Pages: none served by this process"
 NAMED_ACTIONS = {"approve": "✅", "reject": "❌", "regenerate": "🔁", "ok": "✅", "x": "❌"}
 
 HELP = """Console chat — one channel, messages shown as [m12].
@@ -111,6 +114,9 @@ class ConsolePort:
     ) -> None:
         self._print(f"\n[only {user_id} sees this] {text}")
 
+    def message_url(self, ref: MessageRef, *, thread_id: str | None = None) -> str | None:
+        return None  # a terminal has no link to a message
+
 
 def render(card: Card) -> str:
     lines = [card.title]
@@ -120,6 +126,7 @@ def render(card: Card) -> str:
         lines.extend(f"    {line}" if line else "" for line in section.text.splitlines())
     if card.footer:
         lines.append(f"  {card.footer}")
+    lines.extend(f"  {LINK_MARK} {' '.join(link.label.split())}: {link.url}" for link in card.links)
     return "\n".join(lines)
 
 
@@ -138,6 +145,14 @@ class Console:
     def say(self, text: str) -> None:
         self.out.write(text + "\n")
         self.out.flush()
+
+    async def say_where_the_pages_are(self) -> None:
+        """The library's link, so a person (or a piped session's reader) can open the pages."""
+        link = await self.room.library_link((PLATFORM, CHANNEL))
+        if link is not None:
+            self.say(f"Pages: {link.url}")
+        else:
+            self.say(PAGES_OFF if not self.room.deps.links.enabled else PAGES_UNSERVED)
 
     async def handle_line(self, line: str) -> bool:
         """Handle one line of input; False means quit. User errors are shown, never raised."""
@@ -229,6 +244,7 @@ async def run_console(
     if interactive:
         console.say(f"You are {user}. Type help for commands.")
     try:
+        await console.say_where_the_pages_are()
         while True:
             if interactive:
                 out.write("> ")

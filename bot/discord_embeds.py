@@ -3,6 +3,10 @@
 Sizes are counted in UTF-16 code units, which is never less than the number of code points, so
 a message fits whichever way the limit is counted. Text that does not fit is cut at a word with
 an ellipsis and the card's `more` pointer (such as "/post 34"), where the full text is shown.
+
+The card's links (its web pages): the first is the embed's `url`, so its title opens it, and all
+of them are `[label](url)` in one field after the text. Discord takes only http(s) URLs there;
+a link that does not fit the field is left out whole, since a cut URL would lead nowhere.
 """
 
 from __future__ import annotations
@@ -11,10 +15,11 @@ import hashlib
 import io
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import discord
 
-from handlers.ports import Card
+from handlers.ports import Card, Link
 
 CONTENT_MAX = 2000
 TITLE_MAX = 256
@@ -25,6 +30,10 @@ EMBEDS_MAX = 10
 FILES_MAX = 10
 THREAD_NAME_MAX = 100
 HEADING_MAX = 200
+FIELD_VALUE_MAX = 1024
+LINKS_FIELD = "Links"
+LINK_LABEL_MAX = 100
+LINK_SEPARATOR = " · "
 FULL_TEXT_NAME = "full-text.md"
 SEPARATOR = "\n\n"
 COLOUR = discord.Colour(0x5865F2)
@@ -90,7 +99,10 @@ def render(card: Card, *, marker: str | None = None) -> Rendered:
     """Embeds for `card`; when its text had to be cut, the whole of it goes along as a file."""
     title = cut(card.title, TITLE_MAX)
     footer = _footer(card.footer, marker)
+    links = links_text(card.links)
     budget = EMBEDS_TOTAL_MAX - size(title) - size(footer)
+    if links:
+        budget -= size(LINKS_FIELD) + size(links)
     blocks = _blocks(card, budget)
     shortened = blocks != [heading + text for heading, text in _sections(card)]
     descriptions = _pack(blocks)
@@ -98,6 +110,9 @@ def render(card: Card, *, marker: str | None = None) -> Rendered:
     embeds = embeds[:EMBEDS_MAX] or [discord.Embed(colour=COLOUR)]
     if title:
         embeds[0].title = title
+        embeds[0].url = next((link.url for link in card.links if web_url(link.url)), None)
+    if links:
+        embeds[-1].add_field(name=LINKS_FIELD, value=links, inline=False)
     if footer:
         embeds[-1].set_footer(text=footer)
     room_for_images = FILES_MAX - 1 if shortened else FILES_MAX
@@ -105,6 +120,33 @@ def render(card: Card, *, marker: str | None = None) -> Rendered:
     if images:
         embeds[0].set_image(url=f"attachment://{images[0].name}")
     return Rendered(embeds, images, card.plain_text() if shortened else None)
+
+
+def web_url(url: str) -> bool:
+    """An http(s) URL that markdown can carry: Discord refuses any other scheme in an embed."""
+    parts = urlsplit(url)
+    unsafe = any(c.isspace() or c in "()<>" for c in url)
+    return parts.scheme in ("http", "https") and bool(parts.netloc) and not unsafe
+
+
+def _markdown_link(link: Link) -> str:
+    label = cut(" ".join(link.label.split()) or link.url, LINK_LABEL_MAX)
+    for char in "\\[]":
+        label = label.replace(char, "\\" + char)
+    return f"[{label}]({link.url})"
+
+
+def links_text(links: tuple[Link, ...]) -> str:
+    """The card's links that fit one field, in order; those that do not are left out."""
+    shown = ""
+    for link in links:
+        if not web_url(link.url):
+            continue
+        rendered = _markdown_link(link)
+        joined = f"{shown}{LINK_SEPARATOR}{rendered}" if shown else rendered
+        if size(joined) <= FIELD_VALUE_MAX:
+            shown = joined
+    return shown
 
 
 def _footer(text: str | None, marker: str | None) -> str:

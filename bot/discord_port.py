@@ -35,6 +35,7 @@ THREAD_ARCHIVE_MINUTES: Literal[10080] = 10080
 # however fast its steps move, and leaves the bucket to the drafts posted meanwhile.
 EDIT_INTERVAL_S = 1.0
 RETRY_DELAYS_S = (1.0, 5.0)
+JUMP_URL = "https://discord.com/channels"
 T = TypeVar("T")
 
 
@@ -149,6 +150,16 @@ class DiscordPort:
         """Discord has no ephemeral message outside an interaction: a direct message it is."""
         user = await self.client.fetch_user(int(user_id))
         await user.send(text[:2000], allowed_mentions=embeds.NO_MENTIONS)
+
+    def message_url(self, ref: MessageRef, *, thread_id: str | None = None) -> str | None:
+        """The jump URL, with the server from discord.py's cache of the channel (no request);
+        a reply in a thread is under the thread's id, as a channel of its own."""
+        channel = self.client.get_channel(int(ref.channel_id)) if ref.channel_id.isdigit() else None
+        if channel is None:
+            return None
+        guild = getattr(channel, "guild", None)
+        server = "@me" if guild is None else str(guild.id)
+        return f"{JUMP_URL}/{server}/{thread_id or ref.channel_id}/{ref.message_id}"
 
 
 async def retrying(call: Callable[[], Awaitable[T]]) -> T:

@@ -109,6 +109,7 @@ class SlackAdapter:
         register_listeners(self.app, SlackListeners(self.room, self.slack, self.background))
         self.room.connect(self.slack)
         try:
+            await self.slack.remember_workspace()
             if self.socket_mode:
                 await self._start_socket_mode(self.app)
             else:

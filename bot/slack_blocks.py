@@ -9,6 +9,9 @@ not fit is cut at a word with an ellipsis and a pointer to the card's `more` (su
 "/post 34"), where the whole of it is.
 When the blocks as a whole are too long, the longest sections give way first, down to a common
 length, so that short ones (a status line) always survive whole.
+The card's links (its web pages) are one context block of mrkdwn `<url|label>` after the body,
+never url buttons (those send block_actions that must be acknowledged); a link that does not fit
+is left out whole, since a cut URL would lead nowhere.
 """
 
 from __future__ import annotations
@@ -18,12 +21,16 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from handlers.ports import Card, Section
+from handlers.ports import Card, Link, Section
 
 MAX_BLOCKS = 50
 HEADER_CHARS = 150
 SECTION_CHARS = 3000
 CONTEXT_CHARS = 2000
+LINK_LABEL_CHARS = 100
+# The links' share of BLOCKS_JSON_BUDGET, so that they and the header always fit it together.
+LINKS_JSON_BUDGET = 4000
+LINK_SEPARATOR = " · "
 # Measured as slack_sdk sends it (json.dumps, non-ASCII escaped); well under where Slack refuses.
 BLOCKS_JSON_BUDGET = 11_000
 FALLBACK_CHARS = 3000
@@ -107,25 +114,58 @@ class _Part:
         return self.prefix() + self.body(pointer)
 
 
+def _link(link: Link) -> str | None:
+    """`<url|label>`, or None for a URL that cannot be one: mrkdwn ends a link at `|` or `>`."""
+    url = link.url.strip()
+    if not url or any(c.isspace() or c in "<>|" for c in url):
+        return None
+    label = " ".join(link.label.split()) or url
+    return f"<{escape(url)}|{escape(cut(label, LINK_LABEL_CHARS))}>"
+
+
+def links_text(links: tuple[Link, ...]) -> str:
+    """The links that fit in one context element, in order; those that do not are left out."""
+    shown = ""
+    for link in links:
+        rendered = _link(link)
+        if rendered is None:
+            continue
+        joined = f"{shown}{LINK_SEPARATOR}{rendered}" if shown else rendered
+        if utf16_len(joined) <= CONTEXT_CHARS and _json_len(joined) <= LINKS_JSON_BUDGET:
+            shown = joined
+    return shown
+
+
+def _links_block(card: Card) -> Block | None:
+    text = links_text(card.links)
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text}]} if text else None
+
+
 def _parts(card: Card) -> list[_Part]:
     sections = [s for s in card.sections if s.text.strip() or s.heading]
-    room = MAX_BLOCKS - 2  # the header and the footer
+    room = MAX_BLOCKS - (3 if card.links else 2)  # the header, the links, the footer
     if len(sections) > room:
         rest = "\n\n".join(s.text for s in sections[room - 1 :])
         sections = [*sections[: room - 1], Section(None, rest)]
     return [_Part(s.heading, s.text) for s in sections]
 
 
-def _blocks(card: Card, parts: list[_Part], pointer: str) -> list[Block]:
-    blocks: list[Block] = []
+def _header(card: Card) -> list[Block]:
     title = " ".join(card.title.split())
-    if title:
-        header = {"type": "plain_text", "text": cut(title, HEADER_CHARS), "emoji": True}
-        blocks.append({"type": "header", "text": header})
+    if not title:
+        return []
+    header = {"type": "plain_text", "text": cut(title, HEADER_CHARS), "emoji": True}
+    return [{"type": "header", "text": header}]
+
+
+def _blocks(card: Card, parts: list[_Part], pointer: str, links: Block | None) -> list[Block]:
+    blocks = _header(card)
     for part in parts:
         text = part.mrkdwn(pointer)
         if text.strip():
             blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": text}})
+    if links is not None:
+        blocks.append(links)
     if card.footer:
         element = {"type": "mrkdwn", "text": _cut_escaped(card.footer, CONTEXT_CHARS, "")}
         blocks.append({"type": "context", "elements": [element]})
@@ -161,13 +201,14 @@ def render(card: Card) -> SlackMessage:
     pointer = _pointer(card)
     text = _cut_escaped(card.plain_text(), FALLBACK_CHARS, pointer)
     parts = _parts(card)
-    blocks = _blocks(card, parts, pointer)
+    links = _links_block(card)
+    blocks = _blocks(card, parts, pointer, links)
     for _ in range(FIT_ROUNDS):
         excess = _json_len(blocks) - BLOCKS_JSON_BUDGET
         if excess <= 0:
             return SlackMessage(text, blocks)
         _shrink(parts, pointer, excess)
-        blocks = _blocks(card, parts, pointer)
+        blocks = _blocks(card, parts, pointer, links)
     if _json_len(blocks) > BLOCKS_JSON_BUDGET:
-        blocks = [b for b in blocks if b["type"] == "header"]
+        blocks = _header(card) + ([links] if links is not None else [])
     return SlackMessage(text, blocks)

@@ -77,6 +77,15 @@ def platform_refusal(exc: Exception) -> str | None:
     return NOT_IN_CHANNEL if not_a_member(exc) else None
 
 
+def permalink(workspace_url: str, channel: str, ts: str, thread_ts: str | None = None) -> str:
+    """The link chat.getPermalink answers, built without the call: a reply in a thread carries
+    its thread and channel, or Slack opens it without the thread around it."""
+    link = f"{workspace_url.rstrip('/')}/archives/{channel}/p{ts.replace('.', '')}"
+    if thread_ts is not None and thread_ts != ts:
+        link += f"?thread_ts={thread_ts}&cid={channel}"
+    return link
+
+
 def retry_handlers() -> list[AsyncRetryHandler]:
     """The only retry layer for Slack calls: Retry-After on 429, a few tries on 5xx."""
     return [
@@ -132,6 +141,23 @@ class SlackPort:
     def __init__(self, client: AsyncWebClient) -> None:
         self.client = client
         self.edits = EditCoalescer(self._update, interval=CHAT_UPDATE_INTERVAL_S)
+        self.workspace_url: str | None = None  # auth.test's `url`, https://acme.slack.com/
+
+    async def remember_workspace(self) -> None:
+        """Learn the workspace's URL once, so `message_url` needs no call per message; without
+        it (auth.test failed) there are no message links, and everything else works."""
+        try:
+            answer = await self.client.auth_test()
+        except Exception as exc:
+            log.warning("Slack: auth.test failed (%s); messages will have no links", exc)
+            return
+        url = str(answer.get("url") or "")
+        self.workspace_url = url if url.startswith(("https://", "http://")) else None
+
+    def message_url(self, ref: MessageRef, *, thread_id: str | None = None) -> str | None:
+        if self.workspace_url is None:
+            return None
+        return permalink(self.workspace_url, ref.channel_id, ref.message_id, thread_id)
 
     async def send(
         self,

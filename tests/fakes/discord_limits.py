@@ -2,13 +2,15 @@
 
 ``ApiError`` becomes Discord's ``{"message", "code"[, "errors"]}`` body. The validators raise
 50035 Invalid Form Body with Discord's nested ``errors`` (or 50006 for an empty message) for
-messages, embeds and application commands; ``parse_snowflake`` rejects ids that are not numbers.
+messages, embeds (sizes, and an embed ``url`` that is not http(s)) and application commands;
+``parse_snowflake`` rejects ids that are not numbers.
 """
 
 from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import urlsplit
 
 from tests.fakes.discord_records import UploadedFile
 
@@ -94,9 +96,28 @@ def validate_message(
         raise ApiError(400, 50006, "Cannot send an empty message")
 
 
+def url_error(url: object) -> dict[str, Any] | None:
+    """Discord's check of an embed's `url`: an http(s) URL with a host."""
+    text = url if isinstance(url, str) else ""
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        return field_error("URL_TYPE_INVALID_URL", "Not a well formed URL.")
+    if parts.scheme not in ("http", "https"):
+        message = (
+            f"Scheme \"{parts.scheme}\" is not supported. Scheme must be one of ('http', 'https')."
+        )
+        return field_error("URL_TYPE_INVALID_SCHEME", message)
+    if not parts.netloc:
+        return field_error("URL_TYPE_INVALID_URL", "Not a well formed URL.")
+    return None
+
+
 def _validate_embed(embed: dict[str, Any], path: list[str], errors: dict[str, Any]) -> int:
     limits = {"title": 256, "description": 4096}
     size = 0
+    if "url" in embed and (error := url_error(embed["url"])) is not None:
+        nest_errors([*path, "url"], error, errors)
     for key, limit in limits.items():
         text = embed.get(key) or ""
         size += len(text)

@@ -11,7 +11,15 @@ from typing import Any
 MAX_BLOCKS = 50
 MAX_BLOCKS_JSON = 13_000  # measured on json.dumps(blocks), the form slack_sdk sends
 MAX_TEXT = 40_000
-LIMITS = {"section": 3000, "header": 150, "field": 2000, "fields": 10, "context": 10, "actions": 25}
+LIMITS = {
+    "section": 3000,
+    "header": 150,
+    "field": 2000,
+    "fields": 10,
+    "context": 10,
+    "context_text": 3000,
+    "actions": 25,
+}
 BLOCK_TYPES = {
     *("actions", "call", "context", "divider", "file", "header", "image", "input"),
     *("markdown", "rich_text", "section", "table", "video"),
@@ -30,6 +38,22 @@ def utf16_prefix(text: str, limit: int) -> str:
 
 def _text_len(obj: Any) -> int:
     return utf16_len(str(obj.get("text", ""))) if isinstance(obj, dict) else 0
+
+
+def _context_text_errors(elements: list[Any], at: str) -> list[str]:
+    """A context block's text objects: 1 to 3000 characters each (mrkdwn is not checked:
+    Slack renders a malformed `<url|label>` as it comes)."""
+    errors = []
+    limit = LIMITS["context_text"]
+    for j, element in enumerate(elements):
+        if not isinstance(element, dict) or element.get("type") not in ("mrkdwn", "plain_text"):
+            continue
+        where = f"{at}/elements/{j}/text]"
+        if _text_len(element) > limit:
+            errors.append(f"must be less than {limit + 1} characters {where}")
+        elif _text_len(element) == 0:
+            errors.append(f"must be more than 0 characters {where}")
+    return errors
 
 
 def block_errors(blocks: Any) -> list[str]:
@@ -77,4 +101,6 @@ def block_errors(blocks: Any) -> list[str]:
             elements = block.get("elements") or []
             if not elements or len(elements) > LIMITS[kind]:
                 errors.append(f"must have 1 to {LIMITS[kind]} elements {at}/elements]")
+            if kind == "context":
+                errors.extend(_context_text_errors(elements, at))
     return errors
