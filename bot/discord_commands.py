@@ -21,9 +21,11 @@ from handlers.commands import (
     Ask,
     Command,
     Costs,
+    ListLinks,
     ListPosts,
     Propose,
     Refine,
+    Revoke,
     RunPlan,
     ShowPost,
 )
@@ -168,3 +170,14 @@ def add_commands(tree: app_commands.CommandTree[Any], room: DraftRoom, run: Run)
     @app_commands.describe(question="The question; the answer names the posts it used.")
     async def ask(interaction: Interaction, question: str) -> None:
         await run(interaction, "ask", lambda: Ask(question))
+
+    @tree.command(name="links", description="The live links to this channel's web pages.")
+    @app_commands.guild_only()
+    async def links(interaction: Interaction) -> None:
+        await run(interaction, "links", ListLinks)
+
+    @tree.command(name="revoke", description="Stop a link to a web page working.")
+    @app_commands.guild_only()
+    @app_commands.describe(link="The link, or its number from /links.")
+    async def revoke(interaction: Interaction, link: str) -> None:
+        await run(interaction, "revoke", lambda: Revoke(link))

@@ -22,6 +22,8 @@ from bot.bootstrap import ConfigError
 from bot.settings import Settings
 from bot.slack_listeners import SlackListeners, register_listeners
 from bot.slack_port import PLATFORM, SlackClient, SlackPort, retry_handlers
+from bot.web import Site
+from bot.web_server import page_url
 from handlers.room import DraftRoom
 
 log = logging.getLogger(__name__)
@@ -145,10 +147,12 @@ class SlackAdapter:
         web_app = app.web_app(path=EVENTS_PATH, port=self.port)
         web_app.middlewares.append(refuse_unreadable)
         web_app.router.add_get("/healthz", _healthz)
+        Site(self.room.pages).add_routes(web_app)  # the pages share Slack's server
         self._runner = web.AppRunner(web_app, access_log=None)
         await self._runner.setup()
         await web.TCPSite(self._runner, self.host, self.port).start()
         self.port = self._runner.addresses[0][1]
+        self.room.pages.serving_at(page_url(self.host, self.port))
         log.info("Slack: serving %s on %s:%d", EVENTS_PATH, self.host, self.port)
 
     async def wait_idle(self) -> None:

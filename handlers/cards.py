@@ -77,6 +77,17 @@ def reference_line(ref: ChatReference) -> str:
     return f"{when(ref.created_at)} · {ref.platform} {ref.channel_id} · {ref.how} · “{excerpt}”"
 
 
+def status_line_of(post: Post, steps: Sequence[Step], *, now: float) -> str:
+    """`published · May 11, 5:53 PM · $0.06 total · published 48d ago`, as on the seed."""
+    cost, unknown = total_cost(steps)
+    total = f"{money(cost)} total" + (f" (+{unknown} unknown)" if unknown else "")
+    status = status_words(post.status)
+    return (
+        f"{status} · {when(post.status_changed_at)} · {total} · "
+        f"{status} {age(now - post.status_changed_at)} ago"
+    )
+
+
 def post_card(
     post: Post,
     plan: Plan,
@@ -87,13 +98,7 @@ def post_card(
     now: float,
     published: Publication | None = None,
 ) -> Card:
-    cost, unknown = total_cost(steps)
-    total = f"{money(cost)} total" + (f" (+{unknown} unknown)" if unknown else "")
-    status = status_words(post.status)
-    status_line = (
-        f"{status} · {when(post.status_changed_at)} · {total} · "
-        f"{status} {age(now - post.status_changed_at)} ago"
-    )
+    status_line = status_line_of(post, steps, now=now)
     if published is not None and published.published_at is not None:
         status_line += f" · revision {published.rev or post.rev} went out to {published.target}"
         if published.location:

@@ -57,11 +57,23 @@ class Ask:
 
 
 @dataclass(frozen=True)
+class ListLinks:
+    pass
+
+
+@dataclass(frozen=True)
+class Revoke:
+    link: str  # the link as pasted, its token, or its number from /links
+
+
+@dataclass(frozen=True)
 class Help:
     command: str | None = None
 
 
-Command = Propose | Refine | RunPlan | ShowPost | ListPosts | Costs | Ask | Help
+Command = (
+    Propose | Refine | RunPlan | ShowPost | ListPosts | Costs | Ask | ListLinks | Revoke | Help
+)
 
 USAGE = {
     "propose": (
@@ -81,6 +93,11 @@ USAGE = {
     "posts": ("/posts [status] [persona]", f"Recent posts. Statuses: {', '.join(POST_STATUSES)}."),
     "costs": ("/costs [days]", "Spend by day, persona and provider (default 7 days)."),
     "ask": ("/ask <question>", "Ask the post library; the answer names the posts it used."),
+    "links": ("/links", "The live links to this channel's web pages, numbered for /revoke."),
+    "revoke": (
+        "/revoke <link or number>",
+        "Stop a link to a web page working (yours, or any as an approver).",
+    ),
     "help": ("/help [command]", "This list."),
 }
 
@@ -136,6 +153,14 @@ def parse(name: str, text: str, *, max_chars: int) -> Command:
         if not text:
             raise UserError(f"the question is empty. Usage: {usage}")
         return Ask(text)
+    if name == "links":
+        if text:
+            raise UserError(f"/links takes nothing after it. Usage: {usage}")
+        return ListLinks()
+    if name == "revoke":
+        if not text:
+            raise UserError(f"which link? Paste it or give its number from /links. Usage: {usage}")
+        return Revoke(text)
     return Help(text.lower() or None)
 
 
@@ -162,6 +187,8 @@ def checked(cmd: Command, *, max_chars: int) -> Command:
         return _parse_costs(str(cmd.days))
     if isinstance(cmd, Ask):
         return Ask(_required(cmd.question, "question", "ask", max_chars))
+    if isinstance(cmd, Revoke):
+        return Revoke(_required(cmd.link, "link", "revoke", max_chars))
     return cmd
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from handlers import cards
 from handlers.approvals import replay_early_reactions
+from handlers.card_links import linked
 from handlers.deps import Deps
 from handlers.ports import ACTION_EMOJI, APPROVE, REGENERATE, REJECT
 from handlers.posting import message_link
@@ -25,6 +26,7 @@ async def deliver_item(deps: Deps, post: Post) -> None:
         card, reactions = cards.failed_item_card(post), (ACTION_EMOJI[REGENERATE],)
     else:
         card, reactions = cards.draft_card(post, await images_of(deps, post)), DRAFT_REACTIONS
+    card = await linked(deps.links, card, post.place, [("post", post.id)])
     link = message_link(
         "draft",
         post.platform,

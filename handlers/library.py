@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from handlers import cards, permissions
+from handlers.card_links import costs_link, linked
 from handlers.commands import Ask, Costs, ListPosts, ShowPost
 from handlers.deps import Deps
 from handlers.ports import Card, Invocation, Reply, Section, UserError
@@ -43,7 +44,10 @@ async def post_card(deps: Deps, post_id: int, place: Place) -> Card:
 
 
 async def show_post(deps: Deps, inv: Invocation, cmd: ShowPost) -> Reply:
-    return Reply(await post_card(deps, cmd.post_id, inv.place))
+    card = await post_card(deps, cmd.post_id, inv.place)
+    return Reply(
+        await linked(deps.links, card, inv.place, [("post", cmd.post_id)], made_by=inv.who)
+    )
 
 
 async def list_posts(deps: Deps, inv: Invocation, cmd: ListPosts) -> Reply:
@@ -56,13 +60,18 @@ async def list_posts(deps: Deps, inv: Invocation, cmd: ListPosts) -> Reply:
     for post in found:
         known, _ = cards.total_cost(await steps.steps_of_post(deps.db.reader, post.id, post.rev))
         rows.append((post, known))
-    return Reply(cards.posts_list(rows, now=deps.clock()))
+    card = cards.posts_list(rows, now=deps.clock())
+    wanted = [("post", post.id) for post, _ in rows[:5]]
+    return Reply(
+        await linked(deps.links, card, inv.place, [("library", None), *wanted], made_by=inv.who)
+    )
 
 
 async def costs(deps: Deps, inv: Invocation, cmd: Costs) -> Reply:
     since = start_of_day(deps.clock()) - (cmd.days - 1) * 86400
     rows = await steps.costs_by_day(deps.db.reader, since)
-    return Reply(cards.costs_card(rows, cmd.days))
+    card = cards.costs_card(rows, cmd.days)
+    return Reply(await costs_link(deps.links, card, inv.place, made_by=inv.who))
 
 
 async def ask(deps: Deps, inv: Invocation, cmd: Ask) -> Reply | None:
@@ -103,6 +112,7 @@ async def ask(deps: Deps, inv: Invocation, cmd: Ask) -> Reply | None:
         title=f"Q: {cmd.question[:200]}",
         sections=(Section(None, result.value.answer), Section("Sources", sources)),
     )
+    card = await linked(deps.links, card, inv.place, [("post", pid) for pid in used])
     await say(
         deps,
         inv.platform,

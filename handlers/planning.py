@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from handlers import cards, permissions
+from handlers.card_links import linked
 from handlers.commands import Propose, Refine, RunPlan
 from handlers.deps import Deps
 from handlers.parsing import parse_options
@@ -75,7 +76,9 @@ async def propose(deps: Deps, inv: Invocation, cmd: Propose) -> Reply | None:
         author=inv.who,
         created_at=deps.clock(),
     )
-    card = cards.plan_card(plan, revision, spec.describe())
+    card = await linked(
+        deps.links, cards.plan_card(plan, revision, spec.describe()), inv.place, [("plan", plan_id)]
+    )
     refs = [(closest.post.id, "closest")] if closest else []
     async with deps.db.transaction() as conn:  # the outcome, in one write
         await plans.add_revision(conn, revision)
@@ -198,7 +201,13 @@ async def refine(deps: Deps, inv: Invocation, cmd: Refine) -> Reply | None:
     )
     if card is not None:
         ref = MessageRef(card.platform, card.channel_id, card.message_id)
-        await deps.port(card.platform).edit(ref, cards.plan_card(plan, revision, spec.describe()))
+        shown = await linked(
+            deps.links,
+            cards.plan_card(plan, revision, spec.describe()),
+            plan.place,
+            [("plan", plan.id)],
+        )
+        await deps.port(card.platform).edit(ref, shown)
     return None
 
 

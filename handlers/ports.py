@@ -72,6 +72,15 @@ class Section:
 
 
 @dataclass(frozen=True)
+class Link:
+    """A web page the card names (its post, plan, run, the library), with a signed token in the
+    URL. Adapters show each as a link; `plain_text` leaves them out, so logged turns hold none."""
+
+    label: str
+    url: str
+
+
+@dataclass(frozen=True)
 class Card:
     title: str
     sections: tuple[Section, ...] = ()
@@ -82,6 +91,7 @@ class Card:
     # Replies in this card's thread are turns about it (plan and draft cards): platforms that
     # need a thread created for that (Discord) create one when posting it.
     opens_thread: bool = False
+    links: tuple[Link, ...] = ()
 
     def plain_text(self) -> str:
         parts = [self.title]
@@ -193,6 +203,11 @@ class ChatPort(Protocol):
         self, channel_id: str, user_id: str, text: str, *, thread_id: str | None = None
     ) -> None:
         """A short note only this person sees (ephemeral where the platform has it)."""
+        ...
+
+    def message_url(self, ref: MessageRef, *, thread_id: str | None = None) -> str | None:
+        """Where a person opens this message in the platform's own client (a Slack permalink, a
+        Discord jump URL), from what the adapter knows already; None where there is none."""
         ...
 
 

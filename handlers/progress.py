@@ -12,6 +12,8 @@ import asyncio
 import logging
 
 from handlers import cards
+from handlers.card_links import linked
+from handlers.links import ShareLinks
 from handlers.ports import Card, ChatPorts, MessageRef
 from handlers.posting import Posting, message_link
 from storage import chat, plans, posts, steps
@@ -21,10 +23,11 @@ log = logging.getLogger(__name__)
 
 
 class Progress:
-    def __init__(self, db: Database, ports: ChatPorts, posting: Posting) -> None:
+    def __init__(self, db: Database, ports: ChatPorts, posting: Posting, links: ShareLinks) -> None:
         self.db = db
         self.ports = ports
         self.posting = posting
+        self.links = links
         self._editing: dict[int, asyncio.Task[None]] = {}
         self._stale: set[int] = set()
 
@@ -37,7 +40,7 @@ class Progress:
             (post, await steps.steps_of_post(reader, post.id, post.rev))
             for post in await posts.posts_of_run(reader, run_id)
         ]
-        return cards.progress_card(
+        card = cards.progress_card(
             run.id,
             run.plan_id,
             items,
@@ -45,6 +48,7 @@ class Progress:
             error=run.error,
             unposted=await chat.failed_drafts(reader, run_id),
         )
+        return await linked(self.links, card, (run.platform, run.channel_id), [("run", run.id)])
 
     async def start(self, run_id: int, platform: str, channel_id: str) -> bool:
         """Post the run's progress message; False when it could not be posted."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 
+from handlers.card_links import linked
 from handlers.deps import Deps
 from handlers.ports import Card, Section
 from handlers.posting import message_link
@@ -128,6 +129,7 @@ async def send_announcements(deps: Deps) -> None:
             f"revision {done.rev}."
         )
         card = Card(title=text, sections=(Section(None, f"/post {post_id} shows its card."),))
+        card = await linked(deps.links, card, link.place, [("post", post_id)])
         notice = message_link("notice", link.platform, link.channel_id, now=deps.clock())
         posted = await deps.posting.post_once(key, notice, card, thread_id=link.message_id)
         if posted is not None:
@@ -142,6 +144,7 @@ async def _say_in_thread(deps: Deps, post_id: int, text: str) -> None:
     if link is None or link.platform not in deps.ports:
         return
     card = Card(title=text, sections=(Section(None, f"/post {post_id} shows its card."),))
+    card = await linked(deps.links, card, link.place, [("post", post_id)])
     try:
         ref = await deps.port(link.platform).send(link.channel_id, card, thread_id=link.message_id)
     except Exception as exc:

@@ -46,6 +46,9 @@ async def add_bot_turn(
     plan_id: int | None = None,
 ) -> None:
     """A bot message as a turn, with the posts it referenced; inside a caller's transaction."""
+    url = None
+    if ref.platform in deps.ports:
+        url = deps.ports.get(ref.platform).message_url(ref, thread_id=thread_id)
     turn_id = await chat.add_turn(
         conn,
         platform=ref.platform,
@@ -57,6 +60,7 @@ async def add_bot_turn(
         text=text,
         now=deps.clock(),
         plan_id=plan_id,
+        url=url,
     )
     for post_id, how in refs:
         await chat.add_reference(conn, turn_id, post_id, how)

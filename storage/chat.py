@@ -158,12 +158,13 @@ async def add_turn(
     text: str,
     now: float,
     plan_id: int | None = None,
+    url: str | None = None,
 ) -> int:
     return await insert(
         conn,
         "INSERT INTO turns (platform, channel_id, thread_id, message_id, role, author, text,"
-        " plan_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (platform, channel_id, thread_id, message_id, role, author, text, plan_id, now),
+        " plan_id, created_at, url) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (platform, channel_id, thread_id, message_id, role, author, text, plan_id, now, url),
     )
 
 
@@ -178,7 +179,7 @@ async def references_to(conn: Connection, post_id: int) -> list[ChatReference]:
     rows = await fetchall(
         conn,
         "SELECT r.turn_id, r.post_id, r.how, t.platform, t.channel_id, t.thread_id,"
-        " t.message_id, t.text, t.created_at FROM chat_references r"
+        " t.message_id, t.text, t.created_at, t.url FROM chat_references r"
         " JOIN turns t ON t.id = r.turn_id WHERE r.post_id = ? ORDER BY t.created_at, t.id",
         (post_id,),
     )

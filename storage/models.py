@@ -33,6 +33,10 @@ class Plan(Record):
     current_rev: int
     created_at: float
 
+    @property
+    def place(self) -> Place:
+        return (self.platform, self.channel_id)
+
 
 @dataclass(frozen=True)
 class PlanRevision(Record):
@@ -89,6 +93,10 @@ class Post(Record):
     platform: str = ""
     channel_id: str = ""
 
+    @property
+    def place(self) -> Place:
+        return (self.platform, self.channel_id)
+
 
 @dataclass(frozen=True)
 class Publication(Record):
@@ -143,6 +151,10 @@ class MessageLink(Record):
     rev: int | None
     created_at: float
 
+    @property
+    def place(self) -> Place:
+        return (self.platform, self.channel_id)
+
 
 @dataclass(frozen=True)
 class ChatReference(Record):
@@ -155,3 +167,33 @@ class ChatReference(Record):
     message_id: str | None
     text: str
     created_at: float
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class PostRevision(Record):
+    post_id: int
+    rev: int
+    headline: str
+    body: str
+    caption: str
+    video_script: str
+    created_at: float
+
+
+@dataclass(frozen=True)
+class Share(Record):
+    id: int
+    kind: str
+    target: int | None
+    platform: str
+    channel_id: str
+    made_by: str
+    created_at: float
+    expires_at: float
+    revoked_at: float | None
+    revoked_by: str | None
+
+    @property
+    def place(self) -> Place:
+        return (self.platform, self.channel_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiosqlite import Connection
 
-from storage.db import changes, fetchone, insert, newest_ids
+from storage.db import changes, fetchall, fetchone, insert, newest_ids
 from storage.models import Place, Plan, PlanRevision, Run
 
 
@@ -178,3 +178,8 @@ async def unfinished_runs(conn: Connection) -> int:
         conn, "SELECT COUNT(*) AS n FROM runs WHERE status IN ('queued', 'running')"
     )
     return int(row["n"]) if row else 0
+
+
+async def runs_of_plan(conn: Connection, plan_id: int) -> list[Run]:
+    rows = await fetchall(conn, "SELECT * FROM runs WHERE plan_id = ? ORDER BY id DESC", (plan_id,))
+    return [Run.from_row(r) for r in rows]

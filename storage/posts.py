@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiosqlite import Connection
 
 from storage.db import fetchall, fetchone, insert, newest_ids
-from storage.models import Place, Post
+from storage.models import Place, Post, PostRevision
 
 
 async def create_post(
@@ -78,10 +78,18 @@ async def set_content(
     plan_text: str,
     new: bool = False,
 ) -> None:
-    """The post's text, and its row in the search index (`new`: it has none yet)."""
+    """The post's text, kept for its revision too, and its row in the search index (`new`: it
+    has none yet)."""
     await conn.execute(
         "UPDATE posts SET headline = ?, body = ?, caption = ?, video_script = ? WHERE id = ?",
         (headline, body, caption, video_script, post_id),
+    )
+    await conn.execute(
+        "INSERT OR REPLACE INTO post_revisions"
+        " (post_id, rev, headline, body, caption, video_script, created_at)"
+        " SELECT id, rev, headline, body, caption, video_script, status_changed_at"
+        " FROM posts WHERE id = ?",
+        (post_id,),
     )
     if not new:
         await conn.execute("DELETE FROM post_search WHERE rowid = ?", (post_id,))
@@ -203,3 +211,10 @@ async def release_interrupted_publishing(conn: Connection, *, now: float) -> lis
 
 async def set_video_script(conn: Connection, post_id: int, script: str) -> None:
     await conn.execute("UPDATE posts SET video_script = ? WHERE id = ?", (script, post_id))
+
+
+async def revisions_of(conn: Connection, post_id: int) -> list[PostRevision]:
+    rows = await fetchall(
+        conn, "SELECT * FROM post_revisions WHERE post_id = ? ORDER BY rev", (post_id,)
+    )
+    return [PostRevision.from_row(r) for r in rows]

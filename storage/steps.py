@@ -164,8 +164,21 @@ async def finish_step(
     )
 
 
-async def costs_by_day(conn: Connection, since: float) -> list[dict[str, Any]]:
-    """Cost per UTC day, persona and provider. Plan steps count for the plan's persona."""
+async def costs_by_day(
+    conn: Connection,
+    since: float,
+    until: float | None = None,
+    *,
+    place: tuple[str, str] | None = None,
+) -> list[dict[str, Any]]:
+    """Cost per UTC day, persona and provider, from `since` up to `until` (excluded); with
+    `place`, only what the channel's plans and posts spent (answers to /ask belong to no plan).
+    Plan steps count for the plan's persona."""
+    where, params = "", []
+    if place is not None:
+        where = " AND COALESCE(p.platform, pl.platform) = ?"
+        where += " AND COALESCE(p.channel_id, pl.channel_id) = ?"
+        params = list(place)
     rows = await fetchall(
         conn,
         "SELECT date(s.ended_at, 'unixepoch') AS day,"
@@ -174,9 +187,10 @@ async def costs_by_day(conn: Connection, since: float) -> list[dict[str, Any]]:
         " SUM(CASE WHEN s.cost_known = 0 THEN 1 ELSE 0 END) AS unknown"
         " FROM steps s LEFT JOIN posts p ON p.id = s.post_id"
         " LEFT JOIN plans pl ON pl.id = s.plan_id"
-        " WHERE s.ended_at >= ? AND s.status IN ('done', 'failed')"
-        " GROUP BY day, who, via ORDER BY day DESC, who, via",
-        (since,),
+        " WHERE s.ended_at >= ? AND s.ended_at < ? AND s.status IN ('done', 'failed')"
+        + where
+        + " GROUP BY day, who, via ORDER BY day DESC, who, via",
+        (since, float("inf") if until is None else until, *params),
     )
     return [
         {
@@ -199,3 +213,19 @@ async def fail_interrupted_calls(conn: Connection, *, now: float) -> int:
         " WHERE run_id IS NULL AND status IN ('queued', 'running')",
         (now,),
     )
+
+
+async def artifacts_of_post(conn: Connection, post_id: int) -> set[str]:
+    """Every file a step of the post stored, in any revision, posters included."""
+    rows = await fetchall(
+        conn,
+        "SELECT artifact, output_json FROM steps WHERE post_id = ? AND artifact IS NOT NULL",
+        (post_id,),
+    )
+    found = set()
+    for row in rows:
+        found.add(str(row["artifact"]))
+        poster = json.loads(row["output_json"] or "{}").get("poster")
+        if isinstance(poster, str):
+            found.add(poster)
+    return found

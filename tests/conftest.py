@@ -4,6 +4,7 @@ import io
 import logging
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -38,3 +39,13 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return make_settings(tmp_path)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    from tests.web_support import HOW_TO_GET_CHROMIUM, NOT_RUN
+
+    if NOT_RUN:
+        terminalreporter.write_sep("!", "browser tests that did not run", red=True)
+        terminalreporter.write_line(HOW_TO_GET_CHROMIUM)
+        for nodeid in NOT_RUN:
+            terminalreporter.write_line(f"  not run: {nodeid}")

@@ -50,6 +50,7 @@ def discord_settings(fake: FakeDiscord, tmp_path: Path, **env: Any) -> Settings:
         "DRAFTROOM_OUTBOX_DIR": str(tmp_path / "outbox"),
         "APPROVERS": str(fake.approver_id),
         "RETRY_BASE_S": 0.01,
+        "WEB_PORT": 0,  # the pages on a free port: tests run side by side
     }
     values.update({name: v(fake) if callable(v) else v for name, v in env.items()})
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]

@@ -37,6 +37,7 @@ def slack_settings(
         "DRAFTROOM_OUTBOX_DIR": str(tmp_path / "outbox"),
         "APPROVERS": f"{APPROVER},{PROPOSER}",
         "_env_file": None,
+        "WEB_PORT": 0,  # the pages on a free port: tests run side by side
     }
     if socket:
         values["SLACK_APP_TOKEN"] = fake.app_token

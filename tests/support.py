@@ -55,6 +55,7 @@ def make_settings(tmp_path: Path, **env: Any) -> Settings:
         "DRAFTROOM_OUTBOX_DIR": str(tmp_path / "outbox"),
         "APPROVERS": "editor,chief",
         "RETRY_BASE_S": 0.01,
+        "WEB_PORT": 0,  # the pages on a free port: tests run side by side
     }
     values.update(env)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]

@@ -18,7 +18,17 @@ async def test_commands_are_synced_to_the_guild_with_typed_options(tmp_path: Pat
         [(scope, commands)] = bot.fake.command_syncs
         assert scope == bot.fake.guild_id
         by_name = {c["name"]: c for c in commands}
-        assert set(by_name) == {"propose", "refine", "run", "post", "posts", "costs", "ask"}
+        assert set(by_name) == {
+            "propose",
+            "refine",
+            "run",
+            "post",
+            "posts",
+            "costs",
+            "ask",
+            "links",
+            "revoke",
+        }
         assert all(c["description"] for c in commands)
         options = {o["name"]: o for o in by_name["propose"]["options"]}
         assert [o["name"] for o in by_name["propose"]["options"]] == [

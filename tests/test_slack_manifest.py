@@ -73,9 +73,18 @@ def test_http_mode_manifest() -> None:
     url = "https://YOUR-HOST/slack/events"
     commands = parsed["features"]["slash_commands"]
     assert [c["command"] for c in commands] == list(COMMANDS)
-    assert {"/propose", "/refine", "/run", "/post", "/posts", "/costs", "/ask", "/help"} == {
-        c["command"] for c in commands
-    }
+    assert {
+        "/propose",
+        "/refine",
+        "/run",
+        "/post",
+        "/posts",
+        "/costs",
+        "/ask",
+        "/links",
+        "/revoke",
+        "/help",
+    } == {c["command"] for c in commands}
     for command in commands:
         assert command["url"] == url and command["should_escape"] is False
         assert 1 <= len(command["description"]) <= 2000 and 1 <= len(command["usage_hint"]) <= 1000
