@@ -22,7 +22,8 @@ from pipeline.personas import PersonaError, Personas, load_personas
 from pipeline.providers.anthropic import AnthropicText
 from pipeline.providers.base import MediaProvider, TextProvider
 from pipeline.providers.fal import FalMedia
-from pipeline.providers.offline import OfflineImages, OfflineText, OfflineVideo
+from pipeline.providers.local_video import LocalVideo
+from pipeline.providers.offline import OfflineImages, OfflineText
 from pipeline.providers.openai_compat import OpenAICompatibleText
 from pipeline.providers.prices import MEDIA_PRICES, TEXT_PRICES
 from pipeline.publisher import OutboxPublisher, Publisher, WebhookPublisher, secret_parts
@@ -82,8 +83,16 @@ def text_provider(settings: Settings, http: httpx.AsyncClient) -> TextProvider:
 def media_providers(
     settings: Settings, http: httpx.AsyncClient
 ) -> tuple[MediaProvider, MediaProvider]:
+    """Images, and video clips: fal's, or drawn here (`VIDEO_PROVIDER`, see .env.example)."""
+    video_on_fal = settings.fal_key is not None and bool(settings.video_model)
+    if settings.video_provider == "fal" and not video_on_fal:
+        raise ConfigError(
+            "VIDEO_PROVIDER=fal needs FAL_KEY and VIDEO_MODEL; set both, or VIDEO_PROVIDER=local."
+        )
+    if settings.video_provider == "local":
+        video_on_fal = False
     if settings.fal_key is None:
-        return OfflineImages(settings.offline_latency_s), OfflineVideo()
+        return OfflineImages(settings.offline_latency_s), LocalVideo()
     prices = dict(MEDIA_PRICES)
     if settings.image_price_usd is not None:
         prices[settings.image_model] = settings.image_price_usd
@@ -103,7 +112,7 @@ def media_providers(
         safety_tolerance=settings.image_safety_tolerance,
         client=http,
     )
-    return fal, (fal if settings.video_model else OfflineVideo())
+    return fal, (fal if video_on_fal else LocalVideo())
 
 
 def publisher(settings: Settings, http: httpx.AsyncClient) -> Publisher:

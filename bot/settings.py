@@ -89,6 +89,8 @@ class Settings(BaseSettings):
     fal_api_url: str = Field("https://api.fal.ai/v1", alias="FAL_API_URL")
     image_model: str = Field("fal-ai/flux-pro/v1.1-ultra", alias="IMAGE_MODEL")
     video_model: str | None = Field(None, alias="VIDEO_MODEL")
+    # Unset: fal when FAL_KEY and VIDEO_MODEL are set, else the local renderer (bot/bootstrap.py).
+    video_provider: Literal["fal", "local"] | None = Field(None, alias="VIDEO_PROVIDER")
     image_output_format: Literal["jpeg", "png"] = Field("jpeg", alias="IMAGE_OUTPUT_FORMAT")
     image_safety_tolerance: str = Field("2", pattern=r"^[1-6]$", alias="IMAGE_SAFETY_TOLERANCE")
     aspect_ratios: Annotated[dict[str, str], NoDecode] = Field(

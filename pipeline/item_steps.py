@@ -15,7 +15,7 @@ import json
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from pipeline import drafting
 from pipeline.budget import Reservation
@@ -59,6 +59,8 @@ class StepOutcome:
     # Text for the post, stored in the write that records the outcome.
     draft: DraftItem | None = None
     video_script: str | None = None
+    # The step's output_json: a clip's `poster`, the still saved beside it in the media folder.
+    output: dict[str, Any] | None = None
 
 
 # What a step may spend at most, from what is known before the run: the plan revision.
@@ -139,8 +141,12 @@ async def _media(
             provider.name, provider.model, cost_usd=None, status="skipped", reason=skip.reason
         )
     name = await asyncio.to_thread(ctx.media.save, result.data, suffix, result.extension)
+    output = None
+    if result.poster is not None:
+        poster = await asyncio.to_thread(ctx.media.save, result.poster, f"{suffix}-poster", "png")
+        output = {"poster": poster}
     latency = round(result.latency_s, 3)
-    return StepOutcome(result.provider, result.model, name, result.cost_usd, latency)
+    return StepOutcome(result.provider, result.model, name, result.cost_usd, latency, output=output)
 
 
 def _image_request(post: Post, aspect_ratio: str) -> MediaRequest:
@@ -163,11 +169,15 @@ async def poster_frame(ctx: StepContext) -> StepOutcome:
 
 
 async def video_clip(ctx: StepContext) -> StepOutcome:
+    poster = ctx.artifacts.get("poster_frame")
     request = MediaRequest(
         kind="video",
         prompt=f"{ctx.post.headline}. {ctx.post.video_script[:800]}",
         aspect_ratio=ctx.aspect_ratios["video"],
         headline=ctx.post.headline,
+        script=ctx.post.video_script,
+        handle=ctx.post.persona,
+        background=str(ctx.media.path(poster)) if poster else None,
     )
     return await _media(ctx, ctx.calls.providers.video, request, "clip")
 

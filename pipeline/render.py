@@ -39,9 +39,11 @@ def render_offline_image(prompt: str, aspect_ratio: str) -> bytes:
     return _png(image.resize((width, height), Image.Resampling.BILINEAR))
 
 
-def render_hero_card(background: bytes, headline: str, handle: str, aspect_ratio: str) -> bytes:
+def render_hero_card(
+    background: bytes, headline: str, handle: str, aspect_ratio: str, width: int = CARD_WIDTH
+) -> bytes:
     """The headline set over the hero image, darkened for contrast, with the persona's handle."""
-    width, height = size_for(aspect_ratio)
+    width, height = size_for(aspect_ratio, width)
     with Image.open(io.BytesIO(background)) as source:
         source.draft("RGB", (width, height))  # a JPEG decodes at the scale it is shown at
         image = source.convert("RGB").resize((width, height), Image.Resampling.BILINEAR)

@@ -198,6 +198,7 @@ class Pipeline:
                 cost_usd=outcome.cost_usd,
                 latency_s=outcome.latency_s,
                 error=outcome.reason,
+                output=outcome.output,
             )
             await self.budget.settle(conn, ctx.reservation)
             if last:

@@ -9,6 +9,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import av
+
+from pipeline.providers.local_video import shots_of
+from storage import posts, steps
 from tests.crash_support import draft_cards
 from tests.support import SEED_IDEA, SEED_SPECIAL, console_session, make_settings
 
@@ -75,6 +79,36 @@ def test_scripted_session_from_idea_to_published_post(tmp_path: Path) -> None:
     assert any(name.endswith("_card.png") for name in bundle["media"])
     for name in bundle["media"]:
         assert (tmp_path / "outbox" / "post-2" / name).stat().st_size > 0
+
+
+async def test_the_seed_batch_with_no_keys_ends_with_a_real_video_for_its_video_item(
+    tmp_path: Path,
+) -> None:
+    settings = make_settings(tmp_path)
+    async with console_session(settings) as session:
+        await session.type(
+            f'/propose {SEED_IDEA} pillar:structural_dread special:"{SEED_SPECIAL}"', user="writer"
+        )
+        await session.type("/run 1", user="writer")
+        await session.settle()
+        reader = session.app.room.deps.db.reader
+        video = next(p for p in await posts.posts_of_run(reader, 1) if p.content_format == "video")
+        its_steps = await steps.steps_of_post(reader, video.id, video.rev)
+        clip = next(s for s in its_steps if s.name == "video_clip")
+        card = await session.type(f"/post {video.id}")
+
+    assert (clip.status, clip.provider, clip.model) == ("done", "local", "draftroom-local-video")
+    assert (clip.cost_usd, clip.cost_known) == (0.0, 1)
+    assert clip.latency_s is not None and clip.latency_s > 0  # the render time
+    assert clip.artifact is not None and clip.artifact.endswith("_clip.mp4")
+    with av.open(str(settings.media_dir / clip.artifact)) as container:
+        stream = container.streams.video[0]
+        frames = sum(1 for _ in container.decode(stream))
+        assert (stream.codec_context.name, stream.width, stream.height) == ("h264", 540, 960)
+    assert frames == len(shots_of(video.video_script, video.headline)) * 3 * 24
+    poster = json.loads(clip.output_json or "{}")["poster"]
+    assert (settings.media_dir / poster).stat().st_size > 0
+    assert f"Video clip done local · draftroom-local-video · {clip.artifact} · $0.00 · api " in card
 
 
 def test_bad_input_gets_one_short_message_and_writes_nothing(tmp_path: Path) -> None:

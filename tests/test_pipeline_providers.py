@@ -192,7 +192,9 @@ async def test_real_text_with_no_fal_key_keeps_media_offline(tmp_path: Path) -> 
         cards = await post_cards(session)
     hero, video = cards[1], cards[2]
     assert step_line(hero, "Hero image").startswith("Hero image done offline · offline-image · ")
-    assert step_line(video, "Video clip").startswith("Video clip skipped offline · offline-video")
+    assert step_line(video, "Video clip").startswith(
+        "Video clip done local · draftroom-local-video"
+    )
 
 
 # -- 2. whose cost counts ---------------------------------------------------------------------

@@ -84,6 +84,11 @@ class MediaRequest:
     aspect_ratio: str = "16:9"
     headline: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    # What a renderer that draws the clip itself uses (pipeline/providers/local_video.py); a
+    # remote model is sent the prompt instead.
+    script: str = ""
+    handle: str = ""  # the persona's
+    background: str | None = None  # a picture file to draw over (the poster frame)
 
 
 @dataclass(frozen=True)
@@ -95,6 +100,7 @@ class MediaResult:
     model: str
     cost_usd: float | None
     latency_s: float  # from submit to result, as the seed's "api 19.5s"
+    poster: bytes | None = None  # a PNG still to show before the clip plays, saved beside it
 
 
 class MediaProvider(Protocol):
