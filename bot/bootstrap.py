@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import httpx
 
 from bot.settings import Settings
-from handlers.deps import Deps, Rules
+from handlers.deps import Deps, Rules, SetupReport
 from handlers.people import Roles
 from handlers.ports import ChatPorts
 from handlers.posting import Posting
@@ -157,6 +157,7 @@ async def build(
     *,
     approvers: list[str] | None = None,
     providers: Providers | None = None,
+    setup_report: SetupReport | None = None,
 ) -> AsyncIterator[App]:
     """Open the database, build providers and the room; close everything on the way out.
 
@@ -172,7 +173,8 @@ async def build(
         raise ConfigError(str(exc)) from None
     try:
         async with httpx.AsyncClient(follow_redirects=False) as http:
-            yield App(settings, _room(settings, db, http, personas, approvers, providers), http)
+            room = _room(settings, db, http, personas, approvers, providers, setup_report)
+            yield App(settings, room, http)
     finally:
         await db.close()
 
@@ -184,6 +186,7 @@ def _room(
     personas: Personas,
     approvers: list[str] | None,
     providers: Providers | None,
+    setup_report: SetupReport | None = None,
 ) -> DraftRoom:
     """Every service built once, each given what it uses; nothing is wired after this."""
     if providers is None:
@@ -220,6 +223,7 @@ def _room(
         rules=rules(settings, settings.approvers if approvers is None else approvers),
         ports=ports,
         posting=posting,
+        setup_report=setup_report,
         progress=Progress(db, ports, posting),
     )
     return DraftRoom(deps, workers=settings.concurrent_runs)

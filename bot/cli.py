@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from bot.bootstrap import ConfigError, build, log_secrets
 from bot.console import run_console
+from bot.doctor import setup_report
 from bot.doctor_local import startup_refusal
 from bot.logs import setup_logging
 from bot.settings import Settings
@@ -49,7 +50,7 @@ def console_approvers(settings: Settings) -> list[str]:
 
 async def run_console_mode(settings: Settings) -> None:
     approvers = console_approvers(settings)
-    async with build(settings, approvers=approvers) as app:
+    async with build(settings, approvers=approvers, setup_report=setup_report(settings)) as app:
         await run_console(app.room, user=settings.console_user, approvers=approvers)
 
 

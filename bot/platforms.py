@@ -14,6 +14,7 @@ import signal
 from typing import Protocol
 
 from bot.bootstrap import build
+from bot.doctor import setup_report
 from bot.settings import Settings
 from handlers.room import DraftRoom
 
@@ -49,7 +50,7 @@ def freeze_startup_heap() -> None:
 
 async def serve(settings: Settings, stop: asyncio.Event) -> None:
     """Run until `stop` is set: connect every configured platform, then resume unfinished work."""
-    async with build(settings) as app:
+    async with build(settings, setup_report=setup_report(settings)) as app:
         adapters = adapters_for(settings, app.room)
         for adapter in adapters:
             await adapter.start()

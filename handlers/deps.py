@@ -8,7 +8,7 @@ services that put things into chat (exactly-once posting and run progress).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from handlers.people import Roles
@@ -21,6 +21,9 @@ from pipeline.publisher import Publisher
 from pipeline.queue import RunQueue
 from pipeline.runner import Pipeline
 from storage.db import Database
+
+# `/help setup`: the doctor's findings that are not ok, one line each (bot/doctor.py).
+SetupReport = Callable[[], Awaitable[list[str]]]
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,7 @@ class Deps:
     posting: Posting
     progress: Progress
     clock: Callable[[], float] = time.time
+    setup_report: SetupReport | None = None
 
     def port(self, platform: str) -> ChatPort:
         return self.ports.get(platform)

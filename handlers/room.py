@@ -31,6 +31,7 @@ from handlers.ports import (
 )
 from handlers.publishing import publish_post, send_announcements
 from handlers.refusals import refusals_as_user_errors
+from handlers.setup_help import setup_help
 from pipeline.queue import Workers
 from storage import chat, plans, posts, reactions, steps
 from storage.models import MessageLink, Place
@@ -41,6 +42,8 @@ Handler = Callable[[Deps, Invocation, Any], Awaitable[Reply | None]]
 
 
 async def _help(deps: Deps, inv: Invocation, cmd: commands.Help) -> Reply:
+    if cmd.command == "setup":
+        return await setup_help(deps, inv)
     return Reply(Card("draftroom commands", (Section(None, commands.help_text(cmd.command)),)))
 
 

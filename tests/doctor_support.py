@@ -81,8 +81,10 @@ class SetUp:
         """Chat completions and fal submissions the fakes received: what doctor must not make."""
         return self.text.completed + len(self.text.calls) + sum(self.fal.submissions.values())
 
-    async def doctor(self, *args: str, bound_by_modes: bool = False) -> tuple[int, list[str]]:
-        """Run `python -m bot doctor ARGS`; its exit status and printed lines."""
+    async def doctor(
+        self, *args: str, bound_by_modes: bool = False, typed: str = ""
+    ) -> tuple[int, list[str]]:
+        """Run `python -m bot ARGS` (`typed` on its stdin); its exit status and printed lines."""
         env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(ROOT), **self.env}
         prefix = BOUND_BY_MODES if bound_by_modes else []
         process = await asyncio.create_subprocess_exec(
@@ -93,10 +95,11 @@ class SetUp:
             *args,
             cwd=self.tmp,
             env=env,
+            stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
         )
-        out, err = await asyncio.wait_for(process.communicate(), 60)
+        out, err = await asyncio.wait_for(process.communicate(typed.encode()), 60)
         assert b"Traceback" not in err, err.decode()
         code = process.returncode
         assert code is not None

@@ -116,3 +116,19 @@ async def test_a_database_of_an_unknown_schema_is_a_problem(tmp_path: Path) -> N
         [line] = lines_of(lines, "problem")
         assert line.startswith(f"problem database: database {db} was written by a newer draftroom")
         assert "Fix: upgrade draftroom, or set DRAFTROOM_DB to another file." in line
+
+
+async def test_help_setup_tells_an_approver_privately_what_is_wrong(tmp_path: Path) -> None:
+    async with set_up(tmp_path) as s:
+        s.env |= {"LLM_MODEL": "gpt-does-not-exist", "WEB_PORT": "0"}
+        typed = "/help setup\nas editor\n/help setup\n"
+        code, lines = await s.doctor("console", typed=typed)
+        assert code == 0, lines
+        text = "\n".join(lines)
+        assert "/help setup is for approvers (APPROVERS)" in text  # writer, not an approver
+        [model] = [line for line in lines if "problem text model" in line]
+        assert "gpt-does-not-exist" in model and "Fix: set LLM_MODEL" in model
+        assert "1 problem(s)" in text
+        assert not any(line.strip().startswith("ok ") for line in lines)  # only what is wrong
+        assert s.webhook.received == []  # only `doctor --webhook` calls it
+        assert s.paid_calls() == 0
