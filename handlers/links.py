@@ -127,9 +127,12 @@ class ShareLinks:
         self._made[(kind, target, place)] = (share, url)
         return Link(label, url)
 
-    def url(self, share: Share, token: str, path: str | None = None) -> str:
+    def url(self, share: Share, token: str, path: str | None = None, *, full: bool = True) -> str:
+        """The link's URL, or another page's under the same token; `full=False` leaves out the
+        base, for links inside the pages (same origin, whatever host the reader came by)."""
         path = path or PATHS[share.kind].format(share.target)
-        return f"{self._base_url or ''}{path}?t={token}"
+        base = self._base_url or "" if full else ""
+        return f"{base}{path}?t={token}"
 
     async def open(self, token: str) -> Grant:
         """The grant a token carries; `LinkRefusedError` with what to tell its holder otherwise."""

@@ -23,7 +23,7 @@ class Pages:
 
     def url(self, grant: Grant, path: str) -> str:
         """Another page under the same link (the pages link to what their link also opens)."""
-        return self.deps.links.url(grant.share, grant.token, path)
+        return self.deps.links.url(grant.share, grant.token, path, full=False)
 
     async def post(self, grant: Grant, post_id: int, media_url: MediaUrl) -> PostPage:
         return await post_page.post_page(self.deps, grant, post_id, media_url)
