@@ -17,6 +17,7 @@ SUITES = {
     "discord_ack": "Discord interaction deferral",
     "run_overhead": "Run overhead",
     "pipeline_offline": "Offline pipeline",
+    "local_video": "Local video",
     "storage_bench": "Storage",
     "memory": "Memory",
 }
