@@ -1,0 +1,107 @@
+"""The pages from Slack: served on the HTTP-mode server Slack's events arrive at, linked from the
+draft in its context block, with chat references that link back to their messages, and the
+changes between a post's revisions."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest_asyncio
+
+from tests.fakes.slack import FakeSlack
+from tests.slack_support import (
+    APPROVER,
+    CHANNEL,
+    SEED_PROPOSE,
+    Bot,
+    header,
+    propose_and_run,
+    running_bot,
+    slack_settings,
+)
+from tests.support import wait_until
+
+
+@pytest_asyncio.fixture
+async def fake() -> AsyncIterator[FakeSlack]:
+    async with FakeSlack() as slack:
+        yield slack
+
+
+@pytest_asyncio.fixture
+async def bot(fake: FakeSlack, tmp_path: Path) -> AsyncIterator[Bot]:
+    async with running_bot(fake, slack_settings(tmp_path, fake)) as running:
+        yield running
+
+
+def page_link(bot: Bot, ts: str, path: str) -> str:
+    """The link to `path` in the context block of the message `ts`, as Slack shows it."""
+    (message,) = [m for m in bot.fake.messages(CHANNEL) if m.ts == ts]
+    contexts = [
+        element["text"]
+        for block in message.blocks or []
+        if block["type"] == "context"
+        for element in block["elements"]
+    ]
+    for text in contexts:
+        found = re.search(r"<(http://127\.0\.0\.1:(\d+)" + re.escape(path) + r"\?t=[^|>]+)\|", text)
+        if found:
+            assert int(found.group(2)) == bot.adapter.port  # the pages share Slack's server
+            return found.group(1).replace("&amp;", "&")
+    raise AssertionError(f"no link to {path} in {contexts}")
+
+
+async def test_a_draft_links_to_its_page_and_the_page_links_back_to_slack(bot: Bot) -> None:
+    drafts = await propose_and_run(bot, SEED_PROPOSE)
+    draft = next(d for d in drafts if "hero_text" in header(d))
+    post_id = int(header(draft).split()[1])
+    link = page_link(bot, draft.ts, f"/p/{post_id}")
+    await bot.event(
+        bot.fake.reaction_event(
+            "reaction_added",
+            user=APPROVER,
+            reaction="white_check_mark",
+            channel=CHANNEL,
+            ts=draft.ts,
+        )
+    )
+    await wait_until(
+        lambda: any("is published" in header(m) for m in bot.thread(draft.ts)), timeout=20
+    )
+    (notice,) = [m for m in bot.thread(draft.ts) if "is published" in header(m)]
+    async with httpx.AsyncClient() as http:
+        page = await http.get(link)
+    assert page.status_code == 200 and "published · " in page.text
+    permalink = (
+        f"https://fake.slack.com/archives/{CHANNEL}/p{notice.ts.replace('.', '')}"
+        f"?thread_ts={draft.ts}&amp;cid={CHANNEL}"
+    )
+    assert permalink in page.text and "open in slack" in page.text
+    assert f"slack · {CHANNEL}" in page.text
+
+
+async def test_the_page_shows_what_changed_between_revisions(bot: Bot) -> None:
+    drafts = await propose_and_run(bot, SEED_PROPOSE)
+    draft = next(d for d in drafts if "hero_text" in header(d))
+    post_id = int(header(draft).split()[1])
+    link = page_link(bot, draft.ts, f"/p/{post_id}")
+    async with httpx.AsyncClient() as http:
+        before = await http.get(link)
+    assert 'data-testid="revision"' not in before.text
+    await bot.event(
+        bot.fake.message_event(
+            text="make it about audits instead",
+            user=APPROVER,
+            channel=CHANNEL,
+            thread_ts=draft.ts,
+        )
+    )
+    await bot.settle()
+    await wait_until(lambda: len(bot.drafts()) > len(drafts), timeout=20)
+    async with httpx.AsyncClient() as http:
+        after = await http.get(link)
+    assert after.text.count('data-testid="revision"') == 2
+    assert "<b>draft 2</b>" in after.text and "<ins>" in after.text
