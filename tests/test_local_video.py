@@ -152,6 +152,12 @@ async def test_a_clip_that_cannot_fit_fails_saying_why_and_what_to_do(tmp_path: 
     assert not failed.value.retryable
 
 
+async def test_a_request_submitted_to_fal_before_a_switch_to_local_fails_saying_so() -> None:
+    fal_handle = {"request_id": "req-1", "status_url": "https://queue.fal.run/x/status"}
+    with pytest.raises(ProviderError, match="set VIDEO_PROVIDER back to finish it"):
+        await LocalVideo(SMALL).fetch(fal_handle)
+
+
 async def test_video_provider_local_draws_the_clip_even_with_a_fal_video_model(
     tmp_path: Path,
 ) -> None:

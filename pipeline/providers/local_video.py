@@ -143,6 +143,11 @@ class LocalVideo:
         }
 
     async def fetch(self, handle: dict[str, Any]) -> MediaResult:
+        if not isinstance(handle.get("shots"), list):  # submitted to fal before a switch
+            raise ProviderError(
+                "this clip was submitted to another video provider; set VIDEO_PROVIDER back to "
+                "finish it, or regenerate the post"
+            )
         started = time.perf_counter()
         clip = await asyncio.to_thread(self._render, handle)
         return MediaResult(
