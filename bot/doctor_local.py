@@ -24,7 +24,7 @@ async def database_check(settings: Settings) -> tuple[Check, DatabaseState | Non
     try:
         state = await read_state(path, since=start_of_day(time.time()))
     except DatabaseUnusableError as exc:
-        problem_text, _, remedy = str(exc).partition(": ")
+        problem_text, _, remedy = str(exc).rpartition(": ")  # the problem may hold ": "
         return problem("database", f"{problem_text}.", f"{remedy}."), None
     if state.schema == 0:
         return ok("database", f"{path} will be created at the first start."), state
@@ -82,7 +82,7 @@ def personas_check(settings: Settings) -> Check:
 def budget_check(settings: Settings, state: DatabaseState | None) -> Check:
     daily = settings.daily_budget_usd
     paid = settings.llm_provider != "offline" or settings.fal_key is not None
-    if state is None:
+    if state is None or state.committed_today_usd is None:
         return warning("budget", f"DAILY_BUDGET_USD is ${daily:.2f}; today's spend is unknown.")
     spent = state.committed_today_usd
     detail = f"DAILY_BUDGET_USD is ${daily:.2f}; ${spent:.2f} committed today (UTC)."

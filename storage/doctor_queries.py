@@ -29,7 +29,7 @@ class DatabaseState:
     schema: int  # 0: the file does not exist yet
     known: int
     recent_channels: dict[str, list[str]]  # platform -> channel ids, most recently used first
-    committed_today_usd: float
+    committed_today_usd: float | None  # None: an older schema, which the next start migrates
 
 
 async def read_state(path: Path, *, since: float, channels_per_platform: int = 20) -> DatabaseState:
@@ -52,7 +52,7 @@ async def read_state(path: Path, *, since: float, channels_per_platform: int = 2
             if schema == 0:
                 return DatabaseState(0, known, {}, 0.0)
             channels = await _recent_channels(conn, channels_per_platform)
-            committed = (await position(conn, since=since)).committed
+            committed = (await position(conn, since=since)).committed if schema == known else None
     except sqlite3.Error as exc:
         raise explain(path, exc) from exc
     return DatabaseState(schema, known, channels, committed)

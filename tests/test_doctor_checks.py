@@ -4,6 +4,7 @@ problem line naming it and its fix; nothing is spent."""
 from __future__ import annotations
 
 import socket
+import sqlite3
 from pathlib import Path
 
 from bot.doctor import run_checks
@@ -144,3 +145,21 @@ async def test_a_server_that_does_not_answer_is_named_without_its_url(tmp_path: 
         [down] = problems(await run_checks(s.settings()))
         assert down.name == "text model" and "LLM_BASE_URL" in down.fix
         assert str(port) not in down.line()
+
+
+async def test_a_database_of_an_older_schema_is_fine_and_migrated_at_the_next_start(
+    tmp_path: Path,
+) -> None:
+    first = (
+        Path(__file__).parent.parent / "storage" / "migrations" / "0001_initial.sql"
+    ).read_text()
+    with sqlite3.connect(tmp_path / "d.db") as conn:
+        conn.executescript(first + "\nPRAGMA user_version = 1;")
+    async with set_up(tmp_path) as s:
+        checks = await run_checks(s.settings())
+        assert problems(checks) == []
+        [database] = named(checks, "database")
+        assert (
+            database.level == "ok"
+            and "is at schema 1; the next start migrates it" in database.detail
+        )
