@@ -11,6 +11,7 @@ import httpx
 
 from bot.settings import Settings
 from handlers.deps import Deps, Rules, SetupReport
+from handlers.links import ShareLinks
 from handlers.people import Roles
 from handlers.ports import ChatPorts
 from handlers.posting import Posting
@@ -213,6 +214,14 @@ def _room(
     )
     ports = ChatPorts()
     posting = Posting(db, ports, time.time)
+    links = ShareLinks(
+        db,
+        enabled=settings.shared_links,
+        ttl_s=settings.share_link_hours * 3600,
+        clock=time.time,
+        key=settings.web_secret_key.get_secret_value() if settings.web_secret_key else None,
+        base_url=settings.public_base_url,
+    )
     deps = Deps(
         db=db,
         pipeline=pipeline,
@@ -224,6 +233,7 @@ def _room(
         ports=ports,
         posting=posting,
         setup_report=setup_report,
-        progress=Progress(db, ports, posting),
+        progress=Progress(db, ports, posting, links),
+        links=links,
     )
     return DraftRoom(deps, workers=settings.concurrent_runs)

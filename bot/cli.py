@@ -14,6 +14,7 @@ from bot.doctor import setup_report
 from bot.doctor_local import startup_refusal
 from bot.logs import setup_logging
 from bot.settings import Settings
+from bot.web_server import WebServer
 
 NO_PLATFORM = (
     "No Slack or Discord token set: opening the local console chat on {providers}. "
@@ -51,7 +52,12 @@ def console_approvers(settings: Settings) -> list[str]:
 async def run_console_mode(settings: Settings) -> None:
     approvers = console_approvers(settings)
     async with build(settings, approvers=approvers, setup_report=setup_report(settings)) as app:
-        await run_console(app.room, user=settings.console_user, approvers=approvers)
+        pages = WebServer(settings, app.room)
+        await pages.start()
+        try:
+            await run_console(app.room, user=settings.console_user, approvers=approvers)
+        finally:
+            await pages.stop()
 
 
 async def run_platforms(settings: Settings) -> None:

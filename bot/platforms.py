@@ -16,6 +16,7 @@ from typing import Protocol
 from bot.bootstrap import build
 from bot.doctor import setup_report
 from bot.settings import Settings
+from bot.web_server import WebServer
 from handlers.room import DraftRoom
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,9 @@ def adapters_for(settings: Settings, room: DraftRoom) -> list[Adapter]:
         from bot.discord_adapter import DiscordAdapter
 
         found.append(DiscordAdapter(settings, room))
+    if not (settings.slack_enabled and settings.slack_app_token is None):
+        # Without Slack's HTTP-mode server to share, the pages get a server of their own.
+        found.append(WebServer(settings, room))
     return found
 
 

@@ -117,6 +117,19 @@ class Settings(BaseSettings):
     discord_api_url: str = Field("https://discord.com/api/v10", alias="DISCORD_API_URL")
     discord_gateway_url: str | None = Field(None, alias="DISCORD_GATEWAY_URL")
 
+    # Web pages (post page, library, runs, costs): served on the Slack HTTP-mode server when
+    # there is one, else on WEB_HOST:WEB_PORT. Every page is opened by a signed, expiring link.
+    web_host: str = Field("127.0.0.1", alias="WEB_HOST")
+    web_port: int = Field(8080, ge=0, le=65535, alias="WEB_PORT")
+    # Where others reach the pages (https://draftroom.example.com); unset, the bound address.
+    public_base_url: str | None = Field(
+        None, pattern=r"^https?://[^/?#\s]+(/[^?#\s]*)?$", alias="PUBLIC_BASE_URL"
+    )
+    # Signs the links; unset, a key is made once and kept in the database.
+    web_secret_key: SecretStr | None = Field(None, alias="WEB_SECRET_KEY")
+    shared_links: bool = Field(True, alias="SHARED_LINKS")
+    share_link_hours: float = Field(720.0, gt=0, alias="SHARE_LINK_HOURS")
+
     offline_latency_s: float = Field(0.0, ge=0, le=60, alias="OFFLINE_LATENCY_S")
 
     log_level: str = Field("INFO", alias="LOG_LEVEL")
@@ -160,6 +173,7 @@ class Settings(BaseSettings):
             self.slack_signing_secret,
             self.slack_app_token,
             self.discord_bot_token,
+            self.web_secret_key,
         ]
         if self.publish_webhook_url is not None:
             values.append(self.publish_webhook_url)  # its pieces: bot.bootstrap.log_secrets

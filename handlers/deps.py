@@ -2,7 +2,8 @@
 
 A handler takes `Deps` and its command; what it touches is named here, each built before the
 room exists: storage, the pipeline, the queue, the publisher, the chat ports, and the two
-services that put things into chat (exactly-once posting and run progress).
+services that put things into chat (exactly-once posting and run progress), and the signed
+links to the web pages.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from handlers.links import ShareLinks
 from handlers.people import Roles
 from handlers.ports import ChatPort, ChatPorts
 from handlers.posting import Posting
@@ -47,6 +49,7 @@ class Deps:
     ports: ChatPorts
     posting: Posting
     progress: Progress
+    links: ShareLinks
     clock: Callable[[], float] = time.time
     setup_report: SetupReport | None = None
 

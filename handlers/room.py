@@ -13,17 +13,19 @@ import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
-from handlers import commands, drafts, library, planning
+from handlers import commands, drafts, library, planning, sharing
 from handlers.approvals import handle_reaction, reconcile_draft
 from handlers.commands import Command
 from handlers.console_channel import ConsoleMessages
 from handlers.conversation import handle_thread_message
 from handlers.deps import Deps
 from handlers.drafts import RunEvents
+from handlers.pages import Pages
 from handlers.ports import (
     Card,
     ChatPort,
     Invocation,
+    Link,
     ReactionEvent,
     Reply,
     Section,
@@ -55,6 +57,8 @@ ROUTES: dict[type, Handler] = {
     commands.ListPosts: library.list_posts,
     commands.Costs: library.costs,
     commands.Ask: library.ask,
+    commands.ListLinks: sharing.list_links,
+    commands.Revoke: sharing.revoke,
     commands.Help: _help,
 }
 
@@ -70,6 +74,7 @@ class DraftRoom:
         self._sweeper: asyncio.Task[None] | None = None
         self._in_flight: set[tuple[str, str]] = set()
         self.console_messages = ConsoleMessages(deps.db, deps.clock)
+        self.pages = Pages(deps)
 
     def connect(self, port: ChatPort) -> None:
         self.deps.ports.connect(port)
@@ -230,6 +235,12 @@ class DraftRoom:
                     if not await plans.unfinished_runs(self.deps.db.reader):
                         return
                 await asyncio.sleep(0.05)
+
+    async def library_link(self, place: Place) -> Link | None:
+        """A link to the channel's library (and its costs), or None when links are off."""
+        return await self.deps.links.link(
+            "library", None, place, label="the library", made_by=f"{place[0]}:channel"
+        )
 
     def pickable(self) -> tuple[list[str], list[str]]:
         """The persona handles and pillar names commands take, for platforms' pickers."""

@@ -12,6 +12,7 @@ import httpx
 import pytest_asyncio
 
 from tests.fakes.slack import FakeSlack
+from tests.fakes.slack_recording import FakeMessage
 from tests.slack_support import (
     APPROVER,
     CHANNEL,
@@ -37,9 +38,17 @@ async def bot(fake: FakeSlack, tmp_path: Path) -> AsyncIterator[Bot]:
         yield running
 
 
-def page_link(bot: Bot, ts: str, path: str) -> str:
+def page_link(
+    bot: Bot,
+    ts: str,
+    path: str,
+    *,
+    channel: str = CHANNEL,
+    messages: list[FakeMessage] | None = None,
+) -> str:
     """The link to `path` in the context block of the message `ts`, as Slack shows it."""
-    (message,) = [m for m in bot.fake.messages(CHANNEL) if m.ts == ts]
+    found = bot.fake.messages(channel) if messages is None else messages
+    (message,) = [m for m in found if m.ts == ts]
     contexts = [
         element["text"]
         for block in message.blocks or []
@@ -105,3 +114,32 @@ async def test_the_page_shows_what_changed_between_revisions(bot: Bot) -> None:
         after = await http.get(link)
     assert after.text.count('data-testid="revision"') == 2
     assert "<b>draft 2</b>" in after.text and "<ins>" in after.text
+
+
+async def test_a_channel_s_library_shows_its_own_posts_only(bot: Bot) -> None:
+    """Posts of a private channel stay out of another channel's library and its links."""
+    bot.fake.create_channel("CPRIV", member=True, is_private=True)
+    await propose_and_run(bot, SEED_PROPOSE)
+    assert await bot.command("/propose", SEED_PROPOSE, channel="CPRIV") == 200
+    await bot.settle()
+    assert await bot.command("/run", "2", channel="CPRIV") == 200
+    await bot.settle()
+    assert await bot.command("/posts", "") == 200
+    await bot.settle()
+    (answer,) = [m for m in bot.fake.ephemerals if m.channel == CHANNEL]
+    library = page_link(bot, answer.ts, "/posts", messages=bot.fake.ephemerals)
+    private_draft = next(
+        m for m in bot.fake.messages("CPRIV", user=bot.fake.bot_user_id) if " · draft " in header(m)
+    )
+    private_post = int(header(private_draft).split()[1])
+    token = library.split("?t=", 1)[1]
+    async with httpx.AsyncClient() as http:
+        listed = await http.get(library + "&status=awaiting_approval")
+        other = await http.get(f"{library.split('/posts', 1)[0]}/p/{private_post}?t={token}")
+        private_link = page_link(bot, private_draft.ts, f"/p/{private_post}", channel="CPRIV")
+        private = await http.get(private_link)
+    assert listed.text.count('data-testid="post-row"') == 5
+    assert f"/p/{private_post}?" not in listed.text
+    assert other.status_code == 404 and f"There is no post {private_post} here." in other.text
+    assert private.status_code == 200  # its own channel's link opens it
+    assert token not in private_link
