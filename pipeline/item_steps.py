@@ -25,9 +25,11 @@ from pipeline.personas import Persona, Personas
 from pipeline.providers.base import (
     MediaProvider,
     MediaRequest,
+    MediaResult,
     ProviderError,
     StepSkipped,
 )
+from pipeline.providers.local_video import LocalVideo
 from pipeline.render import render_hero_card
 from pipeline.schemas import DraftBatch, DraftItem, VideoScript
 from pipeline.structured import Structured
@@ -140,6 +142,10 @@ async def _media(
         return StepOutcome(
             provider.name, provider.model, cost_usd=None, status="skipped", reason=skip.reason
         )
+    return await _stored(ctx, result, suffix)
+
+
+async def _stored(ctx: StepContext, result: MediaResult, suffix: str) -> StepOutcome:
     name = await asyncio.to_thread(ctx.media.save, result.data, suffix, result.extension)
     output = None
     if result.poster is not None:
@@ -179,7 +185,14 @@ async def video_clip(ctx: StepContext) -> StepOutcome:
         handle=ctx.post.persona,
         background=str(ctx.media.path(poster)) if poster else None,
     )
-    return await _media(ctx, ctx.calls.providers.video, request, "clip")
+    provider = ctx.calls.providers.video
+    if isinstance(provider, LocalVideo):
+        # Drawn here, like the hero-text card: CPU work in a thread, one per core at once, and
+        # not a wait on a provider (no step timeout to retry it under: a thread cannot be
+        # stopped, so a retry would only draw the same clip twice at once).
+        async with ctx.calls.render_slots:
+            return await _stored(ctx, await provider.render(request), "clip")
+    return await _media(ctx, provider, request, "clip")
 
 
 def _most_an_image_may_spend(providers: Providers, _: Persona, revision: PlanRevision) -> float:

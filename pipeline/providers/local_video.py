@@ -2,10 +2,10 @@
 video script (pipeline/render.py draws them), as an MP4 that Slack, Discord and browsers play
 inline. $0, and the step records how long the render took.
 
-It is queue-shaped like any media provider (pipeline/providers/base.py): `submit` only writes
-down what to draw, so the handle the step commits is enough to draw the same clip again after
-a restart; `fetch` renders it in a thread (inside the pipeline's video slots). The encoding is
-in pipeline/providers/mp4.py.
+The video clip step calls `render` (pipeline/item_steps.py): CPU work in a thread, bounded
+like the hero-text card's rendering, outside the provider step timeout and its retries. It is
+also queue-shaped like any media provider (`submit` only writes down what to draw; `fetch`
+draws it), so it fits wherever one is expected. The encoding is in pipeline/providers/mp4.py.
 """
 
 from __future__ import annotations
@@ -132,6 +132,9 @@ class LocalVideo:
 
     def estimate_cost(self, request: MediaRequest) -> float:
         return 0.0
+
+    async def render(self, request: MediaRequest) -> MediaResult:
+        return await self.fetch(await self.submit(request))
 
     async def submit(self, request: MediaRequest) -> dict[str, Any]:
         return {
