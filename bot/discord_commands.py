@@ -28,6 +28,7 @@ from handlers.commands import (
     Revoke,
     RunPlan,
     ShowPost,
+    ShowQueue,
 )
 from handlers.room import DraftRoom
 
@@ -96,6 +97,20 @@ async def post_choices(
         for post_id, label in await room.post_suggestions(place, CHOICES_MAX)
         if _matches(post_id, current)
     ]
+
+
+def visible_places(interaction: Interaction) -> tuple[tuple[str, str], ...]:
+    """The server's text channels this person may view, from discord.py's cache (the scope of
+    their queue: a post lives in the channel it was proposed in)."""
+    guild, member = interaction.guild, interaction.user
+    if guild is None or not isinstance(member, discord.Member):
+        return (place_of(interaction),)
+    seen = [
+        (PLATFORM, str(channel.id))
+        for channel in guild.text_channels
+        if channel.permissions_for(member).view_channel
+    ]
+    return tuple(seen) or (place_of(interaction),)
 
 
 def add_commands(tree: app_commands.CommandTree[Any], room: DraftRoom, run: Run) -> None:
@@ -170,6 +185,12 @@ def add_commands(tree: app_commands.CommandTree[Any], room: DraftRoom, run: Run)
     @app_commands.describe(question="The question; the answer names the posts it used.")
     async def ask(interaction: Interaction, question: str) -> None:
         await run(interaction, "ask", lambda: Ask(question))
+
+    @tree.command(name="queue", description="Drafts waiting for your approval, and yours.")
+    @app_commands.guild_only()
+    async def queue(interaction: Interaction) -> None:
+        places = visible_places(interaction)
+        await run(interaction, "queue", lambda: ShowQueue(places))
 
     @tree.command(name="links", description="The live links to this channel's web pages.")
     @app_commands.guild_only()

@@ -130,6 +130,7 @@ async def _on_draft(deps: Deps, event: ReactionEvent, link: MessageLink) -> None
         fresh = await posts.get_post(conn, post.id)
         if refusal is None and fresh is not None and fresh.rev == link.rev:
             publish, regenerate = await _decide(deps, conn, event, fresh)
+    deps.ports.queues_changed(post.platform)
     if refusal is not None and event.added:
         await _explain_once(deps, event, post, refusal)
     if publish:

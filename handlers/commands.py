@@ -57,6 +57,13 @@ class Ask:
 
 
 @dataclass(frozen=True)
+class ShowQueue:
+    # The channels the person can see, as the adapter knows them (Discord: the server's channels
+    # they may view); empty means the channel the command was given in.
+    places: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
 class ListLinks:
     pass
 
@@ -72,7 +79,17 @@ class Help:
 
 
 Command = (
-    Propose | Refine | RunPlan | ShowPost | ListPosts | Costs | Ask | ListLinks | Revoke | Help
+    Propose
+    | Refine
+    | RunPlan
+    | ShowPost
+    | ListPosts
+    | Costs
+    | Ask
+    | ShowQueue
+    | ListLinks
+    | Revoke
+    | Help
 )
 
 USAGE = {
@@ -93,6 +110,7 @@ USAGE = {
     "posts": ("/posts [status] [persona]", f"Recent posts. Statuses: {', '.join(POST_STATUSES)}."),
     "costs": ("/costs [days]", "Spend by day, persona and provider (default 7 days)."),
     "ask": ("/ask <question>", "Ask the post library; the answer names the posts it used."),
+    "queue": ("/queue", "The drafts waiting for your approval, and yours waiting for others."),
     "links": ("/links", "The live links to this channel's web pages, numbered for /revoke."),
     "revoke": (
         "/revoke <link or number>",
@@ -153,6 +171,10 @@ def parse(name: str, text: str, *, max_chars: int) -> Command:
         if not text:
             raise UserError(f"the question is empty. Usage: {usage}")
         return Ask(text)
+    if name == "queue":
+        if text:
+            raise UserError(f"/queue takes nothing after it. Usage: {usage}")
+        return ShowQueue()
     if name == "links":
         if text:
             raise UserError(f"/links takes nothing after it. Usage: {usage}")

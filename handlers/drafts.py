@@ -40,6 +40,8 @@ async def deliver_item(deps: Deps, post: Post) -> None:
     posted = await deps.posting.post_once(
         f"draft:{post.id}:{post.rev}", link, card, reactions=reactions
     )
+    if posted is not None:
+        deps.ports.queues_changed(post.platform)
     if posted is None:
         deps.progress.changed(post.run_id)  # the progress message says it is pending
     elif posted.early_reactions:

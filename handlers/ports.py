@@ -6,6 +6,7 @@ terminal text); long text is cut at a word with an ellipsis, the full text one `
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -217,6 +218,17 @@ class ChatPorts:
 
     def __init__(self) -> None:
         self._by_platform: dict[str, ChatPort] = {}
+        self._queue_watchers: dict[str, list[Callable[[], None]]] = {}
+
+    def watch_queues(self, platform: str, changed: Callable[[], None]) -> None:
+        """Call `changed` (it must return at once) whenever drafts on `platform` that someone
+        may act on change: posted, approved, withdrawn, rejected, published. Slack's Home tab
+        refreshes on it."""
+        self._queue_watchers.setdefault(platform, []).append(changed)
+
+    def queues_changed(self, platform: str) -> None:
+        for changed in self._queue_watchers.get(platform, ()):
+            changed()
 
     def connect(self, port: ChatPort) -> None:
         self._by_platform[port.platform] = port

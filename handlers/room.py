@@ -13,7 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
-from handlers import commands, drafts, library, planning, sharing
+from handlers import approver_queue, commands, drafts, library, planning, sharing
 from handlers.approvals import handle_reaction, reconcile_draft
 from handlers.commands import Command
 from handlers.console_channel import ConsoleMessages
@@ -30,6 +30,7 @@ from handlers.ports import (
     Reply,
     Section,
     ThreadMessage,
+    qualified_id,
 )
 from handlers.publishing import publish_post, send_announcements
 from handlers.refusals import refusals_as_user_errors
@@ -57,6 +58,7 @@ ROUTES: dict[type, Handler] = {
     commands.ListPosts: library.list_posts,
     commands.Costs: library.costs,
     commands.Ask: library.ask,
+    commands.ShowQueue: approver_queue.show_queue,
     commands.ListLinks: sharing.list_links,
     commands.Revoke: sharing.revoke,
     commands.Help: _help,
@@ -235,6 +237,13 @@ class DraftRoom:
                     if not await plans.unfinished_runs(self.deps.db.reader):
                         return
                 await asyncio.sleep(0.05)
+
+    async def queue_for(
+        self, platform: str, user_id: str, places: list[Place]
+    ) -> approver_queue.Queue:
+        """What waits for this person in the channels they can see (the adapter says which)."""
+        who = qualified_id(platform, user_id)
+        return await approver_queue.queue_for(self.deps, who, places)
 
     async def library_link(self, place: Place) -> Link | None:
         """A link to the channel's library (and its costs), or None when links are off."""

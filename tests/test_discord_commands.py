@@ -26,6 +26,7 @@ async def test_commands_are_synced_to_the_guild_with_typed_options(tmp_path: Pat
             "posts",
             "costs",
             "ask",
+            "queue",
             "links",
             "revoke",
         }

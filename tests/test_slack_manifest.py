@@ -81,6 +81,7 @@ def test_http_mode_manifest() -> None:
         "/posts",
         "/costs",
         "/ask",
+        "/queue",
         "/links",
         "/revoke",
         "/help",
