@@ -126,3 +126,35 @@ async def test_the_run_page_updates_itself(browser_path: str, tmp_path: Path) ->
             timeout=30_000,
         )
         assert await page.get_by_test_id("item").count() == 5
+
+
+async def test_markup_in_a_post_is_text_and_an_expired_link_is_refused(
+    browser_path: str, tmp_path: Path
+) -> None:
+    settings = make_settings(tmp_path, SHARE_LINK_HOURS=0.002)  # links last 7.2 s
+    async with site_session(settings) as site, chromium(browser_path) as browser:
+        await site.session.type(
+            '/propose <script>alert("x")</script> <img src=x onerror=alert(1)> special:"Generate '
+            "exactly 1 items: 1 with content_format='text'.\""
+        )
+        await site.session.type("/run 1")
+        await site.session.settle()
+        await site.session.type("/post 1")
+        link = site.link("/p/1")
+        page = await browser.new_page()
+        dialogs: list[str] = []
+        page.on("dialog", lambda d: dialogs.append(d.message))
+        answer = await page.goto(link)
+        assert answer is not None and answer.status == 200
+        body = await page.inner_text("main")
+        assert '<script>alert("x")</script>' in body and "<img src=x onerror=alert(1)>" in body
+        assert await page.locator("main script, main img[src=x]").count() == 0
+        assert dialogs == []
+
+        async def refused() -> bool:
+            answer = await page.goto(link)
+            return answer is not None and answer.status == 403
+
+        await wait_until(refused, timeout=20)
+        assert "This link has expired." in await page.inner_text("body")
+        await shoot(page, tmp_path / "screenshots", "expired")
