@@ -1,4 +1,5 @@
-"""Run every benchmark and rewrite BENCHMARKS.md: `.venv/bin/python -m bench [name ...]`."""
+"""Run every benchmark and rewrite BENCHMARKS.md: `.venv/bin/python -m bench [name ...]`; naming
+suites reruns only those and replaces only their rows."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ SUITES = {
     "local_video": "Local video",
     "storage_bench": "Storage",
     "memory": "Memory",
+    "web_pages": "Web pages",
 }
 TABLE = Path(__file__).resolve().parent.parent / "BENCHMARKS.md"
 
@@ -28,28 +30,47 @@ def shown(value: float) -> str:
     return f"{value:.0f}" if float(value).is_integer() else f"{value:.3f}"
 
 
-def render(results: dict[str, list[Row]], workloads: dict[str, str], command: str) -> str:
+def row_lines(suite: str, rows: list[Row]) -> list[str]:
+    lines = []
+    for r in rows:
+        verdict = {True: "yes", False: "**no**", None: "reference"}[r["holds"]]
+        lines.append(
+            f"| {SUITES[suite]} | {r['name']} | {shown(r['value'])} {r['unit']} | "
+            f"{r['target']} | {verdict} |"
+        )
+    return lines
+
+
+def render(table: dict[str, list[str]], workloads: dict[str, str], produced: str) -> str:
     lines = [
         "# Benchmarks",
         "",
-        f"Produced by `{command}` on {datetime.date.today().isoformat()}, "
-        f"Python {platform.python_version()}, {os.cpu_count()} cores. Rerun it to refresh this "
-        "table; baselines are measured in the same run, since machines are noisy.",
+        f"{produced}, Python {platform.python_version()}, {os.cpu_count()} cores. Rerun it to "
+        "refresh this table; baselines are measured in the same run, since machines are noisy.",
         "",
         "| suite | figure | value | target | holds |",
         "| --- | --- | --- | --- | --- |",
     ]
-    for suite, rows in results.items():
-        for r in rows:
-            verdict = {True: "yes", False: "**no**", None: "reference"}[r["holds"]]
-            lines.append(
-                f"| {SUITES[suite]} | {r['name']} | {shown(r['value'])} {r['unit']} | "
-                f"{r['target']} | {verdict} |"
-            )
+    for suite in table:
+        lines += table[suite]
     lines += ["", "## Workloads", ""]
-    lines += [f"- {SUITES[suite]}: {workloads[suite]}." for suite in results]
+    lines += [f"- {SUITES[suite]}: {workloads[suite]}." for suite in table if suite in workloads]
     lines += ["", "Each suite's module docstring in `bench/` says exactly how it is measured."]
     return "\n".join(lines) + "\n"
+
+
+def previous(text: str) -> tuple[dict[str, list[str]], dict[str, str]]:
+    """The table's rows and workloads per suite as BENCHMARKS.md holds them now."""
+    by_title = {title: name for name, title in SUITES.items()}
+    table: dict[str, list[str]] = {}
+    workloads: dict[str, str] = {}
+    for line in text.splitlines():
+        if line.startswith("| ") and line[2:].split(" | ", 1)[0] in by_title:
+            table.setdefault(by_title[line[2:].split(" | ", 1)[0]], []).append(line)
+        elif line.startswith("- ") and line[2:].split(": ", 1)[0] in by_title:
+            title, workload = line[2:].split(": ", 1)
+            workloads[by_title[title]] = workload.removesuffix(".")
+    return table, workloads
 
 
 async def main(names: list[str]) -> None:
@@ -62,9 +83,21 @@ async def main(names: list[str]) -> None:
         rows: list[Row] = await module.measure()
         print_rows(SUITES[name], rows)
         results[name] = rows
+    today = datetime.date.today().isoformat()
+    fresh = {name: row_lines(name, rows) for name, rows in results.items()}
     if set(names) == set(SUITES):
-        TABLE.write_text(render(results, workloads, "python -m bench"), encoding="utf-8")
-        print(f"\nwrote {TABLE.name}")
+        produced = f"Produced by `python -m bench` on {today}"
+    else:  # the other suites' rows stay as the last run left them
+        table, workloads_before = previous(TABLE.read_text(encoding="utf-8"))
+        table.update(fresh)
+        fresh = {name: table[name] for name in SUITES if name in table}
+        workloads = {**workloads_before, **workloads}
+        produced = (
+            f"Produced by `python -m bench`; {', '.join(SUITES[n] for n in names)} refreshed "
+            f"by `python -m bench {' '.join(names)}` on {today}"
+        )
+    TABLE.write_text(render(fresh, workloads, produced), encoding="utf-8")
+    print(f"\nwrote {TABLE.name}")
 
 
 if __name__ == "__main__":
