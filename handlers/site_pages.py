@@ -145,8 +145,11 @@ async def library_page(
     going_back = after is not None
     more = len(found) > PAGE_SIZE
     page = (found[1:] if going_back else found[:PAGE_SIZE]) if more else found
-    counts = await library.count_by_status(reader, grant.place, filters, TABS)
-    shown = {s: (f"{COUNT_CAP}+" if n > COUNT_CAP else str(n)) for s, n in counts.items()}
+    counts, capped = await library.count_by_status(reader, grant.place, filters, TABS)
+    shown = {
+        s: f"{COUNT_CAP}+" if n > COUNT_CAP else f"{n}+" if capped else str(n)
+        for s, n in counts.items()
+    }
     personas = tuple(sorted(deps.personas.by_handle))
     return LibraryPage(
         tabs=tuple(Tab(s, cards.status_words(s), shown[s]) for s in TABS),

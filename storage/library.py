@@ -11,8 +11,10 @@ from storage.db import fetchall, fetchone
 from storage.models import Place, Post
 from storage.search import place_query, quoted, telling_words
 
-# Tabs count up to this many posts each; more reads as "10000+".
+# Tabs count up to this many posts each; more reads as "10000+". A search counts its newest
+# SEARCH_CAP matches, and says "+" when there are more.
 COUNT_CAP = 10_000
+SEARCH_CAP = 2_000
 
 
 @dataclass(frozen=True)
@@ -53,20 +55,6 @@ def _match(place: Place, words: str) -> str | None:
     return f"{place_query(place)} AND " + " AND ".join(quoted(w) for w in found)
 
 
-def _source(place: Place, filters: Filters) -> tuple[str, list[object]] | None:
-    """What the posts are read from; None when the words match nothing (only stop words)."""
-    if not filters.words.strip():
-        return "posts p", []
-    match = _match(place, filters.words)
-    if match is None:
-        return None
-    return (
-        "posts p JOIN (SELECT rowid FROM post_search WHERE post_search MATCH ?) s"
-        " ON p.id = s.rowid",
-        [match],
-    )
-
-
 async def page_of_posts(
     conn: Connection,
     place: Place,
@@ -77,24 +65,29 @@ async def page_of_posts(
     limit: int = 25,
 ) -> list[Post]:
     """Up to `limit` posts, newest first: older than `before`, or the newest ones newer than
-    `after` (the page before this one)."""
-    found = _source(place, filters)
-    if found is None:
-        return []
-    source, params = found
-    where, more = _where(place, filters)
-    params += more
+    `after` (the page before this one). With words, the search index leads: it yields its
+    matches newest first, so a page stops after `limit` rows however many posts match."""
+    where, params = _where(place, filters)
+    if filters.words.strip():
+        match = _match(place, filters.words)
+        if match is None:
+            return []
+        source, key = "post_search s JOIN posts p ON p.id = s.rowid", "s.rowid"
+        where = f"post_search MATCH ? AND {where}"
+        params.insert(0, match)
+    else:
+        source, key = "posts p", "p.id"
     order = "DESC"
     if before is not None:
-        where += " AND p.id < ?"
+        where += f" AND {key} < ?"
         params.append(before)
     elif after is not None:
-        where += " AND p.id > ?"
+        where += f" AND {key} > ?"
         params.append(after)
         order = "ASC"
     rows = await fetchall(
         conn,
-        f"SELECT p.* FROM {source} WHERE {where} ORDER BY p.id {order} LIMIT ?",
+        f"SELECT p.* FROM {source} WHERE {where} ORDER BY {key} {order} LIMIT ?",
         (*params, limit),
     )
     page = [Post.from_row(r) for r in rows]
@@ -103,20 +96,34 @@ async def page_of_posts(
 
 async def count_by_status(
     conn: Connection, place: Place, filters: Filters, statuses: tuple[str, ...]
-) -> dict[str, int]:
-    """How many posts each tab holds under the other filters, each counted up to COUNT_CAP+1."""
-    found = _source(place, filters)
-    if found is None:
-        return dict.fromkeys(statuses, 0)
-    source, params = found
-    where, more = _where(place, filters, status=False)
-    counts = {}
-    for status in statuses:
-        row = await fetchone(
-            conn,
-            f"SELECT COUNT(*) AS n FROM (SELECT 1 FROM {source} WHERE {where} AND p.status = ?"
-            " LIMIT ?)",
-            (*params, *more, status, COUNT_CAP + 1),
-        )
-        counts[status] = int(row["n"]) if row else 0
-    return counts
+) -> tuple[dict[str, int], bool]:
+    """How many posts each tab holds under the other filters, and whether the counts are only
+    lower bounds. Without words, each tab counts up to COUNT_CAP+1 on its index (more than
+    COUNT_CAP reads as "10000+"); with words, one pass groups the newest SEARCH_CAP+1 matches,
+    and when there are more, every count is a lower bound."""
+    where, params = _where(place, filters, status=False)
+    if not filters.words.strip():
+        counts = {}
+        for status in statuses:
+            row = await fetchone(
+                conn,
+                f"SELECT COUNT(*) AS n FROM (SELECT 1 FROM posts p WHERE {where}"
+                " AND p.status = ? LIMIT ?)",
+                (*params, status, COUNT_CAP + 1),
+            )
+            counts[status] = int(row["n"]) if row else 0
+        return counts, False
+    match = _match(place, filters.words)
+    if match is None:
+        return dict.fromkeys(statuses, 0), False
+    newest = "SELECT rowid FROM post_search WHERE post_search MATCH ? ORDER BY rowid DESC LIMIT ?"
+    rows = await fetchall(
+        conn,
+        f"SELECT p.status AS status, COUNT(*) AS n FROM ({newest}) s"
+        f" JOIN posts p ON p.id = s.rowid WHERE {where} GROUP BY p.status",
+        (match, SEARCH_CAP + 1, *params),
+    )
+    seen = await fetchone(conn, f"SELECT COUNT(*) AS n FROM ({newest})", (match, SEARCH_CAP + 1))
+    found = {str(r["status"]): int(r["n"]) for r in rows}
+    capped = seen is not None and int(seen["n"]) > SEARCH_CAP
+    return {s: found.get(s, 0) for s in statuses}, capped

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import html
+import re
 import sqlite3
 from pathlib import Path
 
@@ -194,3 +196,36 @@ async def test_a_run_page_follows_the_run(tmp_path: Path) -> None:
         await site.session.settle()
         items = await http.get(link.replace("/runs/1?", "/runs/1/items?"))
         assert "run 1 · done · 5/5 items finished" in items.text and "data-done" in items.text
+
+
+def listed(page: str) -> list[int]:
+    """The post ids of a library page's rows, in order."""
+    return [int(i) for i in dict.fromkeys(re.findall(r'<td><a href="/p/(\d+)\?', page))]
+
+
+async def test_the_library_pages_both_ways_with_and_without_words(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path)
+    async with site_session(settings) as site, httpx.AsyncClient() as http:
+        for n in range(1, 7):
+            await site.session.type(
+                f'/propose audits number {n} special:"Generate exactly 5 items: 5 with '
+                "content_format='text'.\""
+            )
+            await site.session.type(f"/run {n}")
+        await site.session.settle()
+        await site.session.type("/posts")
+        library = site.link("/posts")
+        for words in ("", "&q=audits"):
+            first = await http.get(library + words)
+            ids = listed(first.text)
+            assert ids == list(range(30, 5, -1))
+            older = re.search(r'<a rel="next" href="([^"]+)"', first.text)
+            assert older is not None and 'rel="prev"' not in first.text
+            second = await http.get(site.base + html.unescape(older.group(1)))
+            assert listed(second.text) == [5, 4, 3, 2, 1]
+            newer = re.search(r'<a rel="prev" href="([^"]+)"', second.text)
+            assert newer is not None and 'rel="next"' not in second.text
+            back = await http.get(site.base + html.unescape(newer.group(1)))
+            assert listed(back.text) == ids
+        searched = await http.get(library + "&q=audits")
+        assert '<span class="count">30</span>' in searched.text
