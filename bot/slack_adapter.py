@@ -20,6 +20,7 @@ from slack_bolt.app.async_app import AsyncApp
 from bot.background import Background
 from bot.bootstrap import ConfigError
 from bot.settings import Settings
+from bot.slack_home import SlackHome
 from bot.slack_listeners import SlackListeners, register_listeners
 from bot.slack_port import PLATFORM, SlackClient, SlackPort, retry_handlers
 from bot.web import Site
@@ -74,6 +75,7 @@ class SlackAdapter:
         self.app: AsyncApp | None = None
         self.slack: SlackPort | None = None
         self.background = Background(log)
+        self.home: SlackHome | None = None
         self._runner: web.AppRunner | None = None
         self._socket: AsyncSocketModeHandler | None = None
         self._session: aiohttp.ClientSession | None = None
@@ -108,7 +110,10 @@ class SlackAdapter:
         )
         self.slack = SlackPort(client)
         self.app = AsyncApp(client=client, signing_secret=signing_secret or "")
-        register_listeners(self.app, SlackListeners(self.room, self.slack, self.background))
+        self.home = SlackHome(self.room, client, self.background)
+        listeners = SlackListeners(self.room, self.slack, self.background)
+        register_listeners(self.app, listeners, self.home)
+        self.room.deps.ports.watch_queues(PLATFORM, self.home.queues_changed)
         self.room.connect(self.slack)
         try:
             await self.slack.remember_workspace()
@@ -166,6 +171,8 @@ class SlackAdapter:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        if self.home is not None:
+            self.home.stop()
         await self.background.cancel_all()
         if self._session is not None:
             # Calls after this (the room settling its last edits) get a session of their own.

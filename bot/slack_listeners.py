@@ -18,6 +18,7 @@ from slack_bolt.context.async_context import AsyncBoltContext
 
 from bot.background import Background
 from bot.outcomes import outcome
+from bot.slack_home import SlackHome
 from bot.slack_port import PLATFORM, Asker, SlackPort, platform_refusal
 from handlers.commands import USAGE
 from handlers.ports import (
@@ -121,10 +122,11 @@ def event_key(body: dict[str, Any]) -> str | None:
     return f"{team}:{event_id}" if event_id else None
 
 
-def register_listeners(app: AsyncApp, listeners: SlackListeners) -> None:
+def register_listeners(app: AsyncApp, listeners: SlackListeners, home: SlackHome) -> None:
     """Every route the Slack app serves, in HTTP and Socket Mode alike."""
     for command in COMMANDS:
         app.command(command)(listeners.on_command)
     app.event("reaction_added")(listeners.on_reaction)
     app.event("reaction_removed")(listeners.on_reaction)
     app.event("message")(listeners.on_message)
+    app.event("app_home_opened")(home.on_app_home_opened)

@@ -29,8 +29,17 @@ BOT_SCOPES = (
     "files:write",
     "channels:history",
     "groups:history",
+    # users.conversations: the channels a Home tab's viewer shares with the bot.
+    "channels:read",
+    "groups:read",
 )
-BOT_EVENTS = ("reaction_added", "reaction_removed", "message.channels", "message.groups")
+BOT_EVENTS = (
+    "reaction_added",
+    "reaction_removed",
+    "message.channels",
+    "message.groups",
+    "app_home_opened",
+)
 
 
 def _quoted(text: str) -> str:
@@ -71,6 +80,8 @@ def manifest(settings: Settings) -> str:
         "  bot_user:",
         f"    display_name: {APP_NAME}",
         "    always_online: true",
+        "  app_home:",
+        "    home_tab_enabled: true",
         "  slash_commands:",
         *(line for command in COMMANDS for line in _command_lines(command, socket_mode)),
         "oauth_config:",

@@ -99,6 +99,7 @@ def test_http_mode_manifest() -> None:
         "reaction_removed",
         "message.channels",
         "message.groups",
+        "app_home_opened",
     }
     scopes = set(parsed["oauth_config"]["scopes"]["bot"])
     assert scopes >= {

@@ -4,11 +4,13 @@ What it fakes
 - The Web API under `api_url` (`http://127.0.0.1:PORT/api/`, usable as `AsyncWebClient(base_url=)`):
   auth.test, chat.postMessage/update/delete/postEphemeral/getPermalink, reactions.add/remove/get,
   files.getUploadURLExternal + the upload URL + files.completeUploadExternal (what
-  `files_upload_v2` does), conversations.history/replies and apps.connections.open. Parameters are
-  read from the query string, form, multipart or JSON bodies; the token from `Authorization:
-  Bearer` or a `token` field. Errors use Slack's names (`invalid_auth`, `channel_not_found`,
-  `not_in_channel`, `message_not_found`, `already_reacted`, `invalid_blocks`,
-  `msg_blocks_too_long`, `unknown_method`, ...) and Block Kit limits are enforced.
+  `files_upload_v2` does), conversations.history/replies, users.conversations, views.publish
+  (the Home tab: `home_views`, `add_member`, `app_home_opened`; see `slack_views`) and
+  apps.connections.open. Parameters are read from the query string, form, multipart or JSON
+  bodies; the token from `Authorization: Bearer` or a `token` field. Errors use Slack's names
+  (`invalid_auth`, `channel_not_found`, `not_in_channel`, `message_not_found`, `already_reacted`,
+  `invalid_blocks`, `msg_blocks_too_long`, `unknown_method`, ...) and Block Kit limits are
+  enforced.
 - Channel membership: a channel has members and `is_private`. In a channel the bot is not in,
   channel methods (chat.*, reactions.*, file sharing, history) answer `not_in_channel`, and
   `channel_not_found` if it is private; only chat.postMessage into a public one succeeds, when
@@ -60,6 +62,7 @@ from tests.fakes.slack_recording import (
     UploadedFile,
 )
 from tests.fakes.slack_socket import Delivery, SlackToBot, SocketModeHub
+from tests.fakes.slack_views import ViewMethodsMixin
 
 # What installing the app's manifest grants (bot/slack_manifest.py; a test keeps them equal).
 DEFAULT_SCOPES = (
@@ -70,6 +73,8 @@ DEFAULT_SCOPES = (
     "files:write",
     "channels:history",
     "groups:history",
+    "channels:read",
+    "groups:read",
 )
 
 __all__ = [
@@ -98,6 +103,7 @@ class FakeSlack(
     ChatMethodsMixin,
     FileMethodsMixin,
     ConversationMethodsMixin,
+    ViewMethodsMixin,
     RecordingMixin,
     WebApiPlumbingMixin,
     SlackToBot,
@@ -155,6 +161,7 @@ class FakeSlack(
             "conversations.replies": self._replies,
             "apps.connections.open": self._connections_open,
         }
+        self._setup_views()
 
     # ------------------------------------------------------------------ lifecycle
 
