@@ -12,12 +12,16 @@ length, so that short ones (a status line) always survive whole.
 The card's links (its web pages) are one context block of mrkdwn `<url|label>` after the body,
 never url buttons (those send block_actions that must be acknowledged); a link that does not fit
 is left out whole, since a cut URL would lead nowhere.
+The card's images, once uploaded (see `bot.slack_uploads`), are `image` blocks naming their
+`slack_file` by id, after the body and before the links, so the picture is in the message an
+approver reacts on.
 """
 
 from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,10 +31,14 @@ MAX_BLOCKS = 50
 HEADER_CHARS = 150
 SECTION_CHARS = 3000
 CONTEXT_CHARS = 2000
+ALT_TEXT_CHARS = 2000
+MAX_IMAGES = 10  # image blocks a card shows; more than a draft ever has
 LINK_LABEL_CHARS = 100
 # The links' share of BLOCKS_JSON_BUDGET, so that they and the header always fit it together.
 LINKS_JSON_BUDGET = 4000
 LINK_SEPARATOR = " · "
+# The images' share of it (their alt texts are cut to fit).
+IMAGES_JSON_BUDGET = 2500
 # Measured as slack_sdk sends it (json.dumps, non-ASCII escaped); well under where Slack refuses.
 BLOCKS_JSON_BUDGET = 11_000
 FALLBACK_CHARS = 3000
@@ -46,6 +54,44 @@ Block = dict[str, Any]
 class SlackMessage:
     text: str  # the fallback shown in notifications and where blocks cannot be
     blocks: list[Block]
+
+
+@dataclass(frozen=True)
+class SlackImage:
+    """An uploaded file to show in an image block, and its plain-text description."""
+
+    file_id: str
+    alt_text: str
+
+
+def image_block(image: SlackImage, budget: int = IMAGES_JSON_BUDGET) -> Block:
+    """The image as a block whose JSON fits `budget`: its alt text cut to fit."""
+    alt_text, limit = " ".join(image.alt_text.split()) or "image", ALT_TEXT_CHARS
+    while True:
+        block = {
+            "type": "image",
+            "slack_file": {"id": image.file_id},
+            "alt_text": cut(alt_text, limit),
+        }
+        size = _json_len(block)
+        if size <= budget or limit <= 1:
+            return block
+        limit = max(1, min(limit - 1, limit * budget // size))
+
+
+def _image_blocks(images: Sequence[SlackImage]) -> list[Block]:
+    shown = images[:MAX_IMAGES]
+    return [image_block(image, IMAGES_JSON_BUDGET // len(shown)) for image in shown]
+
+
+def shown_images(blocks: Sequence[Block]) -> tuple[SlackImage, ...]:
+    """The images a message's blocks show by file id (what an edit must show again)."""
+    return tuple(
+        SlackImage(str(b["slack_file"]["id"]), str(b.get("alt_text") or ""))
+        for b in blocks
+        if b.get("type") == "image" and isinstance(b.get("slack_file"), dict)
+        if b["slack_file"].get("id")
+    )
 
 
 def escape(text: str) -> str:
@@ -141,9 +187,10 @@ def _links_block(card: Card) -> Block | None:
     return {"type": "context", "elements": [{"type": "mrkdwn", "text": text}]} if text else None
 
 
-def _parts(card: Card) -> list[_Part]:
+def _parts(card: Card, images: list[Block]) -> list[_Part]:
     sections = [s for s in card.sections if s.text.strip() or s.heading]
-    room = MAX_BLOCKS - (3 if card.links else 2)  # the header, the links, the footer
+    # The header, the links, the footer and the images have their blocks first.
+    room = MAX_BLOCKS - (3 if card.links else 2) - len(images)
     if len(sections) > room:
         rest = "\n\n".join(s.text for s in sections[room - 1 :])
         sections = [*sections[: room - 1], Section(None, rest)]
@@ -158,12 +205,15 @@ def _header(card: Card) -> list[Block]:
     return [{"type": "header", "text": header}]
 
 
-def _blocks(card: Card, parts: list[_Part], pointer: str, links: Block | None) -> list[Block]:
+def _blocks(
+    card: Card, parts: list[_Part], pointer: str, images: list[Block], links: Block | None
+) -> list[Block]:
     blocks = _header(card)
     for part in parts:
         text = part.mrkdwn(pointer)
         if text.strip():
             blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": text}})
+    blocks.extend(images)
     if links is not None:
         blocks.append(links)
     if card.footer:
@@ -196,19 +246,21 @@ def _shrink(parts: list[_Part], pointer: str, excess: int) -> None:
             part.limit = max(0, units - math.ceil((size - level) * units / size))
 
 
-def render(card: Card) -> SlackMessage:
-    """The card as Slack blocks and fallback text, within every limit above."""
+def render(card: Card, images: Sequence[SlackImage] = ()) -> SlackMessage:
+    """The card as Slack blocks and fallback text, within every limit above; `images` are the
+    card's uploaded images, shown as image blocks (the fallback text does not need them)."""
     pointer = _pointer(card)
     text = _cut_escaped(card.plain_text(), FALLBACK_CHARS, pointer)
-    parts = _parts(card)
+    pictures = _image_blocks(images)
+    parts = _parts(card, pictures)
     links = _links_block(card)
-    blocks = _blocks(card, parts, pointer, links)
+    blocks = _blocks(card, parts, pointer, pictures, links)
     for _ in range(FIT_ROUNDS):
         excess = _json_len(blocks) - BLOCKS_JSON_BUDGET
         if excess <= 0:
             return SlackMessage(text, blocks)
         _shrink(parts, pointer, excess)
-        blocks = _blocks(card, parts, pointer, links)
+        blocks = _blocks(card, parts, pointer, pictures, links)
     if _json_len(blocks) > BLOCKS_JSON_BUDGET:
-        blocks = _header(card) + ([links] if links is not None else [])
+        blocks = _header(card) + pictures + ([links] if links is not None else [])
     return SlackMessage(text, blocks)

@@ -1,6 +1,7 @@
 """The room's `ChatPort` on Slack's Web API, and the client it uses.
 
-Every card goes out as Block Kit with a text fallback (see `bot.slack_blocks`). Posts carry their
+Every card goes out as Block Kit with a text fallback (see `bot.slack_blocks`), its images in
+the message (see `bot.slack_uploads`). Posts carry their
 idempotency key in message metadata, so `find_sent` can tell whether a post whose outcome was
 lost did reach Slack. Retries are slack-sdk's only: Retry-After on 429, a few tries on 5xx.
 
@@ -16,7 +17,6 @@ import asyncio
 import logging
 from collections import defaultdict
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -31,7 +31,8 @@ from slack_sdk.web.async_slack_response import AsyncSlackResponse
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.edits import EditCoalescer
-from bot.slack_blocks import render, utf16_prefix
+from bot.slack_blocks import render
+from bot.slack_uploads import SlackUploads, post_showing
 from handlers.ports import (
     APPROVE,
     REGENERATE,
@@ -140,6 +141,7 @@ class SlackPort:
 
     def __init__(self, client: AsyncWebClient) -> None:
         self.client = client
+        self.uploads = SlackUploads(client)
         self.edits = EditCoalescer(self._update, interval=CHAT_UPDATE_INTERVAL_S)
         self.workspace_url: str | None = None  # auth.test's `url`, https://acme.slack.com/
 
@@ -168,38 +170,23 @@ class SlackPort:
         idempotency_key: str | None = None,
         reactions: tuple[str, ...] = (),
     ) -> MessageRef:
-        message = render(card)
         extra: dict[str, Any] = {}
         if thread_id:
             extra["thread_ts"] = thread_id
         if idempotency_key:
             payload = {"key": idempotency_key}
             extra["metadata"] = {"event_type": DELIVERY_EVENT, "event_payload": payload}
-        posted = await self.client.chat_postMessage(
-            channel=channel_id, text=message.text, blocks=message.blocks, **extra
-        )
-        ts = str(posted["ts"])
+        shown = await self.uploads.unshared(card.images, card.title, idempotency_key)
+        ts, shown = await post_showing(self.client, channel_id, card, shown, extra)
         # The message exists from here on: a failure below is logged, never raised, or the
         # room would count the message as unposted and a retry would find it without these.
+        self.uploads.posted(idempotency_key, (channel_id, ts), tuple(shown.values()))
         for image in card.images:
-            await self._upload(channel_id, thread_id or ts, image, card.title)
+            if image not in shown:
+                await self.uploads.to_thread(channel_id, thread_id or ts, image, card.title)
         for emoji in reactions:
             await self._react(channel_id, ts, emoji)
         return MessageRef(PLATFORM, channel_id, ts)
-
-    async def _upload(self, channel_id: str, thread_ts: str, image: Path, title: str) -> None:
-        try:
-            content = await asyncio.to_thread(image.read_bytes)
-            await self.client.files_upload_v2(
-                content=content,
-                filename=image.name,
-                title=utf16_prefix(title, 250),
-                alt_txt=utf16_prefix(title, 1000),
-                channel=channel_id,
-                thread_ts=thread_ts,
-            )
-        except Exception as exc:  # the message is posted; see `send`
-            log.warning("uploading %s to %s failed: %s", image, channel_id, exc)
 
     async def _react(self, channel_id: str, ts: str, emoji: str) -> None:
         name = offered_name(emoji)
@@ -218,7 +205,8 @@ class SlackPort:
         await self.edits.edit((ref.channel_id, ref.message_id), card)
 
     async def _update(self, where: tuple[str, str], card: Card) -> None:
-        message = render(card)
+        shown = await self.uploads.shown_on(where) if card.images else ()
+        message = render(card, shown)
         channel, ts = where
         await self.client.chat_update(
             channel=channel, ts=ts, text=message.text, blocks=message.blocks

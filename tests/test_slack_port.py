@@ -77,10 +77,9 @@ async def test_send_posts_blocks_metadata_images_and_reactions(
     assert message is not None and ref == MessageRef("slack", CHANNEL, message.ts)
     assert message.metadata == {"event_type": DELIVERY_EVENT, "event_payload": {"key": "draft:4:1"}}
     assert message.blocks and message.text.startswith("post 4")
-    [upload] = fake.uploaded_files
-    assert (
-        upload.data == PNG and upload.thread_ts == ref.message_id and upload.channels == [CHANNEL]
-    )
+    [upload] = fake.uploaded_files  # shown in the message's image block, shared nowhere
+    assert upload.data == PNG and upload.completed and upload.channels == []
+    assert [b["slack_file"] for b in message.blocks if b["type"] == "image"] == [{"id": upload.id}]
     assert fake.reactions_on(CHANNEL, ref.message_id) == {
         "white_check_mark": [fake.bot_user_id],
         "x": [fake.bot_user_id],
@@ -92,7 +91,7 @@ async def test_send_posts_blocks_metadata_images_and_reactions(
     )
     reply_message = fake.message(CHANNEL, reply.message_id)
     assert reply_message is not None and reply_message.thread_ts == ref.message_id
-    assert fake.uploaded_files[-1].thread_ts == ref.message_id  # the thread's root, not the reply
+    assert reply_message.blocks and reply_message.blocks[-1]["type"] == "image"  # in the reply
     assert fake.calls_of("chat.postMessage")[-1].params.get("metadata") is None
 
 

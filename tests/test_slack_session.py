@@ -88,7 +88,8 @@ async def test_the_whole_session(bot: Bot, fake: FakeSlack, tmp_path: Path) -> N
             "x": [fake.bot_user_id],
             "repeat": [fake.bot_user_id],
         }
-        [upload] = [f for f in fake.uploaded_files if f.thread_ts == draft.ts]
+        [image] = [b for b in draft.blocks or [] if b["type"] == "image"]  # in the message
+        [upload] = [f for f in fake.uploaded_files if f.id == image["slack_file"]["id"]]
         assert upload.completed and upload.data and upload.data.startswith(b"\x89PNG")
     assert len(fake.calls_of("files.getUploadURLExternal")) == 5
     assert len(fake.calls_of("files.completeUploadExternal")) == 5

@@ -19,6 +19,9 @@ LIMITS = {
     "context": 10,
     "context_text": 3000,
     "actions": 25,
+    "alt_text": 2000,
+    "image_url": 3000,
+    "image_title": 2000,
 }
 BLOCK_TYPES = {
     *("actions", "call", "context", "divider", "file", "header", "image", "input"),
@@ -53,6 +56,29 @@ def _context_text_errors(elements: list[Any], at: str) -> list[str]:
             errors.append(f"must be less than {limit + 1} characters {where}")
         elif _text_len(element) == 0:
             errors.append(f"must be more than 0 characters {where}")
+    return errors
+
+
+def _image_errors(block: dict[str, Any], at: str) -> list[str]:
+    """An image block: alt_text (plain, up to 2000), exactly one of image_url and slack_file
+    (whether the file can be shown is the fake's files' to say), an optional plain title."""
+    errors = []
+    alt_text = block.get("alt_text")
+    if not alt_text:
+        errors.append(f"missing required field: alt_text {at}]")
+    elif utf16_len(str(alt_text)) > LIMITS["alt_text"]:
+        errors.append(f"must be less than {LIMITS['alt_text'] + 1} characters {at}/alt_text]")
+    url, slack_file = block.get("image_url"), block.get("slack_file")
+    if bool(url) == bool(slack_file):
+        errors.append(f"must provide either image_url or slack_file {at}]")
+    if url and utf16_len(str(url)) > LIMITS["image_url"]:
+        errors.append(f"must be less than {LIMITS['image_url'] + 1} characters {at}/image_url]")
+    title = block.get("title")
+    if title is not None:
+        if not isinstance(title, dict) or title.get("type") != "plain_text":
+            errors.append(f"must be a plain_text text object {at}/title]")
+        elif _text_len(title) > LIMITS["image_title"]:
+            errors.append(f"must be less than 2001 characters {at}/title/text]")
     return errors
 
 
@@ -93,10 +119,7 @@ def block_errors(blocks: Any) -> list[str]:
             elif _text_len(text) > LIMITS["header"]:
                 errors.append(f"must be less than 151 characters {at}/text/text]")
         elif kind == "image":
-            if not block.get("alt_text"):
-                errors.append(f"missing required field: alt_text {at}]")
-            if not block.get("image_url") and not block.get("slack_file"):
-                errors.append(f"must provide either image_url or slack_file {at}]")
+            errors.extend(_image_errors(block, at))
         elif kind in ("context", "actions"):
             elements = block.get("elements") or []
             if not elements or len(elements) > LIMITS[kind]:

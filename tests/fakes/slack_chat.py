@@ -8,6 +8,7 @@ to text, blocks and metadata (`no_text`, `invalid_blocks`, `msg_blocks_too_long`
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from tests.fakes.slack_blocks import (
@@ -32,6 +33,7 @@ class ChatMethodsMixin:
     ephemerals: list[FakeMessage]
     _channels: dict[str, dict[str, Any]]
     _messages: dict[tuple[str, str], FakeMessage]
+    _slack_file_errors: Callable[[list[Any]], list[str]]  # FileMethodsMixin's
 
     def _channel(self, params: dict[str, Any], key: str = "channel", *, post: bool = False) -> str:
         """The channel the call names, if the bot may act there. `post`: chat.postMessage,
@@ -65,6 +67,8 @@ class ChatMethodsMixin:
             if isinstance(blocks, str):
                 raise ApiError("invalid_blocks_format")
             errors = block_errors(blocks)
+            if isinstance(blocks, list):
+                errors += self._slack_file_errors(blocks)
             if errors:
                 messages = [f"[ERROR] {e}" for e in errors]
                 raise ApiError(

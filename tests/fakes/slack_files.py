@@ -1,8 +1,14 @@
-"""files.* of the fake Slack: the upload flow `files_upload_v2` uses, and downloads.
+"""files.* of the fake Slack: the upload flow `files_upload_v2` uses, downloads, and the files
+an `image` block may name.
 
 files.getUploadURLExternal hands out an upload URL on this fake, the bytes are POSTed there,
 files.completeUploadExternal shares the files (as a bot message per channel), and
-`url_private` serves them back to a client holding the bot token.
+`url_private` serves them back to a client holding the bot token. Completed with no channel, a
+file exists but is shared nowhere (private to the app): a message shows it only through an
+`image` block's `slack_file` (`{"id": ...}` or `{"url": url_private or permalink}`, not both).
+Like Slack, a block naming a file that does not exist, whose upload was not completed, or that
+is not a png, jpg, jpeg or gif is refused with `invalid_blocks`, "invalid slack file
+[json-pointer:/blocks/N/slack_file]"; `refuse_image_blocks = True` refuses every such block.
 """
 
 from __future__ import annotations
@@ -10,7 +16,7 @@ from __future__ import annotations
 import mimetypes
 import secrets
 import time
-from typing import Any
+from typing import Any, ClassVar
 
 from aiohttp import web
 
@@ -26,6 +32,37 @@ class FileMethodsMixin:
     bot_user_id: str
     uploaded_files: list[UploadedFile]
     _uploads: dict[str, UploadedFile]
+
+    # Set on a fake to refuse every image block naming a slack_file, as Slack does while it is
+    # still processing the file or when the workspace will not show it.
+    refuse_image_blocks: bool = False
+    SHOWABLE: ClassVar[frozenset[str]] = frozenset({"png", "jpg", "jpeg", "gif"})
+
+    def _slack_file_errors(self, blocks: list[Any]) -> list[str]:
+        """Slack's `invalid_blocks` errors for image blocks whose `slack_file` it cannot show."""
+        errors = []
+        for i, block in enumerate(blocks):
+            if isinstance(block, dict) and block.get("type") == "image":
+                ref = block.get("slack_file")
+                if ref is not None and not self._showable(ref):
+                    errors.append(f"invalid slack file [json-pointer:/blocks/{i}/slack_file]")
+        return errors
+
+    def _showable(self, ref: Any) -> bool:
+        if self.refuse_image_blocks or not isinstance(ref, dict):
+            return False
+        if bool(ref.get("id")) == bool(ref.get("url")):  # exactly one of them
+            return False
+        upload = next((f for f in self.uploaded_files if self._names(ref, f)), None)
+        if upload is None or not upload.completed or upload.data is None:
+            return False
+        return upload.filename.rsplit(".", 1)[-1].lower() in self.SHOWABLE
+
+    def _names(self, ref: dict[str, Any], upload: UploadedFile) -> bool:
+        if ref.get("id"):
+            return bool(ref["id"] == upload.id)
+        info = self._file_info(upload)
+        return ref.get("url") in (info["url_private"], info["permalink"])
 
     def _get_upload_url(self, params: dict[str, Any]) -> dict[str, Any]:
         if not params.get("filename") or not str(params.get("length", "")).isdigit():
@@ -80,6 +117,7 @@ class FileMethodsMixin:
             "size": len(upload.data or b""),
             "user": self.bot_user_id,
             "url_private": f"{self.base_url}/files/{upload.id}/{upload.filename}",
+            "permalink": f"https://fake.slack.com/files/{self.bot_user_id}/{upload.id}/{upload.filename}",
             "alt_txt": upload.alt_txt,
         }
 
