@@ -12,7 +12,8 @@ Workloads, WARMUP requests each first, then REQUESTS timed:
 - `/p/<post>`: a random post of the 100,000 each time (a post link made beforehand for each);
 - `/posts`: the library link, the awaiting-approval tab's first page; with a persona filter;
   with a common search word and with a rare one; and `before=` an id near the oldest post;
-- `/costs` for the 30 days up to the newest step (the library was built at a fixed moment).
+- `/costs` for the 30 days up to the newest step (the library was built at a fixed moment);
+- the approver's queue (Slack's Home tab and /queue) as the core answers it, target < 10 ms.
 Alongside `/p/<post>`, the same post as a chat card: `handlers.library.post_card`, its page link
 added as `/post` adds it, and `bot.slack_blocks.render` with the blocks serialized as slack_sdk
 sends them, timed the same way in the same loop; "card / page" is the ratio of the medians.
@@ -40,6 +41,7 @@ from bench.web_fill import PLACE, one_channel_library
 from bot import slack_blocks
 from bot.bootstrap import App, build
 from bot.web import Site
+from handlers.approver_queue import queue_for
 from handlers.card_links import linked
 from handlers.library import post_card
 
@@ -47,6 +49,7 @@ POSTS = 100_000
 WARMUP = 30
 REQUESTS = 300
 TARGET_MS = 20.0
+QUEUE_TARGET_MS = 10.0
 COMMON_WORD = "model"  # in about 38% of the posts
 RARE_WORD = "w4990x"  # in about 0.3%
 DEEP_BEFORE = 500  # near the oldest post, id 1
@@ -203,6 +206,27 @@ def figure_rows(title: str, figures: Figures, target: float | None) -> list[Row]
     ]
 
 
+async def queue_rows(app: App) -> list[Row]:
+    """The approver's queue (issue: one core query for Slack's Home tab and /queue), as the
+    core answers it for an approver of the channel: the newest drafts awaiting approval, their
+    authors, costs, approvals and draft messages; target < 10 ms."""
+    deps, who = app.room.deps, "slack:editor"  # APPROVERS=editor (bench.common.settings_in)
+    times = []
+    for n in range(WARMUP + REQUESTS):
+        start = time.perf_counter()
+        queue = await queue_for(deps, who, [PLACE], with_links=False)
+        if n >= WARMUP:
+            times.append((time.perf_counter() - start) * 1000)
+    if not queue.to_approve:
+        raise SystemExit("the approver's queue came back empty: the fill has no waiting drafts")
+    p99 = percentile(times, 99)
+    title = f"approver queue (core query, {len(queue.to_approve)} shown)"
+    return [
+        row(f"{title}: median", median(times), "ms", "reference", None),
+        row(f"{title}: p99", p99, "ms", "< 10 ms", p99 < QUEUE_TARGET_MS),
+    ]
+
+
 async def measure_in(app: App) -> list[Row]:
     timings = Timings()
     runner, _ = await serve(app, timings)
@@ -226,6 +250,7 @@ async def measure_in(app: App) -> list[Row]:
             )
             ratio = median(cards) / median(pages.server)
             rows.append(row("card / page (server medians)", ratio, "x", "reference", None))
+            rows += await queue_rows(app)
             library = await link(app, "library", None)
             await print_matches(app)
             for name, url, check in library_workloads(library, await newest_day(app)):
