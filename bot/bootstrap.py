@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 import httpx
 
+from bot.bootstrap_outlets import outlets
+from bot.errors import ConfigError
 from bot.settings import Settings
 from handlers.deps import Deps, Rules, SetupReport
 from handlers.links import ShareLinks
@@ -27,7 +29,7 @@ from pipeline.providers.local_video import LocalVideo
 from pipeline.providers.offline import OfflineImages, OfflineText
 from pipeline.providers.openai_compat import OpenAICompatibleText
 from pipeline.providers.prices import MEDIA_PRICES, TEXT_PRICES
-from pipeline.publisher import OutboxPublisher, Publisher, WebhookPublisher, secret_parts
+from pipeline.publisher import secret_parts
 from pipeline.queue import SqliteRunQueue
 from pipeline.retry import RetryPolicy
 from pipeline.runner import Limits, Pipeline, Providers
@@ -35,10 +37,6 @@ from storage.db import Database
 from storage.unusable import DatabaseUnusableError
 
 DEFAULT_MODELS = {"openai": "gpt-4o-mini", "anthropic": "claude-sonnet-4-5"}
-
-
-class ConfigError(Exception):
-    """Settings that cannot work together; the message says which and how to fix it."""
 
 
 @dataclass
@@ -114,19 +112,6 @@ def media_providers(
         client=http,
     )
     return fal, (fal if video_on_fal else LocalVideo())
-
-
-def publisher(settings: Settings, http: httpx.AsyncClient) -> Publisher:
-    if settings.publish_webhook_url is not None:
-        if settings.publish_webhook_secret is None:
-            raise ConfigError("PUBLISH_WEBHOOK_URL needs PUBLISH_WEBHOOK_SECRET to sign posts.")
-        secret = settings.publish_webhook_secret.get_secret_value()
-        url = settings.publish_webhook_url.get_secret_value()
-        try:
-            return WebhookPublisher(url, secret, http)
-        except ValueError as exc:  # the message names the setting, never its value
-            raise ConfigError(f"PUBLISH_WEBHOOK_URL {exc}.") from None
-    return OutboxPublisher(settings.outbox_dir)
 
 
 def log_secrets(settings: Settings) -> list[str]:
@@ -227,7 +212,7 @@ def _room(
         pipeline=pipeline,
         queue=SqliteRunQueue(db),
         personas=personas,
-        publisher=publisher(settings, http),
+        outlets=outlets(settings, personas, http),
         media=media,
         rules=rules(settings, settings.approvers if approvers is None else approvers),
         ports=ports,

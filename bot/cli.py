@@ -8,10 +8,11 @@ import sys
 
 from pydantic import ValidationError
 
-from bot.bootstrap import ConfigError, build, log_secrets
+from bot.bootstrap import build, log_secrets
 from bot.console import run_console
 from bot.doctor import setup_report
 from bot.doctor_local import startup_refusal
+from bot.errors import ConfigError
 from bot.logs import setup_logging
 from bot.settings import Settings
 from bot.web_server import WebServer

@@ -13,7 +13,7 @@ import binascii
 
 import discord
 
-from bot.bootstrap import ConfigError
+from bot.errors import ConfigError
 from bot.settings import Settings
 
 SCOPES = ("bot", "applications.commands")

@@ -18,7 +18,7 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.app.async_app import AsyncApp
 
 from bot.background import Background
-from bot.bootstrap import ConfigError
+from bot.errors import ConfigError
 from bot.settings import Settings
 from bot.slack_home import SlackHome
 from bot.slack_listeners import SlackListeners, register_listeners

@@ -13,6 +13,7 @@ from typing import Any
 from handlers.ports import Card, Section
 from pipeline.spec import STEP_TITLES
 from storage.models import ChatReference, Plan, PlanRevision, Post, Publication, Step
+from storage.publication_targets import Target
 
 NO_REFERENCES = "No bot turns have referenced this post yet."
 
@@ -97,6 +98,7 @@ def post_card(
     *,
     now: float,
     published: Publication | None = None,
+    destinations: Sequence[Target] = (),
 ) -> Card:
     status_line = status_line_of(post, steps, now=now)
     if published is not None and published.published_at is not None:
@@ -107,8 +109,13 @@ def post_card(
         f"planner {plan.pillar}\n\n{revision.angle}\n\n{revision.rationale}\n\n"
         f"special_message: {revision.special_message}"
     )
+    # The install's own publisher alone reads as before, on the status line.
+    networked = len(destinations) > 1 or any(
+        t.destination not in ("outbox", "webhook") for t in destinations
+    )
     sections = [
         Section(None, status_line),
+        *([Section("Destinations", destination_lines(destinations))] if networked else []),
         Section("Plan (drafter input)", plan_text),
         Section("Body", post.body or "(not drafted yet)"),
         Section("Caption", post.caption or "(not drafted yet)"),
@@ -123,6 +130,25 @@ def post_card(
     if post.headline:
         title += f" · {post.headline}"
     return Card(title=title, sections=tuple(sections), more=f"/post {post.id}")
+
+
+def destination_state(target: Target) -> str:
+    if target.state == "pending" and target.attempts:
+        return f"retrying (tried {target.attempts}×)"
+    return target.state
+
+
+def destination_lines(found: Sequence[Target]) -> str:
+    """One line per destination: its name, state, and the live post's link or the error."""
+    lines = []
+    for target in found:
+        line = f"{target.name} · {destination_state(target)}"
+        if target.url and target.state == "published":
+            line += f" · {target.url}"
+        elif target.last_error:
+            line += f" · {target.last_error}"
+        lines.append(line)
+    return "\n".join(lines)
 
 
 def planning_card(plan_id: int, persona: str, pillar: str, idea: str) -> Card:

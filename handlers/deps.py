@@ -1,9 +1,9 @@
 """Everything the handlers need, built once by `bot.bootstrap` and passed in, never changed.
 
 A handler takes `Deps` and its command; what it touches is named here, each built before the
-room exists: storage, the pipeline, the queue, the publisher, the chat ports, and the two
-services that put things into chat (exactly-once posting and run progress), and the signed
-links to the web pages.
+room exists: storage, the pipeline, the queue, the outlets (where posts are published), the
+chat ports, the two services that put things into chat (exactly-once posting and run
+progress), and the signed links to the web pages.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from handlers.people import Roles
 from handlers.ports import ChatPort, ChatPorts
 from handlers.posting import Posting
 from handlers.progress import Progress
+from pipeline.destinations.outlets import Outlets
 from pipeline.media import MediaStore
 from pipeline.personas import Personas
-from pipeline.publisher import Publisher
 from pipeline.queue import RunQueue
 from pipeline.runner import Pipeline
 from storage.db import Database
@@ -43,7 +43,7 @@ class Deps:
     pipeline: Pipeline
     queue: RunQueue
     personas: Personas
-    publisher: Publisher
+    outlets: Outlets
     media: MediaStore
     rules: Rules
     ports: ChatPorts

@@ -13,7 +13,7 @@ from pipeline.budget import start_of_day
 from pipeline.providers.base import TextRequest
 from pipeline.schemas import Answer
 from pipeline.structured import Structured
-from storage import chat, plans, posts, publications, search, steps
+from storage import chat, plans, posts, publication_targets, publications, search, steps
 from storage.models import Place
 
 ASK_INSTRUCTIONS = """Answer the question in the data from the posts in the data only. Name the
@@ -40,6 +40,7 @@ async def post_card(deps: Deps, post_id: int, place: Place) -> Card:
         await chat.references_to(reader, post.id),
         now=deps.clock(),
         published=await publications.publication(reader, post.id),
+        destinations=await publication_targets.targets_of(reader, post.id, post.rev),
     )
 
 

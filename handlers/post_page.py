@@ -16,7 +16,7 @@ from handlers.deps import Deps
 from handlers.links import Grant
 from handlers.ports import UserError
 from pipeline.spec import STEP_TITLES
-from storage import chat, plans, posts, steps
+from storage import chat, plans, posts, publication_targets, steps
 from storage.models import Post, PostRevision, Step
 
 VIDEO_TYPES = ("video/mp4", "video/webm", "video/quicktime")
@@ -100,6 +100,8 @@ class PostPage:
     revisions: tuple[Revision, ...]
     run_id: int
     plan_id: int
+    # (name, state as shown, the live post's URL, the last error), one per destination
+    destinations: tuple[tuple[str, str, str | None, str | None], ...] = ()
 
 
 def content_type(name: str) -> str:
@@ -145,6 +147,10 @@ async def post_page(deps: Deps, grant: Grant, post_id: int, media_url: MediaUrl)
         revisions=tuple(_revisions(await posts.revisions_of(reader, post.id))),
         run_id=post.run_id,
         plan_id=post.plan_id,
+        destinations=tuple(
+            (t.name, cards.destination_state(t), t.url, t.last_error)
+            for t in await publication_targets.targets_of(reader, post.id, post.rev)
+        ),
     )
 
 

@@ -1,153 +1,148 @@
-"""Publishing an approved post, exactly the revision that was approved, and saying so once.
+"""Publishing an approved post to every destination of its persona, exactly the revision that
+was approved, never twice anywhere, and saying so once.
 
-The post row is the guard: publishing starts by moving it from `approved` to `publishing` in one
-write, and the bundle is built from what that write returned. While a post is publishing nothing
-can revise it, withdraw its approval or publish it again, so what is recorded as published is
-exactly what the destination received, and the card names that revision.
+The rows are the guards. The post moves from `approved` to `publishing` in one write and stays
+there until every destination is settled, so nothing can revise it or withdraw its approval
+meanwhile. Each destination has a row of its own (storage/publication_targets.py) claimed by a
+conditional update, with an idempotency key fixed when the row is made: a crash, a restart or
+two callers at once can only retry a destination with the same key, and the destination finds
+what an earlier try made before making anything. A destination that fails for good does not
+stop the others; one that fails for now is tried again by the sweeper, later each time, and
+given up after MAX_ATTEMPTS.
 
-The announcement in the draft's thread is a keyed delivery (`published:<post>:<rev>`) promised in
-the transaction that records the publication: if the process dies before it is sent, the
-sweeper sends it.
+When all are settled the post is `published` (or `failed`, when none took it) and the
+announcement in the draft's thread is a keyed delivery promised in that same transaction.
 """
 
 from __future__ import annotations
 
 import logging
 
-from handlers.card_links import linked
+from handlers.announcements import ANNOUNCE, say_in_thread, send_announcements
 from handlers.deps import Deps
-from handlers.ports import Card, Section
-from handlers.posting import message_link
-from handlers.turns import log_bot_turn
-from pipeline.publisher import Bundle, PublishError
-from storage import chat, plans, posts, publications, steps
+from handlers.outgoing import bundle_of, outgoing_of
+from pipeline.destinations.base import DestinationError
+from pipeline.destinations.outlets import Outlet
+from pipeline.publisher import PublishError
+from storage import chat, posts, publications
+from storage import publication_targets as targets
 from storage.models import Post
+from storage.publication_targets import Target
 
 log = logging.getLogger(__name__)
 
-ANNOUNCE = "published:"
+MAX_ATTEMPTS = 8
+RETRY_BASE_S = 30.0
+RETRY_MAX_S = 3600.0
+
+__all__ = ["publish_post", "send_announcements"]
 
 
 async def publish_post(deps: Deps, post_id: int) -> None:
-    """Publish an approved post. Safe to call again or at the same time: only the call that
-    claims the row publishes, and the idempotency key is the same on every retry."""
+    """Publish an approved post, or go on publishing one whose destinations are not all settled.
+    Safe to call again or at the same time: each destination is claimed by one caller only."""
+    outlets: tuple[Outlet, ...] = ()
     async with deps.db.transaction() as conn:
         post = await posts.claim_for_publishing(conn, post_id, now=deps.clock())
         if post is None:
-            return
-        key = f"draftroom-post-{post.id}-rev-{post.rev}"
+            post = await posts.get_post(conn, post_id)
+            if post is None or post.status != "publishing":
+                return
+        outlets = deps.outlets.of(post.persona)
+        planned = [(o.kind, o.name, o.key(post.id, post.rev)) for o in outlets]
+        await targets.plan_targets(conn, post.id, post.rev, planned, now=deps.clock())
+        summary = ", ".join(o.kind for o in outlets)
         await publications.reserve_publication(
-            conn, post.id, key, deps.publisher.name, rev=post.rev
+            conn, post.id, outlets[0].key(post.id, post.rev), summary, rev=post.rev
         )
+    for outlet in outlets:
+        await _publish_to(deps, post, outlet, alone=len(outlets) == 1)
+    await _settle(deps, post)
+
+
+async def _publish_to(deps: Deps, post: Post, outlet: Outlet, *, alone: bool) -> None:
+    async with deps.db.transaction() as conn:
+        target = await targets.claim_target(conn, post.id, post.rev, outlet.kind, now=deps.clock())
+    if target is None:
+        return  # settled, not due, or another caller has it
     try:
-        bundle = await _bundle(deps, post, key)
-        location = await deps.publisher.publish(bundle)
-    except PublishError as exc:
-        await _failed(deps, post, exc)
+        remote_id, url = await _send(deps, post, outlet, target)
+    except (DestinationError, PublishError) as exc:
+        await _failed(deps, post, outlet, target, exc, alone=alone)
         return
     except BaseException:
-        async with deps.db.transaction() as conn:  # not published: approved again, retried later
-            await posts.set_status(conn, post.id, "approved", now=deps.clock())
+        async with deps.db.transaction() as conn:  # cut off: pending again, same key
+            await targets.record_failure(
+                conn, target, "interrupted", retry_at=deps.clock(), now=deps.clock()
+            )
         raise
+    async with deps.db.transaction() as conn:
+        await targets.record_published(conn, target, remote_id, url, now=deps.clock())
+
+
+async def _send(deps: Deps, post: Post, outlet: Outlet, target: Target) -> tuple[str, str]:
+    """Publish to one outlet; (the network's id, where to read it)."""
+    if outlet.network is not None:
+        placed = await outlet.network.publish(await outgoing_of(deps, post, target.idempotency_key))
+        return placed.remote_id, placed.url
+    assert outlet.publisher is not None
+    location = await outlet.publisher.publish(await bundle_of(deps, post, target.idempotency_key))
+    return location, location
+
+
+async def _failed(
+    deps: Deps,
+    post: Post,
+    outlet: Outlet,
+    target: Target,
+    exc: DestinationError | PublishError,
+    *,
+    alone: bool,
+) -> None:
+    log.warning("publishing post %d to %s failed: %s", post.id, outlet.name, exc)
+    again = exc.retryable and target.attempts < MAX_ATTEMPTS
+    wait = min(RETRY_BASE_S * 2 ** (target.attempts - 1), RETRY_MAX_S)
+    error = str(exc) if again or not exc.retryable else f"{exc} (gave up after {target.attempts})"
+    async with deps.db.transaction() as conn:
+        news = await targets.record_failure(
+            conn,
+            target,
+            error,
+            retry_at=deps.clock() + wait if again else None,
+            now=deps.clock(),
+        )
+        await publications.note_publication_error(conn, post.id, error)
+    if news:
+        where = "" if alone else f" to {outlet.name}"
+        after = " It will be tried again." if again else ""
+        await say_in_thread(
+            deps, post.id, f"post {post.id} was not published{where}: {error}.{after}"
+        )
+
+
+async def _settle(deps: Deps, post: Post) -> None:
+    """Once every destination is settled: published (or failed when none took it), recorded
+    and announced once."""
+    found = await targets.targets_of(deps.db.reader, post.id, post.rev)
+    if not found or not all(t.settled for t in found):
+        return
+    live = [t for t in found if t.state == "published"]
     link = await chat.latest_message(deps.db.reader, kind="draft", post_id=post.id)
     async with deps.db.transaction() as conn:
-        await publications.record_publication(conn, post.id, location, now=deps.clock())
-        await posts.set_status(conn, post.id, "published", now=deps.clock())
-        if link is not None:
-            await chat.plan_delivery(
-                conn,
-                f"{ANNOUNCE}{post.id}:{post.rev}",
-                platform=link.platform,
-                channel_id=link.channel_id,
-                now=deps.clock(),
-            )
+        status = "published" if live else "failed"
+        error = None if live else "; ".join(f"{t.name}: {t.last_error}" for t in found)
+        if not await posts.finish_publishing(conn, post.id, status, now=deps.clock(), error=error):
+            return  # another caller settled it
+        if live:
+            location = ", ".join(t.url or t.name for t in live) if len(found) > 1 else live[0].url
+            await publications.record_publication(conn, post.id, location or "", now=deps.clock())
+            if link is not None:
+                await chat.plan_delivery(
+                    conn,
+                    f"{ANNOUNCE}{post.id}:{post.rev}",
+                    platform=link.platform,
+                    channel_id=link.channel_id,
+                    now=deps.clock(),
+                )
+    deps.ports.queues_changed(post.platform)
     await send_announcements(deps)
-
-
-async def _bundle(deps: Deps, post: Post, key: str) -> Bundle:
-    revision = await plans.get_revision(deps.db.reader, post.plan_id, post.plan_rev)
-    assert revision is not None
-    post_steps = await steps.steps_of_post(deps.db.reader, post.id, post.rev)
-    media = [deps.media.path(s.artifact) for s in post_steps if s.artifact and s.status == "done"]
-    return Bundle(
-        post_id=post.id,
-        idempotency_key=key,
-        fields={
-            "post_id": post.id,
-            "revision": post.rev,
-            "persona": post.persona,
-            "pillar": post.pillar,
-            "content_format": post.content_format,
-            "headline": post.headline,
-            "body": post.body,
-            "caption": post.caption,
-            "video_script": post.video_script,
-            "plan": revision.text,
-            "special_message": revision.special_message,
-            "cost_usd": round(sum(s.cost_usd or 0 for s in post_steps), 6),
-            "steps": [
-                {
-                    "name": s.name,
-                    "status": s.status,
-                    "provider": s.provider,
-                    "model": s.model,
-                    "artifact": s.artifact,
-                    "cost_usd": s.cost_usd,
-                    "latency_s": s.latency_s,
-                }
-                for s in post_steps
-            ],
-        },
-        media=[p for p in media if p.exists()],
-    )
-
-
-async def _failed(deps: Deps, post: Post, exc: PublishError) -> None:
-    log.warning("publishing post %d failed: %s", post.id, exc)
-    status = "approved" if exc.retryable else "failed"
-    async with deps.db.transaction() as conn:
-        news = await publications.note_publication_error(conn, post.id, str(exc))
-        error = None if exc.retryable else str(exc)
-        await posts.set_status(conn, post.id, status, now=deps.clock(), error=error)
-    if news:
-        retry = " It will be tried again." if exc.retryable else ""
-        await _say_in_thread(deps, post.id, f"post {post.id} was not published: {exc}.{retry}")
-
-
-async def send_announcements(deps: Deps) -> None:
-    """Send every promised "published" announcement not yet recorded as sent."""
-    for key in await chat.unsent_deliveries(deps.db.reader, ANNOUNCE):
-        post_id = int(key[len(ANNOUNCE) :].split(":", 1)[0])
-        done = await publications.publication(deps.db.reader, post_id)
-        link = await chat.latest_message(deps.db.reader, kind="draft", post_id=post_id)
-        if done is None or done.published_at is None or link is None:
-            continue
-        if link.platform not in deps.ports:
-            continue
-        text = (
-            f"post {post_id} is published ({deps.publisher.name}: {done.location}), "
-            f"revision {done.rev}."
-        )
-        card = Card(title=text, sections=(Section(None, f"/post {post_id} shows its card."),))
-        card = await linked(deps.links, card, link.place, [("post", post_id)])
-        notice = message_link("notice", link.platform, link.channel_id, now=deps.clock())
-        posted = await deps.posting.post_once(key, notice, card, thread_id=link.message_id)
-        if posted is not None:
-            await log_bot_turn(
-                deps, posted.ref, text, thread_id=link.message_id, refs=[(post_id, "named")]
-            )
-
-
-async def _say_in_thread(deps: Deps, post_id: int, text: str) -> None:
-    """Say it in the draft's thread, and log the turn as a reference to the post."""
-    link = await chat.latest_message(deps.db.reader, kind="draft", post_id=post_id)
-    if link is None or link.platform not in deps.ports:
-        return
-    card = Card(title=text, sections=(Section(None, f"/post {post_id} shows its card."),))
-    card = await linked(deps.links, card, link.place, [("post", post_id)])
-    try:
-        ref = await deps.port(link.platform).send(link.channel_id, card, thread_id=link.message_id)
-    except Exception as exc:
-        log.warning("announcing post %d failed: %s", post_id, exc)
-        return
-    await log_bot_turn(deps, ref, text, thread_id=link.message_id, refs=[(post_id, "named")])

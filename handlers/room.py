@@ -36,7 +36,7 @@ from handlers.publishing import publish_post, send_announcements
 from handlers.refusals import refusals_as_user_errors
 from handlers.setup_help import setup_help
 from pipeline.queue import Workers
-from storage import chat, plans, posts, reactions, steps
+from storage import chat, plans, posts, publication_targets, reactions, steps
 from storage.models import MessageLink, Place
 
 log = logging.getLogger(__name__)
@@ -86,7 +86,7 @@ class DraftRoom:
         async with self.deps.db.transaction() as conn:
             await steps.fail_interrupted_calls(conn, now=self.deps.clock())
             await self.deps.pipeline.budget.settle_interrupted(conn, now=self.deps.clock())
-            await posts.release_interrupted_publishing(conn, now=self.deps.clock())
+            await publication_targets.release_interrupted(conn, now=self.deps.clock())
         await self.workers.start()
         await self._catch_up()
         self._sweeper = asyncio.create_task(self._sweep_forever(), name="delivery-sweeper")
@@ -109,6 +109,9 @@ class DraftRoom:
         await drafts.sweep(self.deps)
         for post in await posts.approved_unpublished(self.deps.db.reader):
             await publish_post(self.deps, post.id)
+        reader, now = self.deps.db.reader, self.deps.clock()
+        for post_id in await publication_targets.posts_to_continue(reader, now=now):
+            await publish_post(self.deps, post_id)
         await send_announcements(self.deps)
         async with self.deps.db.transaction() as conn:
             await reactions.forget_early_reactions(conn, before=self.deps.clock() - EARLY_KEPT_S)

@@ -22,6 +22,19 @@ class Pillar:
 
 
 @dataclass(frozen=True)
+class DestinationSpec:
+    """One place a persona's approved posts go, as the personas file names it. Options hold
+    plain values (a handle, an instance URL); a credential is named by the setting that holds
+    it (`app_password_setting = "AIAARON_BLUESKY_APP_PASSWORD"`), never written inline."""
+
+    kind: str
+    options: dict[str, str]
+
+    def setting(self, what: str) -> str | None:
+        return self.options.get(f"{what}_setting")
+
+
+@dataclass(frozen=True)
 class Persona:
     handle: str
     display_name: str
@@ -29,6 +42,8 @@ class Persona:
     hashtags: tuple[str, ...]
     default_pillar: str
     pillars: dict[str, Pillar]
+    # Empty: the install's publisher (PUBLISH_WEBHOOK_URL, else the outbox folder).
+    destinations: tuple[DestinationSpec, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -119,6 +134,60 @@ def _pillars(handle: str, raw: dict[str, Any], path: Path) -> dict[str, Pillar]:
     return pillars
 
 
+DESTINATION_KINDS = ("bluesky", "mastodon", "x", "webhook", "outbox")
+# What each kind needs: plain options, and credentials named by their setting.
+DESTINATION_NEEDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "bluesky": (("handle",), ("app_password",)),
+    "mastodon": (("instance",), ("access_token",)),
+    "x": ((), ("consumer_key", "consumer_secret", "access_token", "access_token_secret")),
+    "webhook": ((), ()),
+    "outbox": ((), ()),
+}
+_SECRET_WORDS = ("password", "token", "secret", "key")
+
+
+def _destinations(handle: str, raw: object, path: Path) -> tuple[DestinationSpec, ...]:
+    """`[[personas.NAME.destinations]]` tables, checked: a known kind, what it needs, no inline
+    credential, no kind twice."""
+    if raw is None:
+        return ()
+    where = f"personas.{handle}.destinations"
+    if not isinstance(raw, list):
+        raise PersonaError(
+            f"personas file {path}: {where} must be a list of tables, like [[{where}]]."
+        )
+    found: list[DestinationSpec] = []
+    for entry in raw:
+        table = _table(entry, f"[{where}]", path)
+        kind = str(table.get("kind", "")).lower()
+        if kind not in DESTINATION_KINDS:
+            raise PersonaError(
+                f"personas file {path}: a destination of '{handle}' has kind '{_shown(kind)}'; "
+                f"use one of {', '.join(DESTINATION_KINDS)}."
+            )
+        options = {str(k): str(v) for k, v in table.items() if k != "kind"}
+        for name in options:
+            if any(w in name for w in _SECRET_WORDS) and not name.endswith("_setting"):
+                raise PersonaError(
+                    f"personas file {path}: '{handle}' {kind} destination writes its {name} "
+                    f"inline; put it in a setting (.env) and name that: {name}_setting = "
+                    f'"{handle.upper()}_{kind.upper()}_{name.upper()}".'
+                )
+        plain, secret = DESTINATION_NEEDS[kind]
+        missing = [n for n in plain if not options.get(n)]
+        missing += [f"{n}_setting" for n in secret if not options.get(f"{n}_setting")]
+        if missing:
+            raise PersonaError(
+                f"personas file {path}: '{handle}' {kind} destination needs {', '.join(missing)}."
+            )
+        if any(d.kind == kind for d in found):
+            raise PersonaError(
+                f"personas file {path}: '{handle}' lists a {kind} destination twice; keep one."
+            )
+        found.append(DestinationSpec(kind, options))
+    return tuple(found)
+
+
 def load_personas(path: Path) -> Personas:
     """The personas file, checked: names that fit Discord's limits and can be typed, unique."""
     try:
@@ -150,6 +219,7 @@ def load_personas(path: Path) -> Personas:
             hashtags=tuple(str(h) for h in raw.get("hashtags", [])),
             default_pillar=default_pillar,
             pillars=pillars,
+            destinations=_destinations(handle, raw.get("destinations"), path),
         )
     if not personas:
         raise PersonaError(f"personas file {path} defines no personas")

@@ -200,13 +200,23 @@ async def claim_for_publishing(conn: Connection, post_id: int, *, now: float) ->
     return Post.from_row(row)
 
 
-async def release_interrupted_publishing(conn: Connection, *, now: float) -> list[int]:
-    """At start-up: posts a crash left `publishing` go back to approved, to be published again
-    under the same idempotency key (their revision cannot have changed meanwhile)."""
-    rows = await fetchall(conn, "SELECT id FROM posts WHERE status = 'publishing' ORDER BY id")
-    for row in rows:
-        await set_status(conn, int(row["id"]), "approved", now=now)
-    return [int(r["id"]) for r in rows]
+async def finish_publishing(
+    conn: Connection, post_id: int, status: str, *, now: float, error: str | None = None
+) -> bool:
+    """`publishing` → published or failed, once: False when the post had already moved on."""
+    row = await fetchone(
+        conn,
+        "UPDATE posts SET status = ?, status_changed_at = ?, error = ?"
+        " WHERE id = ? AND status = 'publishing' RETURNING id",
+        (status, now, error, post_id),
+    )
+    if row is None:
+        return False
+    await conn.execute(
+        "INSERT INTO post_status_history (post_id, status, at) VALUES (?, ?, ?)",
+        (post_id, status, now),
+    )
+    return True
 
 
 async def set_video_script(conn: Connection, post_id: int, script: str) -> None:

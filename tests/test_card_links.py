@@ -153,7 +153,8 @@ def test_slack_any_links_render_inside_block_kits_limits(links: list[Link], body
     first = first_usable(links, "<>|")
     if first is not None:
         context = next(b for b in message.blocks if b["type"] == "context")
-        assert context["elements"][0]["text"].startswith(f"<{slack_blocks.escape(first.url.strip())}|")
+        shown = slack_blocks.escape(first.url.strip())
+        assert context["elements"][0]["text"].startswith(f"<{shown}|")
 
 
 # ---------------------------------------------------------------- Discord

@@ -11,8 +11,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from bot.bootstrap import ConfigError
 from bot.discord_invite import application_id, invite_url
+from bot.errors import ConfigError
 from bot.settings import Settings
 
 BOT_ID = 1200000000000000001

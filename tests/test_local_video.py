@@ -13,7 +13,8 @@ import av
 import pytest
 from PIL import Image
 
-from bot.bootstrap import ConfigError, build
+from bot.bootstrap import build
+from bot.errors import ConfigError
 from pipeline.providers.base import MediaRequest, MediaResult, ProviderError
 from pipeline.providers.local_video import ClipShape, LocalVideo, shots_of
 from storage import steps

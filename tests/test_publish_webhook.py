@@ -17,7 +17,8 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from bot.bootstrap import ConfigError, build
+from bot.bootstrap import build
+from bot.errors import ConfigError
 from storage import posts
 from storage.db import Database
 from tests.support import console_session, make_settings
@@ -85,7 +86,7 @@ async def test_an_approved_post_is_posted_signed_and_retried_with_the_same_key(
             await session.settle()
             db = session.app.room.deps.db
             post = await posts.get_post(db.reader, 1)
-            assert post is not None and post.status == "approved"  # the 503 left it approved
+            assert post is not None and post.status == "publishing"  # the 503 left it publishing, to be tried again
             assert (
                 "post 1 was not published: webhook at 127.0.0.1 answered 503" in session.transcript
             )

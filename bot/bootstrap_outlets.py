@@ -1,0 +1,86 @@
+"""Part of the composition root: where each persona's approved posts go (bot/bootstrap.py
+builds everything else). Credentials are read here, by the setting names the personas file
+gives, from the environment or `.env`; a missing one stops start-up naming the setting."""
+
+from __future__ import annotations
+
+import os
+
+import httpx
+from dotenv import dotenv_values
+
+from bot.errors import ConfigError
+from bot.settings import Settings
+from pipeline.destinations.base import Destination
+from pipeline.destinations.outlets import Outlet, Outlets
+from pipeline.personas import DESTINATION_NEEDS, DestinationSpec, Personas
+from pipeline.publisher import OutboxPublisher, Publisher, WebhookPublisher
+
+
+def publisher(settings: Settings, http: httpx.AsyncClient) -> Publisher:
+    if settings.publish_webhook_url is not None:
+        if settings.publish_webhook_secret is None:
+            raise ConfigError("PUBLISH_WEBHOOK_URL needs PUBLISH_WEBHOOK_SECRET to sign posts.")
+        secret = settings.publish_webhook_secret.get_secret_value()
+        url = settings.publish_webhook_url.get_secret_value()
+        try:
+            return WebhookPublisher(url, secret, http)
+        except ValueError as exc:  # the message names the setting, never its value
+            raise ConfigError(f"PUBLISH_WEBHOOK_URL {exc}.") from None
+    return OutboxPublisher(settings.outbox_dir)
+
+
+def outlets(settings: Settings, personas: Personas, http: httpx.AsyncClient) -> Outlets:
+    """Each persona's destinations from the personas file; a persona that names none publishes
+    where the install does (PUBLISH_WEBHOOK_URL, else the outbox)."""
+    own = publisher(settings, http)
+    default = (Outlet(own.name, own.name, publisher=own),)
+    by_persona = {
+        handle: tuple(destination_outlet(settings, handle, spec, own, http) for spec in specs)
+        for handle, persona in personas.by_handle.items()
+        if (specs := persona.destinations)
+    }
+    return Outlets(by_persona, default)
+
+
+def destination_outlet(
+    settings: Settings,
+    handle: str,
+    spec: DestinationSpec,
+    own: Publisher,
+    http: httpx.AsyncClient,
+) -> Outlet:
+    if spec.kind == "outbox":
+        return Outlet("outbox", "outbox", publisher=OutboxPublisher(settings.outbox_dir))
+    if spec.kind == "webhook":
+        if not isinstance(own, WebhookPublisher):
+            raise ConfigError(
+                f"persona '{handle}' publishes to a webhook: set PUBLISH_WEBHOOK_URL and "
+                "PUBLISH_WEBHOOK_SECRET."
+            )
+        return Outlet("webhook", f"webhook {own.host}", publisher=own)
+    return Outlet(spec.kind, spec.kind, network=network(settings, handle, spec, http))
+
+
+def network(
+    settings: Settings, handle: str, spec: DestinationSpec, http: httpx.AsyncClient
+) -> Destination:
+    """The network client for one destination, its credentials read first (a missing one stops
+    start-up naming its setting, before anything connects)."""
+    _, secrets = DESTINATION_NEEDS[spec.kind]
+    keys = {what: credential(handle, spec, what) for what in secrets}
+    raise ConfigError(
+        f"persona '{handle}': {spec.kind} destinations are not available yet ({len(keys)})."
+    )
+
+
+def credential(handle: str, spec: DestinationSpec, what: str) -> str:
+    """The value of the setting the personas file names for `what`; ConfigError naming it."""
+    name = spec.setting(what) or ""
+    value = os.environ.get(name) or str(dotenv_values(".env").get(name) or "")
+    if not value:
+        raise ConfigError(
+            f"persona '{handle}' publishes to {spec.kind}, whose {what.replace('_', ' ')} is "
+            f"read from the setting {name}, which is not set: set {name} in .env."
+        )
+    return value
