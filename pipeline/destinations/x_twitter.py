@@ -83,6 +83,8 @@ class XDestination:
         self._api = XApi(*values, api_url=api_url, timeout=(connect_timeout_s, read_timeout_s))
         self._clock = clock
         self._account: Account | None = None
+        # One publish at a time per account: two at once could both miss in the read-back.
+        self._publishing = asyncio.Lock()
         self.name = f"x @{handle.lstrip('@')}" if handle else "x"
 
     async def limits(self) -> Limits:
@@ -101,6 +103,10 @@ class XDestination:
     async def publish(self, out: Outgoing) -> Placed:
         """Publish `out` once: read the account back first, then upload, then post."""
         self._refuse_unfit(out)
+        async with self._publishing:
+            return await self._publish(out)
+
+    async def _publish(self, out: Outgoing) -> Placed:
         account = await self._me()
         found = await self.find_posted(account, out)
         if found is not None:
