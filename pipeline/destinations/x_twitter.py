@@ -7,11 +7,16 @@ consumer key and secret and the account's OAuth 1.0a access token and secret, wi
 write permission), and the install's X_API_URL (default https://api.x.com):
 
     XDestination(
-        consumer_key, consumer_secret, access_token, access_token_secret,
-        api_url=settings.x_api_url,
-        credential_settings=("AIAARON_X_CONSUMER_KEY", ..., "AIAARON_X_ACCESS_TOKEN_SECRET"),
-        handle="aiaaron",  # optional: the X username shown before the account is first read
+        consumer_key, consumer_secret, access_token, access_token_secret,  # the values
+        api_url=settings.x_api_url,  # X_API_URL, default X_API_URL below
+        credential_settings=(the four setting names, in that order),  # named in a 401's message
+        handle=spec.options.get("handle"),  # optional: the X username shown before it is read
     )
+
+bot/bootstrap_outlets.py's `keys` (consumer_key, consumer_secret, access_token,
+access_token_secret) fit the first four as keywords. A missing value is a ValueError naming its
+setting. The account's username is read once (GET /2/users/me) and names the destination
+("x @aiaaron") and its post URLs (https://x.com/<username>/status/<id>).
 
 Never twice: X has no idempotency key, so every publish first reads the account's recent posts
 (`find_posted`) and returns the one with this text if it is there. X also refuses a text the
@@ -101,7 +106,9 @@ class XDestination:
         return weighted_length(text)
 
     async def publish(self, out: Outgoing) -> Placed:
-        """Publish `out` once: read the account back first, then upload, then post."""
+        """Publish `out` once: read the account back first, then upload, then post. The read
+        comes first on every call, not only after a failure this object saw: after a crash the
+        new process cannot know an earlier one posted, and the contract passes no such flag."""
         self._refuse_unfit(out)
         async with self._publishing:
             return await self._publish(out)
@@ -129,7 +136,9 @@ class XDestination:
         return self._placed(account, posted)
 
     async def find_posted(self, account: Account, out: Outgoing) -> Placed | None:
-        """This post on the account, if an earlier attempt made it (see LOOKBACK_POSTS)."""
+        """This post on the account, if an earlier attempt made it: the same text (NFC, trimmed,
+        t.co links expanded) among the account's newest LOOKBACK_POSTS posts, replies and
+        reposts left out, made since the post was created (less CLOCK_SKEW_S)."""
         since = datetime.fromtimestamp(max(out.created_at - CLOCK_SKEW_S, 1_300_000_000), UTC)
         posts = await self._call(
             "reading the account's recent posts",
