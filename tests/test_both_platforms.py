@@ -45,6 +45,8 @@ async def test_a_plan_proposed_on_slack_stays_on_slack(tmp_path: Path) -> None:
                         channel_id="C1",
                     )
                     assert status == 200
+                    # The plan is written in the background after the ack: /run waits for it.
+                    await slack_adapter.wait_idle()  # type: ignore[attr-defined]
                     status, _ = await slack.send_command(
                         url,
                         "/run",
