@@ -41,7 +41,7 @@ def seconds_until_reset(headers: Mapping[str, str], now: float) -> int | None:
 
 def _said(exc: tweepy.errors.HTTPException) -> str:
     messages = "; ".join(str(m) for m in exc.api_messages if m)
-    return f": {messages[:200]}" if messages else ""
+    return f": {messages[:200].rstrip('.')}" if messages else ""
 
 
 def as_destination_error(
