@@ -368,3 +368,15 @@ async def test_the_sdks_own_early_refresh_keeps_the_session_too(make: Make) -> N
         assert len(short.posts) == 2
         assert short.calls[LOGIN] == 1
         assert short.sessions.refreshed >= 2
+
+
+async def test_logging_in_past_the_servers_session_limit_is_retryable(
+    fake: FakeBluesky, make: Make
+) -> None:
+    for post_id in range(30):  # thirty processes, each logging in once
+        await make().publish(outgoing(post_id=post_id))
+    with pytest.raises(DestinationError) as caught:
+        await make().publish(outgoing(post_id=99))
+    assert caught.value.retryable
+    assert re.search(r"\(429\) while logging in; its limit resets in \d+ s", str(caught.value))
+    assert len(fake.posts) == 30
