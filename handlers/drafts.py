@@ -14,6 +14,7 @@ from handlers.posting import message_link
 from storage import posts, steps
 from storage.models import Post
 
+PICTURES = ("hero_card", "hero_image", "poster_frame")
 DRAFT_REACTIONS = tuple(ACTION_EMOJI[a] for a in (APPROVE, REJECT, REGENERATE))
 
 
@@ -49,7 +50,9 @@ async def deliver_item(deps: Deps, post: Post) -> None:
 
 
 async def images_of(deps: Deps, post: Post) -> list[Path]:
-    """The picture a draft shows: the hero-text card, else the hero image or poster."""
+    """What a draft shows: the hero-text card, else the hero image or the poster; and a video
+    post's clip after it (Discord attaches and plays it under its poster, Slack puts it in the
+    draft's thread; a clip over a platform's upload limit is left out, saying so)."""
     if post.content_format == "text":
         return []
     by_name = {
@@ -57,10 +60,10 @@ async def images_of(deps: Deps, post: Post) -> list[Path]:
         for s in await steps.steps_of_post(deps.db.reader, post.id, post.rev)
         if s.artifact and s.status == "done"
     }
-    for name in ("hero_card", "hero_image", "poster_frame"):
-        if by_name.get(name):
-            return [deps.media.path(str(by_name[name]))]
-    return []
+    shown = [deps.media.path(str(by_name[n])) for n in PICTURES if by_name.get(n)][:1]
+    if by_name.get("video_clip"):
+        shown.append(deps.media.path(str(by_name["video_clip"])))
+    return shown
 
 
 async def sweep(deps: Deps) -> int:

@@ -91,8 +91,9 @@ async def test_the_whole_session(bot: Bot, fake: FakeSlack, tmp_path: Path) -> N
         [image] = [b for b in draft.blocks or [] if b["type"] == "image"]  # in the message
         [upload] = [f for f in fake.uploaded_files if f.id == image["slack_file"]["id"]]
         assert upload.completed and upload.data and upload.data.startswith(b"\x89PNG")
-    assert len(fake.calls_of("files.getUploadURLExternal")) == 5
-    assert len(fake.calls_of("files.completeUploadExternal")) == 5
+    # One picture per draft, and the video draft's clip in its thread.
+    assert len(fake.calls_of("files.getUploadURLExternal")) == 6
+    assert len(fake.calls_of("files.completeUploadExternal")) == 6
 
     video = next(d for d in drafts if " · video · " in header(d))
     post_id = int(header(video).split(" · ")[0].removeprefix("post "))
