@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 import httpx
 
-from bot.bootstrap_outlets import outlets
+from bot.bootstrap_outlets import destination_secrets, outlets
 from bot.errors import ConfigError
 from bot.settings import Settings
 from handlers.deps import Deps, Rules, SetupReport
@@ -120,6 +120,8 @@ def log_secrets(settings: Settings) -> list[str]:
     found = settings.secrets()
     if settings.publish_webhook_url is not None:
         found += secret_parts(settings.publish_webhook_url.get_secret_value())
+    with contextlib.suppress(PersonaError):  # a bad file is refused, naming why, at start-up
+        found += destination_secrets(load_personas(settings.personas_file))
     return found
 
 
@@ -134,6 +136,7 @@ def rules(settings: Settings, approvers: list[str]) -> Rules:
         allow_self_approval=settings.allow_self_approval,
         max_items=settings.max_items,
         max_text_chars=settings.max_text_chars,
+        approval_expiry_hours=settings.approval_expiry_hours,
     )
 
 
@@ -144,10 +147,12 @@ async def build(
     approvers: list[str] | None = None,
     providers: Providers | None = None,
     setup_report: SetupReport | None = None,
+    clock: Callable[[], float] = time.time,
 ) -> AsyncIterator[App]:
     """Open the database, build providers and the room; close everything on the way out.
 
-    `providers` replaces the ones the settings choose (benchmarks use fixed-latency fakes)."""
+    `providers` replaces the ones the settings choose (benchmarks use fixed-latency fakes);
+    `clock` is what every service reads the time from (tests move it instead of sleeping)."""
     try:
         personas = load_personas(settings.personas_file)
     except PersonaError as exc:
@@ -159,8 +164,11 @@ async def build(
         raise ConfigError(str(exc)) from None
     try:
         async with httpx.AsyncClient(follow_redirects=False) as http:
-            room = _room(settings, db, http, personas, approvers, providers, setup_report)
-            yield App(settings, room, http)
+            room = _room(settings, db, http, personas, approvers, providers, setup_report, clock)
+            try:
+                yield App(settings, room, http)
+            finally:
+                await room.deps.outlets.close()
     finally:
         await db.close()
 
@@ -173,6 +181,7 @@ def _room(
     approvers: list[str] | None,
     providers: Providers | None,
     setup_report: SetupReport | None = None,
+    clock: Callable[[], float] = time.time,
 ) -> DraftRoom:
     """Every service built once, each given what it uses; nothing is wired after this."""
     if providers is None:
@@ -184,7 +193,7 @@ def _room(
         providers,
         personas,
         media,
-        Budget(settings.daily_budget_usd),
+        Budget(settings.daily_budget_usd, clock),
         retry=RetryPolicy(
             max_attempts=settings.max_attempts,
             base_s=settings.retry_base_s,
@@ -196,14 +205,15 @@ def _room(
             image=settings.image_concurrency,
             video=settings.video_concurrency,
         ),
+        clock=clock,
     )
     ports = ChatPorts()
-    posting = Posting(db, ports, time.time)
+    posting = Posting(db, ports, clock)
     links = ShareLinks(
         db,
         enabled=settings.shared_links,
         ttl_s=settings.share_link_hours * 3600,
-        clock=time.time,
+        clock=clock,
         key=settings.web_secret_key.get_secret_value() if settings.web_secret_key else None,
         base_url=settings.public_base_url,
     )
@@ -220,5 +230,6 @@ def _room(
         setup_report=setup_report,
         progress=Progress(db, ports, posting, links),
         links=links,
+        clock=clock,
     )
     return DraftRoom(deps, workers=settings.concurrent_runs)

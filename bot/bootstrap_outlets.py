@@ -12,7 +12,10 @@ from dotenv import dotenv_values
 from bot.errors import ConfigError
 from bot.settings import Settings
 from pipeline.destinations.base import Destination
+from pipeline.destinations.bluesky import BlueskyDestination
+from pipeline.destinations.mastodon import MastodonDestination
 from pipeline.destinations.outlets import Outlet, Outlets
+from pipeline.destinations.x_twitter import XDestination
 from pipeline.personas import DESTINATION_NEEDS, DestinationSpec, Personas
 from pipeline.publisher import OutboxPublisher, Publisher, WebhookPublisher
 
@@ -59,7 +62,8 @@ def destination_outlet(
                 "PUBLISH_WEBHOOK_SECRET."
             )
         return Outlet("webhook", f"webhook {own.host}", publisher=own)
-    return Outlet(spec.kind, spec.kind, network=network(settings, handle, spec, http))
+    destination = network(settings, handle, spec, http)
+    return Outlet(spec.kind, destination.name, network=destination)
 
 
 def network(
@@ -67,11 +71,46 @@ def network(
 ) -> Destination:
     """The network client for one destination, its credentials read first (a missing one stops
     start-up naming its setting, before anything connects)."""
-    _, secrets = DESTINATION_NEEDS[spec.kind]
-    keys = {what: credential(handle, spec, what) for what in secrets}
-    raise ConfigError(
-        f"persona '{handle}': {spec.kind} destinations are not available yet ({len(keys)})."
+    _, needed = DESTINATION_NEEDS[spec.kind]
+    keys = {what: credential(handle, spec, what) for what in needed}
+    settings_of = {what: spec.setting(what) or "" for what in needed}
+    account = spec.options.get("handle")
+    if spec.kind == "bluesky":
+        return BlueskyDestination(
+            handle=spec.options["handle"],
+            app_password=keys["app_password"],
+            password_setting=settings_of["app_password"],
+            service_url=settings.bluesky_service_url,
+        )
+    if spec.kind == "mastodon":
+        return MastodonDestination(
+            spec.options["instance"],
+            keys["access_token"],
+            token_setting=settings_of["access_token"],
+            handle=account,
+        )
+    return XDestination(
+        keys["consumer_key"],
+        keys["consumer_secret"],
+        keys["access_token"],
+        keys["access_token_secret"],
+        api_url=settings.x_api_url,
+        credential_settings=tuple(settings_of[w] for w in needed),
+        handle=account,
     )
+
+
+def destination_secrets(personas: Personas) -> list[str]:
+    """Every credential the personas file names and the environment holds, for the log filter."""
+    found = []
+    for persona in personas.by_handle.values():
+        for spec in persona.destinations:
+            for option, name in spec.options.items():
+                if option.endswith("_setting"):
+                    value = os.environ.get(name) or str(dotenv_values(".env").get(name) or "")
+                    if value:
+                        found.append(value)
+    return found
 
 
 def credential(handle: str, spec: DestinationSpec, what: str) -> str:

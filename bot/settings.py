@@ -43,6 +43,8 @@ class Settings(BaseSettings):
         default_factory=dict, alias="PEOPLE"
     )
     console_user: str = Field("writer", alias="CONSOLE_USER")
+    # A draft not approved within this many hours becomes `expired` (handlers/expiry.py).
+    approval_expiry_hours: float = Field(72.0, gt=0, alias="APPROVAL_EXPIRY_HOURS")
 
     # Money and limits
     daily_budget_usd: float = Field(5.0, ge=0, alias="DAILY_BUDGET_USD")
@@ -116,6 +118,10 @@ class Settings(BaseSettings):
     discord_guild_id: int | None = Field(None, alias="DISCORD_GUILD_ID")
     discord_api_url: str = Field("https://discord.com/api/v10", alias="DISCORD_API_URL")
     discord_gateway_url: str | None = Field(None, alias="DISCORD_GATEWAY_URL")
+
+    # Social networks (each persona's destinations are in the personas file)
+    bluesky_service_url: str = Field("https://bsky.social", alias="BLUESKY_SERVICE_URL")
+    x_api_url: str = Field("https://api.x.com", alias="X_API_URL")
 
     # Web pages (post page, library, runs, costs): served on the Slack HTTP-mode server when
     # there is one, else on WEB_HOST:WEB_PORT. Every page is opened by a signed, expiring link.

@@ -48,6 +48,7 @@ def environment(folder: Path, **extra: str) -> dict[str, str]:
         "DRAFTROOM_OUTBOX_DIR": str(folder / "outbox"),
         "OFFLINE_LATENCY_S": "0.4",
         "IMAGE_CONCURRENCY": "1",
+        "WEB_PORT": "0",  # the pages on a free port: bots of several tests run at once
         **extra,
     }
     for name in ("SLACK_BOT_TOKEN", "DISCORD_BOT_TOKEN"):
@@ -71,16 +72,19 @@ class ConsoleBot:
         self.outputs: list[Path] = []
         self.process: subprocess.Popen[str] | None = None
         self._out: IO[str] | None = None
+        self._err: IO[str] | None = None
 
     def start(self, script: str) -> subprocess.Popen[str]:
         """Start a process and type `script`; its input stays open, so it keeps running."""
         self.outputs.append(self.folder / f"output-{len(self.outputs) + 1}.txt")
         self._out = self.outputs[-1].open("w")
+        self._err = (self.folder / f"log-{len(self.outputs)}.txt").open("w")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "bot", "console"],
             stdin=subprocess.PIPE,
             stdout=self._out,
-            stderr=subprocess.DEVNULL,
+            # The log, for reading when a test fails (the chat is stdout).
+            stderr=self._err,
             text=True,
             cwd=self.folder,
             env=self.env,
@@ -122,6 +126,8 @@ class ConsoleBot:
             self.process.stdin.close()
         if self._out is not None:
             self._out.close()
+        if self._err is not None:
+            self._err.close()
 
     def output(self) -> str:
         return "".join(path.read_text() for path in self.outputs)
