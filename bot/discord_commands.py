@@ -18,6 +18,7 @@ from bot import discord_embeds as embeds
 from bot.discord_port import PLATFORM
 from handlers.commands import (
     POST_STATUSES,
+    SCHEDULED,
     Ask,
     Command,
     Costs,
@@ -27,8 +28,10 @@ from handlers.commands import (
     Refine,
     Revoke,
     RunPlan,
+    Schedule,
     ShowPost,
     ShowQueue,
+    Unschedule,
 )
 from handlers.room import DraftRoom
 
@@ -165,12 +168,29 @@ def add_commands(tree: app_commands.CommandTree[Any], room: DraftRoom, run: Run)
     @tree.command(name="posts", description="List recent posts.")
     @app_commands.guild_only()
     @app_commands.describe(status="Only posts in this state.", persona="Only this persona's.")
-    @pick_from(list(POST_STATUSES), "status")
+    @pick_from([*POST_STATUSES, SCHEDULED], "status")
     @pick_from(personas, "persona")
     async def list_posts(
         interaction: Interaction, status: str | None = None, persona: str | None = None
     ) -> None:
         await run(interaction, "posts", lambda: ListPosts(status, persona))
+
+    @tree.command(name="schedule", description="Publish a post at a time, or at the next slot.")
+    @app_commands.guild_only()
+    @app_commands.describe(
+        post="The post to schedule.",
+        when="next, HH:MM or YYYY-MM-DD HH:MM in the persona's time zone, or ISO with offset.",
+    )
+    @app_commands.autocomplete(post=post_suggestions)
+    async def schedule(interaction: Interaction, post: int, when: str) -> None:
+        await run(interaction, "schedule", lambda: Schedule(post, when))
+
+    @tree.command(name="unschedule", description="Remove a post's time.")
+    @app_commands.guild_only()
+    @app_commands.describe(post="The post; approved, it is published at once.")
+    @app_commands.autocomplete(post=post_suggestions)
+    async def unschedule(interaction: Interaction, post: int) -> None:
+        await run(interaction, "unschedule", lambda: Unschedule(post))
 
     @tree.command(name="costs", description="Spend by day, persona and provider.")
     @app_commands.guild_only()

@@ -17,7 +17,8 @@ import logging
 
 from aiosqlite import Connection
 
-from handlers import permissions
+from handlers import permissions, scheduling
+from handlers.announcements import say_in_thread
 from handlers.commands import RunPlan
 from handlers.deps import Deps
 from handlers.planning import start_run
@@ -38,7 +39,7 @@ from storage.models import MessageLink, Plan, Post
 
 log = logging.getLogger(__name__)
 
-REVISABLE = ("awaiting_approval", "rejected", "failed")
+REVISABLE = ("awaiting_approval", "rejected", "failed", "expired")
 
 
 async def handle_reaction(deps: Deps, event: ReactionEvent) -> bool:
@@ -97,7 +98,10 @@ async def _on_plan_card(deps: Deps, event: ReactionEvent, plan_id: int) -> None:
 async def _counts(deps: Deps, event: ReactionEvent, post: Post, plan: Plan) -> str | None:
     """Why this reaction does not count, or None when it does."""
     if event.action == APPROVE:
-        return await permissions.approval_refusal(deps, event.who, post, plan)
+        refusal = await permissions.approval_refusal(deps, event.who, post, plan)
+        if refusal is None and post.status == "expired":
+            return scheduling.expired_refusal(deps.rules.approval_expiry_hours)
+        return refusal
     if event.action == REJECT:
         roles = deps.rules.roles
         return None if roles.is_approver(event.who) else permissions.NOT_AN_APPROVER
@@ -114,6 +118,7 @@ async def _on_draft(deps: Deps, event: ReactionEvent, link: MessageLink) -> None
         return  # a reaction on an older revision's message does not count
     refusal = await _counts(deps, event, post, plan)
     publish = regenerate = False
+    moved: str | None = None  # said in the thread when a late approval moved the post's time
     async with deps.db.transaction() as conn:
         await reactions.add_reaction(
             conn,
@@ -130,9 +135,13 @@ async def _on_draft(deps: Deps, event: ReactionEvent, link: MessageLink) -> None
         fresh = await posts.get_post(conn, post.id)
         if refusal is None and fresh is not None and fresh.rev == link.rev:
             publish, regenerate = await _decide(deps, conn, event, fresh)
+            if publish:
+                moved = await scheduling.hold_for_lead_time(deps, conn, fresh)
     deps.ports.queues_changed(post.platform)
     if refusal is not None and event.added:
         await _explain_once(deps, event, post, refusal)
+    if moved is not None:
+        await say_in_thread(deps, post.id, moved)
     if publish:
         await publish_post(deps, post.id)
     if regenerate:

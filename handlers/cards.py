@@ -178,18 +178,20 @@ def plan_card(plan: Plan, revision: PlanRevision, spec_description: str) -> Card
     )
 
 
-def draft_card(post: Post, images: Sequence[Path]) -> Card:
+def draft_card(post: Post, images: Sequence[Path], *, expired: str | None = None) -> Card:
+    """`expired`: why the draft can no longer be approved, said first on its card."""
     sections = [Section(None, post.headline), Section("Body", post.body)]
+    if expired:
+        sections.insert(0, Section("Expired", expired))
     sections.append(Section("Caption", post.caption))
     if post.video_script:
         sections.append(Section("Video script", post.video_script))
+    actions = "🔁 regenerate" if expired else "✅ approve · ❌ reject · 🔁 regenerate"
+    title = f"post {post.id} · @{post.persona} · {post.content_format} · draft {post.rev}"
     return Card(
-        title=f"post {post.id} · @{post.persona} · {post.content_format} · draft {post.rev}",
+        title=title + (" · expired" if expired else ""),
         sections=tuple(sections),
-        footer=(
-            f"✅ approve · ❌ reject · 🔁 regenerate · reply in this thread to revise · "
-            f"/post {post.id}"
-        ),
+        footer=f"{actions} · reply in this thread to revise · /post {post.id}",
         images=tuple(images),
         more=f"/post {post.id}",
         opens_thread=True,

@@ -13,7 +13,16 @@ from handlers.parsing import clean, parse_id, parse_options
 from handlers.ports import UserError
 
 PROPOSE_OPTIONS = ("pillar", "persona", "special")
-POST_STATUSES = ("drafting", "awaiting_approval", "approved", "published", "rejected", "failed")
+POST_STATUSES = (
+    "drafting",
+    "awaiting_approval",
+    "approved",
+    "published",
+    "rejected",
+    "failed",
+    "expired",
+)
+SCHEDULED = "scheduled"  # `/posts scheduled`: not a status, the posts with a time ahead
 
 
 @dataclass(frozen=True)
@@ -44,6 +53,22 @@ class ShowPost:
 class ListPosts:
     status: str | None = None
     persona: str | None = None
+
+
+@dataclass(frozen=True)
+class ListScheduled:
+    persona: str | None = None
+
+
+@dataclass(frozen=True)
+class Schedule:
+    post_id: int
+    when: str  # as typed: `next`, HH:MM, YYYY-MM-DD HH:MM or ISO (handlers/schedule_times.py)
+
+
+@dataclass(frozen=True)
+class Unschedule:
+    post_id: int
 
 
 @dataclass(frozen=True)
@@ -84,6 +109,9 @@ Command = (
     | RunPlan
     | ShowPost
     | ListPosts
+    | ListScheduled
+    | Schedule
+    | Unschedule
     | Costs
     | Ask
     | ShowQueue
@@ -107,7 +135,22 @@ USAGE = {
     ),
     "run": ("/run <plan>", "Run the pipeline for a plan (✅ on the plan card does too)."),
     "post": ("/post <post>", "Show a post card: plan, body, caption, pipeline, chat references."),
-    "posts": ("/posts [status] [persona]", f"Recent posts. Statuses: {', '.join(POST_STATUSES)}."),
+    "posts": (
+        "/posts [status] [persona]",
+        f"Recent posts. Statuses: {', '.join(POST_STATUSES)}; "
+        "or scheduled: the posts with a time ahead, soonest first.",
+    ),
+    "schedule": (
+        "/schedule <post> <when>",
+        "Publish a post at a time: next (the persona's next free slot), HH:MM or "
+        "YYYY-MM-DD HH:MM in the persona's time zone, or ISO with an offset. An approved post "
+        "waits for its time.",
+    ),
+    "unschedule": (
+        "/unschedule <post>",
+        "Remove a post's time: an approved post is published at once, one waiting for approval "
+        "as soon as it is approved.",
+    ),
     "costs": ("/costs [days]", "Spend by day, persona and provider (default 7 days)."),
     "ask": ("/ask <question>", "Ask the post library; the answer names the posts it used."),
     "queue": ("/queue", "The drafts waiting for your approval, and yours waiting for others."),
@@ -165,6 +208,15 @@ def parse(name: str, text: str, *, max_chars: int) -> Command:
         return ShowPost(parse_id(text, "post"))
     if name == "posts":
         return _parse_posts(text)
+    if name == "schedule":
+        post, _, when = text.partition(" ")
+        if not post or not when.strip():
+            raise UserError(f"give the post and a time. Usage: {usage}")
+        return Schedule(parse_id(post, "post"), when.strip())
+    if name == "unschedule":
+        if not text:
+            raise UserError(f"which post? Usage: {usage}")
+        return Unschedule(parse_id(text, "post"))
     if name == "costs":
         return _parse_costs(text)
     if name == "ask":
@@ -204,7 +256,14 @@ def checked(cmd: Command, *, max_chars: int) -> Command:
         return ShowPost(_id(cmd.post_id, "post"))
     if isinstance(cmd, ListPosts):
         status, persona = (_optional(v, "posts", max_chars) for v in (cmd.status, cmd.persona))
+        if status == SCHEDULED:
+            return ListScheduled(persona)
         return ListPosts(_known_status(status), persona)
+    if isinstance(cmd, Schedule):
+        when = _required(cmd.when, "time", "schedule", max_chars)
+        return Schedule(_id(cmd.post_id, "post"), when)
+    if isinstance(cmd, Unschedule):
+        return Unschedule(_id(cmd.post_id, "post"))
     if isinstance(cmd, Costs):
         return _parse_costs(str(cmd.days))
     if isinstance(cmd, Ask):
@@ -241,7 +300,7 @@ def _id(value: object, kind: str) -> int:
     return parse_id(str(value), kind)
 
 
-def _parse_posts(text: str) -> ListPosts:
+def _parse_posts(text: str) -> ListPosts | ListScheduled:
     free, options = parse_options(text, ("status", "persona"), command="/posts", prose=None)
     status, persona = options.get("status"), options.get("persona")
     for word in free.split():
@@ -250,12 +309,14 @@ def _parse_posts(text: str) -> ListPosts:
                 f"`{word[:30]}` is not a status or a persona; options such as status:published "
                 f"go after the other words. Usage: {USAGE['posts'][0]}"
             )
-        if word.lower() in POST_STATUSES and status is None:
+        if word.lower() in (*POST_STATUSES, SCHEDULED) and status is None:
             status = word.lower()
         elif persona is None:
             persona = word.lstrip("@").lower()
         else:
             raise UserError(f"unexpected `{word[:30]}`. Usage: {USAGE['posts'][0]}")
+    if status == SCHEDULED:
+        return ListScheduled(persona)
     return ListPosts(_known_status(status), persona)
 
 

@@ -35,6 +35,7 @@ class Rules:
     allow_self_approval: bool = False
     max_items: int = 10
     max_text_chars: int = 2000
+    approval_expiry_hours: float = 72.0
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,16 @@ import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
-from handlers import approver_queue, commands, drafts, library, planning, sharing
+from handlers import (
+    approver_queue,
+    commands,
+    drafts,
+    expiry,
+    library,
+    planning,
+    scheduling,
+    sharing,
+)
 from handlers.approvals import handle_reaction, reconcile_draft
 from handlers.commands import Command
 from handlers.console_channel import ConsoleMessages
@@ -56,6 +65,9 @@ ROUTES: dict[type, Handler] = {
     commands.RunPlan: planning.start_run,
     commands.ShowPost: library.show_post,
     commands.ListPosts: library.list_posts,
+    commands.ListScheduled: scheduling.list_scheduled,
+    commands.Schedule: scheduling.schedule,
+    commands.Unschedule: scheduling.unschedule,
     commands.Costs: library.costs,
     commands.Ask: library.ask,
     commands.ShowQueue: approver_queue.show_queue,
@@ -88,7 +100,7 @@ class DraftRoom:
             await self.deps.pipeline.budget.settle_interrupted(conn, now=self.deps.clock())
             await publication_targets.release_interrupted(conn, now=self.deps.clock())
         await self.workers.start()
-        await self._catch_up()
+        await self.catch_up()
         self._sweeper = asyncio.create_task(self._sweep_forever(), name="delivery-sweeper")
 
     async def stop(self) -> None:
@@ -103,13 +115,15 @@ class DraftRoom:
         """Post drafts that failed to post; how many were waiting."""
         return await drafts.sweep(self.deps)
 
-    async def _catch_up(self) -> None:
-        """Post drafts that failed to post; publish approvals whose publishing failed; send the
-        "published" announcements a crash kept from being sent."""
+    async def catch_up(self) -> None:
+        """The sweeper's one pass: post drafts that failed to post; expire drafts not approved
+        in time; publish approvals that are due (unscheduled, or their time has come) or whose
+        publishing failed; send the "published" announcements a crash kept from being sent."""
         await drafts.sweep(self.deps)
-        for post in await posts.approved_unpublished(self.deps.db.reader):
-            await publish_post(self.deps, post.id)
+        await expiry.expire_drafts(self.deps)
         reader, now = self.deps.db.reader, self.deps.clock()
+        for post in await posts.approved_unpublished(reader, now=now):
+            await publish_post(self.deps, post.id)
         for post_id in await publication_targets.posts_to_continue(reader, now=now):
             await publish_post(self.deps, post_id)
         await send_announcements(self.deps)
@@ -120,7 +134,7 @@ class DraftRoom:
         while True:
             await asyncio.sleep(SWEEP_INTERVAL_S)
             try:
-                await self._catch_up()
+                await self.catch_up()
             except Exception:
                 log.exception("catching up failed")
 

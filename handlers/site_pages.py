@@ -17,7 +17,7 @@ from storage import library, plans, posts, steps
 from storage.library import COUNT_CAP, Filters
 from storage.models import Post
 
-TABS = ("awaiting_approval", "approved", "published", "rejected", "failed")
+TABS = ("awaiting_approval", "approved", "published", "rejected", "failed", "expired")
 PAGE_SIZE = 25
 MAX_RANGE_DAYS = 366
 

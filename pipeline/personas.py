@@ -7,6 +7,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
 class PersonaError(ValueError):
@@ -44,6 +45,17 @@ class Persona:
     pillars: dict[str, Pillar]
     # Empty: the install's publisher (PUBLISH_WEBHOOK_URL, else the outbox folder).
     destinations: tuple[DestinationSpec, ...] = ()
+    # When `/schedule <post> next` and a late approval place posts: local times in `timezone`
+    # (an IANA name), a random delay of up to `jitter_minutes` after the slot, at most
+    # `daily_cap` slotted posts a day (None: no cap).
+    timezone: str = "UTC"
+    slots: tuple[tuple[int, int], ...] = ((9, 0), (13, 0), (18, 0))
+    jitter_minutes: int = 5
+    daily_cap: int | None = None
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
 
 
 @dataclass(frozen=True)
@@ -188,6 +200,45 @@ def _destinations(handle: str, raw: object, path: Path) -> tuple[DestinationSpec
     return tuple(found)
 
 
+_SLOT = re.compile(r"([01]?[0-9]|2[0-3]):([0-5][0-9])")
+MAX_JITTER_MINUTES = 60
+
+
+def _posting_times(handle: str, raw: dict[str, Any], path: Path) -> dict[str, Any]:
+    """`timezone`, `slots`, `jitter_minutes` and `daily_cap`, checked; only those given."""
+    found: dict[str, Any] = {}
+    where = f"personas file {path}: persona '{handle}'"
+    if "timezone" in raw:
+        name = raw["timezone"]
+        try:
+            ZoneInfo(str(name))
+        except (ZoneInfoNotFoundError, ValueError):
+            raise PersonaError(
+                f"{where} has timezone '{_shown(str(name))}', which is not a known IANA time "
+                'zone; use one like "Europe/Berlin", "America/New_York" or "UTC".'
+            ) from None
+        found["timezone"] = str(name)
+    if "slots" in raw:
+        slots = raw["slots"] if isinstance(raw["slots"], list) else []
+        matches = [_SLOT.fullmatch(s) if isinstance(s, str) else None for s in slots or [None]]
+        if not all(matches):
+            raise PersonaError(
+                f'{where}: slots must be a list of local times like ["09:00", "13:00", "18:00"].'
+            )
+        found["slots"] = tuple(sorted({(int(m[1]), int(m[2])) for m in matches if m}))
+    jitter = raw.get("jitter_minutes", 5)
+    if type(jitter) is not int or not 0 <= jitter <= MAX_JITTER_MINUTES:
+        raise PersonaError(
+            f"{where}: jitter_minutes must be a whole number from 0 to {MAX_JITTER_MINUTES}."
+        )
+    found["jitter_minutes"] = jitter
+    cap = raw.get("daily_cap")
+    if cap is not None and (type(cap) is not int or cap < 1):
+        raise PersonaError(f"{where}: daily_cap must be a whole number of at least 1.")
+    found["daily_cap"] = cap
+    return found
+
+
 def load_personas(path: Path) -> Personas:
     """The personas file, checked: names that fit Discord's limits and can be typed, unique."""
     try:
@@ -220,6 +271,7 @@ def load_personas(path: Path) -> Personas:
             default_pillar=default_pillar,
             pillars=pillars,
             destinations=_destinations(handle, raw.get("destinations"), path),
+            **_posting_times(handle, raw, path),
         )
     if not personas:
         raise PersonaError(f"personas file {path} defines no personas")

@@ -176,20 +176,28 @@ async def posts_needing_delivery(conn: Connection) -> list[Post]:
     return [Post.from_row(r) for r in rows]
 
 
-async def approved_unpublished(conn: Connection) -> list[Post]:
-    rows = await fetchall(conn, "SELECT * FROM posts WHERE status = 'approved' ORDER BY id")
+async def approved_unpublished(conn: Connection, *, now: float) -> list[Post]:
+    """Approved posts due now: unscheduled, or scheduled for `now` or before."""
+    rows = await fetchall(
+        conn,
+        "SELECT * FROM posts WHERE status = 'approved' AND (publish_at IS NULL OR publish_at <= ?)"
+        " ORDER BY id",
+        (now,),
+    )
     return [Post.from_row(r) for r in rows]
 
 
 async def claim_for_publishing(conn: Connection, post_id: int, *, now: float) -> Post | None:
     """Move an approved post to `publishing` and return it as it is at that moment; None when
-    it is not approved (already claimed, published, or changed). While it is publishing, no
-    revision, withdrawal or second publish can touch it: the row is the guard."""
+    it is not approved (already claimed, published, or changed) or its publish time is still
+    ahead. While it is publishing, no revision, withdrawal or second publish can touch it: the
+    row is the guard."""
     row = await fetchone(
         conn,
         "UPDATE posts SET status = 'publishing', status_changed_at = ?"
-        " WHERE id = ? AND status = 'approved' RETURNING *",
-        (now, post_id),
+        " WHERE id = ? AND status = 'approved' AND (publish_at IS NULL OR publish_at <= ?)"
+        " RETURNING *",
+        (now, post_id, now),
     )
     if row is None:
         return None

@@ -24,6 +24,8 @@ async def test_commands_are_synced_to_the_guild_with_typed_options(tmp_path: Pat
             "run",
             "post",
             "posts",
+            "schedule",
+            "unschedule",
             "costs",
             "ask",
             "queue",

@@ -79,6 +79,8 @@ def test_http_mode_manifest() -> None:
         "/run",
         "/post",
         "/posts",
+        "/schedule",
+        "/unschedule",
         "/costs",
         "/ask",
         "/queue",
