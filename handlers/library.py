@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from handlers import cards, permissions
 from handlers.card_links import costs_link, linked
 from handlers.commands import Ask, Costs, ListPosts, ShowPost
 from handlers.deps import Deps
+from handlers.drafts import images_of
 from handlers.ports import Card, Invocation, Reply, Section, UserError
 from handlers.text_steps import finish_text_step, recorded_call
 from handlers.turns import log_user_turn, say
@@ -46,6 +49,9 @@ async def post_card(deps: Deps, post_id: int, place: Place) -> Card:
 
 async def show_post(deps: Deps, inv: Invocation, cmd: ShowPost) -> Reply:
     card = await post_card(deps, cmd.post_id, inv.place)
+    post = await posts.get_post(deps.db.reader, cmd.post_id)
+    if post is not None:  # its picture and clip, where the platform can attach them privately
+        card = dataclasses.replace(card, images=tuple(await images_of(deps, post)))
     return Reply(
         await linked(deps.links, card, inv.place, [("post", cmd.post_id)], made_by=inv.who)
     )

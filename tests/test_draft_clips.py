@@ -63,3 +63,6 @@ async def test_a_discord_video_draft_attaches_its_clip_under_its_poster(tmp_path
         names = [a["filename"] for a in video["attachments"]]
         assert len(names) == 2 and names[0].endswith("_poster.png") and names[1].endswith(".mp4")
         assert video["embeds"][0]["image"]["url"] == f"attachment://{names[0]}"
+        post_id = int(video["embeds"][0]["title"].split(" · ")[0].removeprefix("post "))
+        shown = bot.followup(await bot.command("post", writer, post=post_id))
+        assert [a["filename"] for a in shown["attachments"]] == names  # /post shows them too
