@@ -70,6 +70,13 @@ async def _publish_to(deps: Deps, post: Post, outlet: Outlet, *, alone: bool) ->
     except (DestinationError, PublishError) as exc:
         await _failed(deps, post, outlet, target, exc, alone=alone)
         return
+    except Exception as exc:  # a bug of ours or a client's: counted like any failure, never a loop
+        log.exception("publishing post %d to %s broke", post.id, outlet.name)
+        unexpected = DestinationError(
+            f"unexpected error ({type(exc).__name__})", retryable=True, unknown=True
+        )
+        await _failed(deps, post, outlet, target, unexpected, alone=alone)
+        return
     except BaseException:
         async with deps.db.transaction() as conn:  # cut off: pending again, same key
             await targets.record_failure(
