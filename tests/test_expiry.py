@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bot.bootstrap import build
+from storage import posts
 from tests.schedule_support import (
     MovableClock,
     bundles,
@@ -88,3 +90,24 @@ async def test_an_approved_post_waiting_for_its_time_never_expires(tmp_path: Pat
         await session.app.room.catch_up()
         assert (await post_row(session, 1))[0] == "published"
         assert bundles(tmp_path) == ["post-1"]
+
+
+async def test_a_card_whose_platform_is_away_at_expiry_is_edited_when_it_is_back(
+    tmp_path: Path,
+) -> None:
+    settings = make_settings(tmp_path)
+    clock = MovableClock()
+    async with clocked_session(settings, clock) as session:
+        await drafted(session)
+    clock.advance(73 * 3600)
+    async with build(settings, clock=clock) as app:  # no console attached: nowhere to edit
+        await app.room.start()
+        await app.room.stop()
+        post = await posts.get_post(app.room.deps.db.reader, 1)
+        assert post is not None and post.status == "expired"
+    async with clocked_session(settings, clock) as session:
+        await wait_until(
+            lambda: "edited] post 1 · @aiaaron · text · draft 1 · expired" in (session.transcript)
+        )
+        await session.app.room.catch_up()
+        assert session.transcript.count("edited] post 1") == 1

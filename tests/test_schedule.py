@@ -11,6 +11,7 @@ import pytest
 
 from bot.bootstrap import build
 from bot.errors import ConfigError
+from handlers.commands import ListPosts
 from handlers.ports import Invocation, UserError
 from storage import posts
 from tests.schedule_support import (
@@ -106,6 +107,10 @@ async def test_next_takes_the_next_free_slot_in_the_personas_zone(tmp_path: Path
             "post 3 · @aiaaron · 2026-03-02 18:00 Europe/Berlin"
         )
         assert "post 1 ·" not in listed
+        typed = await session.app.room.execute(  # Discord's /posts status:scheduled
+            Invocation("console", "console", "stranger"), ListPosts(status="scheduled")
+        )
+        assert typed is not None and typed.card.title == "2 scheduled posts, soonest first"
 
 
 async def test_the_jitter_delays_a_slot_by_at_most_its_minutes(tmp_path: Path) -> None:
