@@ -19,9 +19,11 @@ from bot.discord_port import PLATFORM
 from handlers.commands import (
     POST_STATUSES,
     SCHEDULED,
+    USAGE,
     Ask,
     Command,
     Costs,
+    Help,
     ListLinks,
     ListPosts,
     Propose,
@@ -222,3 +224,11 @@ def add_commands(tree: app_commands.CommandTree[Any], room: DraftRoom, run: Run)
     @app_commands.describe(link="The link, or its number from /links.")
     async def revoke(interaction: Interaction, link: str) -> None:
         await run(interaction, "revoke", lambda: Revoke(link))
+
+    topics = [*USAGE, "setup"]
+
+    @tree.command(name="help", description="What each command does; setup: what is wrong.")
+    @app_commands.describe(topic="A command, or setup (approvers: the set-up's problems).")
+    @app_commands.choices(topic=[Choice(name=t, value=t) for t in topics[:CHOICES_MAX]])
+    async def help_command(interaction: Interaction, topic: str | None = None) -> None:
+        await run(interaction, "help", lambda: Help(topic))

@@ -7,7 +7,13 @@ from pathlib import Path
 import pytest
 
 from handlers.ports import SOMETHING_WENT_WRONG, Card
-from tests.discord_support import discord_bot, discord_py_restored, discord_settings, running_bot
+from tests.discord_support import (
+    discord_bot,
+    discord_py_restored,
+    discord_settings,
+    embed_text,
+    running_bot,
+)
 from tests.fakes.discord import FakeDiscord
 
 EPHEMERAL = 1 << 6
@@ -31,6 +37,7 @@ async def test_commands_are_synced_to_the_guild_with_typed_options(tmp_path: Pat
             "queue",
             "links",
             "revoke",
+            "help",
         }
         assert all(c["description"] for c in commands)
         options = {o["name"]: o for o in by_name["propose"]["options"]}
@@ -162,3 +169,12 @@ async def test_an_unexpected_failure_is_logged_and_shown_briefly(
         assert shown == [SOMETHING_WENT_WRONG]
         assert "the database went away" in caplog.text
         assert "the database went away" not in str(shown)
+
+
+async def test_help_answers_a_command_and_setup_privately(tmp_path: Path) -> None:
+    async with discord_bot(tmp_path) as bot:
+        shown = await bot.command("help", bot.fake.approver_id, topic="queue")
+        assert shown.ephemeral
+        assert "/queue" in embed_text(bot.followup(shown))
+        setup = await bot.command("help", bot.fake.non_approver_id, topic="setup")
+        assert "/help setup is for approvers (APPROVERS)" in bot.followup(setup)["content"]
