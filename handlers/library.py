@@ -10,13 +10,24 @@ from handlers.commands import Ask, Costs, ListPosts, ShowPost
 from handlers.deps import Deps
 from handlers.drafts import images_of
 from handlers.ports import Card, Invocation, Reply, Section, UserError
+from handlers.schedule_times import shown
+from handlers.scheduling import zone_of
 from handlers.text_steps import finish_text_step, recorded_call
 from handlers.turns import log_user_turn, say
 from pipeline.budget import start_of_day
 from pipeline.providers.base import TextRequest
 from pipeline.schemas import Answer
 from pipeline.structured import Structured
-from storage import chat, plans, posts, publication_targets, publications, search, steps
+from storage import (
+    chat,
+    plans,
+    posts,
+    publication_targets,
+    publications,
+    schedule,
+    search,
+    steps,
+)
 from storage.models import Place
 
 ASK_INSTRUCTIONS = """Answer the question in the data from the posts in the data only. Name the
@@ -52,6 +63,11 @@ async def show_post(deps: Deps, inv: Invocation, cmd: ShowPost) -> Reply:
     post = await posts.get_post(deps.db.reader, cmd.post_id)
     if post is not None:  # its picture and clip, where the platform can attach them privately
         card = dataclasses.replace(card, images=tuple(await images_of(deps, post)))
+        at = await schedule.publish_time(deps.db.reader, post.id)
+        if at is not None and post.status not in ("published", "publishing"):
+            when = shown(at, zone_of(deps, post.persona))
+            line = Section(None, f"scheduled for {when} (/unschedule {post.id} takes it off)")
+            card = dataclasses.replace(card, sections=(card.sections[0], line, *card.sections[1:]))
     return Reply(
         await linked(deps.links, card, inv.place, [("post", cmd.post_id)], made_by=inv.who)
     )

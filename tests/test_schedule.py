@@ -237,3 +237,15 @@ async def test_a_daily_cap_sends_next_to_the_following_day(tmp_path: Path) -> No
         await session.type("/schedule 1 next", user="writer")
         said = await session.type("/schedule 2 next", user="writer")
         assert "post 2 is scheduled for 2026-03-03 09:00 Europe/Berlin" in said
+
+
+async def test_the_post_card_says_when_a_post_is_scheduled(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, PERSONAS_FILE=str(personas_file(tmp_path)))
+    async with clocked_session(settings, MovableClock()) as session:
+        await drafted(session)
+        assert "scheduled for" not in await session.type("/post 1")
+        await session.type("/schedule 1 2026-03-02 13:00", user="writer")
+        card = await session.type("/post 1")
+        assert f"scheduled for {BERLIN_13} (/unschedule 1 takes it off)" in card
+        await session.type("/unschedule 1", user="writer")
+        assert "scheduled for" not in await session.type("/post 1")
