@@ -188,6 +188,7 @@ def _room(
         images, video = media_providers(settings, http)
         providers = Providers(text_provider(settings, http), images, video)
     media = MediaStore(settings.media_dir)
+    destinations = outlets(settings, personas, http)
     pipeline = Pipeline(
         db,
         providers,
@@ -206,6 +207,7 @@ def _room(
             video=settings.video_concurrency,
         ),
         clock=clock,
+        outlets=destinations,
     )
     ports = ChatPorts()
     posting = Posting(db, ports, clock)
@@ -222,7 +224,7 @@ def _room(
         pipeline=pipeline,
         queue=SqliteRunQueue(db),
         personas=personas,
-        outlets=outlets(settings, personas, http),
+        outlets=destinations,
         media=media,
         rules=rules(settings, settings.approvers if approvers is None else approvers),
         ports=ports,

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from handlers.ports import Card, Section
+from pipeline.fit import title_of
 from pipeline.spec import STEP_TITLES
 from storage.models import ChatReference, Plan, PlanRevision, Post, Publication, Step
 from storage.publication_targets import Target
@@ -178,12 +179,21 @@ def plan_card(plan: Plan, revision: PlanRevision, spec_description: str) -> Card
     )
 
 
-def draft_card(post: Post, images: Sequence[Path], *, expired: str | None = None) -> Card:
-    """`expired`: why the draft can no longer be approved, said first on its card."""
+def draft_card(
+    post: Post,
+    images: Sequence[Path],
+    *,
+    expired: str | None = None,
+    variants: Mapping[str, str] | None = None,
+) -> Card:
+    """`expired`: why the draft can no longer be approved, said first on its card. `variants`:
+    the caption rewritten for each network it did not fit, by kind, shown after it."""
     sections = [Section(None, post.headline), Section("Body", post.body)]
     if expired:
         sections.insert(0, Section("Expired", expired))
     sections.append(Section("Caption", post.caption))
+    for kind, text in (variants or {}).items():
+        sections.append(Section(f"For {title_of(kind)}", text))
     if post.video_script:
         sections.append(Section("Video script", post.video_script))
     actions = "🔁 regenerate" if expired else "✅ approve · ❌ reject · 🔁 regenerate"

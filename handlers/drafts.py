@@ -11,7 +11,7 @@ from handlers.card_links import linked
 from handlers.deps import Deps
 from handlers.ports import ACTION_EMOJI, APPROVE, REGENERATE, REJECT
 from handlers.posting import message_link
-from storage import posts, steps
+from storage import posts, steps, variants
 from storage.models import Post
 
 PICTURES = ("hero_card", "hero_image", "poster_frame")
@@ -26,7 +26,9 @@ async def deliver_item(deps: Deps, post: Post) -> None:
     if post.status == "failed":
         card, reactions = cards.failed_item_card(post), (ACTION_EMOJI[REGENERATE],)
     else:
-        card, reactions = cards.draft_card(post, await images_of(deps, post)), DRAFT_REACTIONS
+        fitted = await variants.variants_of(deps.db.reader, post.id, post.rev)
+        card = cards.draft_card(post, await images_of(deps, post), variants=fitted)
+        reactions = DRAFT_REACTIONS
     card = await linked(deps.links, card, post.place, [("post", post.id)])
     link = message_link(
         "draft",

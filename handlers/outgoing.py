@@ -7,7 +7,7 @@ from handlers.deps import Deps
 from handlers.post_page import content_type
 from pipeline.destinations.base import Image, Outgoing
 from pipeline.publisher import Bundle
-from storage import plans, steps
+from storage import plans, steps, variants
 from storage.models import Post, Step
 
 PICTURE_STEPS = ("hero_card", "hero_image", "poster_frame")
@@ -55,9 +55,11 @@ async def bundle_of(deps: Deps, post: Post, key: str) -> Bundle:
     )
 
 
-async def outgoing_of(deps: Deps, post: Post, key: str) -> Outgoing:
-    """The caption; the post's picture (the hero-text card, else the hero image, else the clip's
-    poster) with the headline as its alt text; and the clip of a video post."""
+async def outgoing_of(deps: Deps, post: Post, key: str, kind: str) -> Outgoing:
+    """The caption, or the one fitted to this destination kind when the draft was made (what
+    the approver saw on the draft); the post's picture (the hero-text card, else the hero
+    image, else the clip's poster) with the headline as its alt text; and the clip of a video
+    post."""
     by_name = {
         s.name: deps.media.path(s.artifact)
         for s in await _done_steps(deps, post)
@@ -66,11 +68,12 @@ async def outgoing_of(deps: Deps, post: Post, key: str) -> Outgoing:
     picture = next((by_name[n] for n in PICTURE_STEPS if n in by_name), None)
     alt = post.headline or post.caption[:200]
     images = () if picture is None else (Image(picture, alt, content_type(picture.name)),)
+    fitted = await variants.variants_of(deps.db.reader, post.id, post.rev)
     return Outgoing(
         post_id=post.id,
         rev=post.rev,
         key=key,
-        text=post.caption,
+        text=fitted.get(kind, post.caption),
         created_at=post.created_at,
         images=images,
         video=by_name.get("video_clip"),

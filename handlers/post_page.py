@@ -15,8 +15,9 @@ from handlers import cards
 from handlers.deps import Deps
 from handlers.links import Grant
 from handlers.ports import UserError
+from pipeline.fit import title_of
 from pipeline.spec import STEP_TITLES
-from storage import chat, plans, posts, publication_targets, steps
+from storage import chat, plans, posts, publication_targets, steps, variants
 from storage.models import Post, PostRevision, Step
 
 VIDEO_TYPES = ("video/mp4", "video/webm", "video/quicktime")
@@ -102,6 +103,8 @@ class PostPage:
     plan_id: int
     # (name, state as shown, the live post's URL, the last error), one per destination
     destinations: tuple[tuple[str, str, str | None, str | None], ...] = ()
+    # ("For X", its text), one per network the caption was rewritten for
+    variants: tuple[tuple[str, str], ...] = ()
 
 
 def content_type(name: str) -> str:
@@ -150,6 +153,10 @@ async def post_page(deps: Deps, grant: Grant, post_id: int, media_url: MediaUrl)
         destinations=tuple(
             (t.name, cards.destination_state(t), t.url, t.last_error)
             for t in await publication_targets.targets_of(reader, post.id, post.rev)
+        ),
+        variants=tuple(
+            (f"For {title_of(kind)}", text)
+            for kind, text in (await variants.variants_of(reader, post.id, post.rev)).items()
         ),
     )
 

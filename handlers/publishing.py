@@ -90,7 +90,8 @@ async def _publish_to(deps: Deps, post: Post, outlet: Outlet, *, alone: bool) ->
 async def _send(deps: Deps, post: Post, outlet: Outlet, target: Target) -> tuple[str, str]:
     """Publish to one outlet; (the network's id, where to read it)."""
     if outlet.network is not None:
-        placed = await outlet.network.publish(await outgoing_of(deps, post, target.idempotency_key))
+        out = await outgoing_of(deps, post, target.idempotency_key, outlet.kind)
+        placed = await outlet.network.publish(out)
         return placed.remote_id, placed.url
     assert outlet.publisher is not None
     location = await outlet.publisher.publish(await bundle_of(deps, post, target.idempotency_key))

@@ -17,9 +17,11 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pipeline import drafting
+from pipeline import drafting, fit
 from pipeline.budget import Reservation
 from pipeline.calls import PaidCalls, Providers
+from pipeline.destinations.base import Destination
+from pipeline.destinations.outlets import LEGACY_KINDS
 from pipeline.media import MediaStore
 from pipeline.personas import Persona, Personas
 from pipeline.providers.base import (
@@ -32,6 +34,7 @@ from pipeline.providers.base import (
 from pipeline.providers.local_video import LocalVideo
 from pipeline.render import render_hero_card
 from pipeline.schemas import DraftBatch, DraftItem, VideoScript
+from pipeline.spec import FIT_STEP
 from pipeline.structured import Structured
 from storage.models import PlanRevision, Post, Step
 
@@ -47,6 +50,7 @@ class StepContext:
     personas: Personas
     media: MediaStore
     aspect_ratios: Mapping[str, str]  # by format name
+    networks: tuple[Destination, ...] = ()  # the persona's social networks (fit_caption)
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,8 @@ class StepOutcome:
     # Text for the post, stored in the write that records the outcome.
     draft: DraftItem | None = None
     video_script: str | None = None
+    # The caption rewritten for each network it did not fit, by destination kind.
+    variants: Mapping[str, str] | None = None
     # The step's output_json: a clip's `poster`, the still saved beside it in the media folder.
     output: dict[str, Any] | None = None
 
@@ -126,6 +132,26 @@ _LONGEST_BODY_BYTES = 1200 * 6
 def _most_a_script_may_spend(providers: Providers, person: Persona, _: PlanRevision) -> float:
     longest = drafting.script_request(person, "h" * 90, "b" * _LONGEST_BODY_BYTES)
     return providers.text.estimate_cost(longest)
+
+
+async def fit_caption(ctx: StepContext) -> StepOutcome:
+    persona = ctx.personas.persona(ctx.post.persona)
+    fitted = await fit.fit_caption(
+        ctx.post.caption, persona, ctx.networks, ctx.calls, ctx.reservation
+    )
+    return StepOutcome(
+        fitted.provider,
+        fitted.model,
+        cost_usd=fitted.cost_usd,
+        latency_s=fitted.latency_s,
+        variants=fitted.variants,
+    )
+
+
+def _most_a_fit_may_spend(providers: Providers, person: Persona, _: PlanRevision) -> float:
+    networks = sum(1 for d in person.destinations if d.kind not in LEGACY_KINDS)
+    estimate = providers.text.estimate_cost(fit.largest_request(person))
+    return fit.most_a_fit_may_spend(estimate, networks)
 
 
 # -- media steps --------------------------------------------------------------------------------
@@ -231,6 +257,8 @@ STEPS: dict[str, StepKind] = {
     # In a run, the batch's draft is paid for by the run's own estimate; on its own, an item's
     # redraft is estimated from its request (Pipeline.estimate_revision).
     "draft": StepKind(redraft, _free),
+    # Only for a persona that publishes to a network; the runner adds it to such items.
+    FIT_STEP: StepKind(fit_caption, _most_a_fit_may_spend),
     "hero_image": StepKind(hero_image, _most_an_image_may_spend),
     "hero_card": StepKind(hero_card, _free),
     "video_script": StepKind(video_script, _most_a_script_may_spend),

@@ -19,14 +19,16 @@ from typing import Protocol
 from pipeline import batch, estimates
 from pipeline.budget import Budget, BudgetExceeded, Reservation
 from pipeline.calls import Limits, PaidCalls, Providers
+from pipeline.destinations.base import Destination
+from pipeline.destinations.outlets import Outlets
 from pipeline.item_steps import STEPS, StepContext, StepOutcome
 from pipeline.media import MediaStore
 from pipeline.personas import Personas
 from pipeline.providers.base import ProviderError, TextRequest
 from pipeline.retry import RetryPolicy
-from pipeline.spec import FORMATS
+from pipeline.spec import FIT_STEP, FORMATS, ItemSpec
 from pipeline.structured import Check, M, Structured
-from storage import plans, posts, steps
+from storage import plans, posts, steps, variants
 from storage.db import Database
 from storage.models import PlanRevision, Post
 
@@ -72,7 +74,10 @@ class Pipeline:
         aspect_ratios: dict[str, str] | None = None,
         clock: Callable[[], float] = time.time,
         observer: RunObserver | None = None,
+        outlets: Outlets | None = None,
     ) -> None:
+        """`outlets`: where each persona publishes; an item of a persona with a social network
+        among them has its caption fitted to each (pipeline/fit.py) before it can be approved."""
         self.db = db
         self.providers = providers
         self.personas = personas
@@ -85,6 +90,20 @@ class Pipeline:
             aspect_ratios or {}
         )
         self._observer: RunObserver = observer or SilentObserver()
+        self._outlets = outlets
+
+    def networks_of(self, persona: str) -> tuple[Destination, ...]:
+        """The persona's social networks (not the install's webhook or outbox)."""
+        if self._outlets is None:
+            return ()
+        return tuple(o.network for o in self._outlets.of(persona) if o.network is not None)
+
+    def _most_fitting_may_spend(self, persona: str, revision: PlanRevision) -> float:
+        """One item's fit step, when the persona has a network to fit."""
+        if not self.networks_of(persona):
+            return 0.0
+        person = self.personas.persona(persona)
+        return STEPS[FIT_STEP].most_it_may_spend(self.providers, person, revision)
 
     # -- what handlers call ------------------------------------------------------------------
 
@@ -97,14 +116,17 @@ class Pipeline:
     async def estimate_run(self, persona: str, revision: PlanRevision) -> float:
         """An upper bound of what a run of this plan revision may spend, for the budget."""
         person = self.personas.persona(persona)
-        return estimates.most_a_run_may_spend(self.providers, person, revision)
+        items = len(ItemSpec.from_json(revision.spec_json).formats())
+        fitting = items * self._most_fitting_may_spend(persona, revision)
+        return round(estimates.most_a_run_may_spend(self.providers, person, revision) + fitting, 6)
 
     async def estimate_revision(self, post: Post, note: str | None) -> float:
         """What a new revision of `post` may spend: its draft again, then its other steps."""
         revision = await plans.get_revision(self.db.reader, post.plan_id, post.plan_rev)
         assert revision is not None
         person = self.personas.persona(post.persona)
-        return estimates.most_a_revision_may_spend(self.providers, person, revision, post, note)
+        redraft = estimates.most_a_revision_may_spend(self.providers, person, revision, post, note)
+        return round(redraft + self._most_fitting_may_spend(post.persona, revision), 6)
 
     # -- runs --------------------------------------------------------------------------------
 
@@ -135,7 +157,11 @@ class Pipeline:
 
     async def _advance(self, post: Post, revision: PlanRevision, heard: RunObserver) -> None:
         """Take one item through its unfinished steps, in order, until one fails."""
+        networks = self.networks_of(post.persona)
         its_steps = await steps.steps_of_post(self.db.reader, post.id, post.rev)
+        if networks and all(s.name != FIT_STEP for s in its_steps):
+            await self._add_fit_step(post)
+            its_steps = await steps.steps_of_post(self.db.reader, post.id, post.rev)
         artifacts = {s.name: s.artifact for s in its_steps if s.finished and s.artifact}
         pending = [s for s in its_steps if not s.finished]
         if not pending:  # every step finished before a restart: only the status is left
@@ -154,6 +180,7 @@ class Pipeline:
                 personas=self.personas,
                 media=self.media,
                 aspect_ratios=self.aspect_ratios,
+                networks=networks,
             )
             outcome = await self._do_step(ctx, last=step is pending[-1])
             await heard.run_progress(post.run_id)
@@ -162,6 +189,20 @@ class Pipeline:
             if outcome.artifact:
                 artifacts[step.name] = outcome.artifact
         await heard.item_finished(post.id)
+
+    async def _add_fit_step(self, post: Post) -> None:
+        """The fit step right after the draft, unless the revision has it. Added here rather
+        than where the steps are made (a run's batch, a new revision), so both get it, and an
+        item drafted before its persona had a network gets it when it resumes."""
+        async with self.db.transaction() as conn:
+            await variants.add_step_after(
+                conn,
+                post_id=post.id,
+                rev=post.rev,
+                run_id=post.run_id,
+                after="draft",
+                name=FIT_STEP,
+            )
 
     async def _do_step(self, ctx: StepContext, *, last: bool) -> StepOutcome | None:
         """Run one step and record what came of it; None if it failed. The step's calls share
@@ -187,6 +228,10 @@ class Pipeline:
                 await batch.store_draft(conn, post_id, outcome.draft, ctx.revision.text)
             if outcome.video_script is not None:
                 await posts.set_video_script(conn, post_id, outcome.video_script)
+            if outcome.variants:
+                await variants.store_variants(
+                    conn, post_id, ctx.post.rev, outcome.variants, now=now
+                )
             await steps.finish_step(
                 conn,
                 ctx.step.id,

@@ -34,9 +34,16 @@ FORMATS: dict[str, Format] = {
     )
 }
 
+# Right after the draft, for a persona that publishes to a social network: the caption checked
+# against each network's limits, and rewritten where it does not fit (pipeline/fit.py).
+# The runner adds it to such an item's steps (pipeline/runner.py `_add_fit_step`).
+FIT_STEP = "fit_caption"
+
+
 STEP_TITLES = {
     "plan": "Plan",
     "draft": "Draft",
+    FIT_STEP: "Fit for networks",
     "hero_image": "Hero image",
     "hero_card": "Hero-text card",
     "video_script": "Video script",

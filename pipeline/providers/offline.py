@@ -128,6 +128,20 @@ class OfflineText:
         beats.append(f"End card: {data['headline']}")
         return {"script": "\n".join(beats)}
 
+    def _fit_caption(self, data: dict[str, Any]) -> dict[str, Any]:
+        """The caption's words cut to `max_chars` characters, its hashtags kept whole. Told what
+        an earlier rewrite came to as the network counts, it cuts in that proportion."""
+        words = str(data["caption"]).split()
+        tags = " ".join(w for w in words if w.startswith("#"))
+        text = " ".join(w for w in words if not w.startswith("#"))
+        room = int(data["max_chars"])
+        previous, measured = data.get("previous_rewrite"), data.get("previous_length")
+        if previous and measured:
+            room = len(str(previous)) * room // max(int(measured), 1)
+        room -= (len(tags) + 1) if tags else 0
+        kept = _clip(text, room) if room > 1 else ""
+        return {"caption": " ".join(part for part in (kept, tags) if part) or text[:1]}
+
     def _ask(self, data: dict[str, Any]) -> dict[str, Any]:
         posts = data.get("posts", [])
         if not posts:
