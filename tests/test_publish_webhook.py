@@ -86,7 +86,8 @@ async def test_an_approved_post_is_posted_signed_and_retried_with_the_same_key(
             await session.settle()
             db = session.app.room.deps.db
             post = await posts.get_post(db.reader, 1)
-            assert post is not None and post.status == "publishing"  # the 503 left it publishing, to be tried again
+            # The 503 left it publishing, to be tried again with the same key.
+            assert post is not None and post.status == "publishing"
             assert (
                 "post 1 was not published: webhook at 127.0.0.1 answered 503" in session.transcript
             )
