@@ -16,6 +16,7 @@ announcement in the draft's thread is a keyed delivery promised in that same tra
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 
 from handlers.announcements import ANNOUNCE, say_in_thread, send_announcements
@@ -91,6 +92,13 @@ async def _send(deps: Deps, post: Post, outlet: Outlet, target: Target) -> tuple
     """Publish to one outlet; (the network's id, where to read it)."""
     if outlet.network is not None:
         out = await outgoing_of(deps, post, target.idempotency_key, outlet.kind)
+        if out.video is not None:  # the clip where the network takes video, else its poster
+            takes_video = (await outlet.network.limits()).video
+            out = (
+                dataclasses.replace(out, images=())
+                if takes_video
+                else dataclasses.replace(out, video=None)
+            )
         placed = await outlet.network.publish(out)
         return placed.remote_id, placed.url
     assert outlet.publisher is not None
