@@ -17,6 +17,7 @@ import httpx
 from bot.doctor_check import Check
 from bot.doctor_discord import discord_checks
 from bot.doctor_local import local_checks
+from bot.doctor_networks import network_checks
 from bot.doctor_providers import fal_checks, text_checks
 from bot.doctor_slack import slack_checks
 from bot.doctor_webhook import webhook_checks
@@ -26,7 +27,8 @@ from bot.settings import Settings
 async def run_checks(
     settings: Settings, *, webhook: bool = False, in_the_bot: bool = False
 ) -> list[Check]:
-    """Every check, in a fixed order: local, Slack, Discord, text model, fal, webhook."""
+    """Every check, in a fixed order: local, Slack, Discord, the social networks, text model,
+    fal, webhook."""
     checks, state = await local_checks(settings, in_the_bot=in_the_bot)
     channels = state.recent_channels.get("slack", []) if state else []
     async with httpx.AsyncClient(follow_redirects=False) as http:
@@ -36,6 +38,7 @@ async def run_checks(
         if settings.discord_enabled:
             sections.append(discord_checks(settings, http))
         sections += [
+            network_checks(settings, http, in_the_bot=in_the_bot),
             text_checks(settings, http),
             fal_checks(settings, http),
             webhook_checks(settings, http, call=webhook),
