@@ -87,7 +87,10 @@ async def test_over_long_text_is_cut_inside_the_limits(tmp_path: Path) -> None:
         assert len(plan_card["embeds"]) == 2 and "…" in embed_text(plan_card)
         answer = bot.followup(shown)
         assert "… (more: /post 1)" in embed_text(answer)
-        assert [a["filename"] for a in answer["attachments"]] == ["full-text.md"]
+        # The video post's poster and clip, then the whole text the embeds had to cut.
+        names = [a["filename"] for a in answer["attachments"]]
+        assert len(names) == 3 and names[0].endswith("_poster.png")
+        assert names[1].endswith("_clip.mp4") and names[2] == "full-text.md"
 
 
 async def test_an_over_long_body_posts_cut_at_a_word(tmp_path: Path) -> None:
