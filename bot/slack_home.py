@@ -32,6 +32,9 @@ HEADLINE_CHARS = 300
 CHANNEL_TYPES = "public_channel,private_channel"
 CHANNELS_PAGE, MAX_CHANNEL_PAGES = 200, 50
 REFRESH_INTERVAL_S = 1.0
+# users.conversations is a Tier 3 method (about 50 calls a minute): a refresh for a change in
+# the queues reuses channel lists this young; opening the tab always reads them afresh.
+CHANNELS_TTL_S = 60.0
 
 TITLE = "Your draftroom queue"
 TO_APPROVE, TO_APPROVE_EMPTY = "Waiting for your approval", "Nothing is waiting for your approval."
@@ -125,6 +128,8 @@ class SlackHome:
         self._last: dict[str, float] = {}  # loop time each viewer's last refresh ended
         self._publishing: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._stopped = False
+        self._fresh: set[str] = set()  # viewers whose next refresh reads their channels anew
+        self._channel_lists: dict[str | None, tuple[float, list[str]]] = {}
 
     async def on_app_home_opened(self, event: dict[str, Any]) -> None:
         """bolt's listener; the Messages and About tabs have nothing to publish."""
@@ -134,6 +139,7 @@ class SlackHome:
 
     def opened(self, user: str) -> None:
         self._viewers.add(user)
+        self._fresh.add(user)
         self._schedule(user)
 
     def queues_changed(self) -> None:
@@ -176,9 +182,20 @@ class SlackHome:
     async def places_of(self, user: str) -> list[tuple[str, str]]:
         """The channels `user` is in that the bot is in too. Slack lists a private channel for
         another user only when the bot shares it; public ones are kept to the bot's own."""
-        theirs = await self._channels(user)
-        bots = set(await self._channels(None))
+        fresh = user in self._fresh
+        self._fresh.discard(user)
+        theirs = await self._cached_channels(user, fresh=fresh)
+        bots = set(await self._cached_channels(None, fresh=fresh))
         return [(PLATFORM, channel) for channel in theirs if channel in bots]
+
+    async def _cached_channels(self, user: str | None, *, fresh: bool) -> list[str]:
+        now = asyncio.get_running_loop().time()
+        kept = self._channel_lists.get(user)
+        if not fresh and kept is not None and now - kept[0] < CHANNELS_TTL_S:
+            return kept[1]
+        found = await self._channels(user)
+        self._channel_lists[user] = (now, found)
+        return found
 
     async def _channels(self, user: str | None) -> list[str]:
         found: list[str] = []
