@@ -107,16 +107,21 @@ def destination_secrets(personas: Personas) -> list[str]:
         for spec in persona.destinations:
             for option, name in spec.options.items():
                 if option.endswith("_setting"):
-                    value = os.environ.get(name) or str(dotenv_values(".env").get(name) or "")
+                    value = setting_value(name)
                     if value:
                         found.append(value)
     return found
 
 
+def setting_value(name: str) -> str:
+    """A setting the personas file names, from the environment or `.env` ("" when unset)."""
+    return os.environ.get(name) or str(dotenv_values(".env").get(name) or "")
+
+
 def credential(handle: str, spec: DestinationSpec, what: str) -> str:
     """The value of the setting the personas file names for `what`; ConfigError naming it."""
     name = spec.setting(what) or ""
-    value = os.environ.get(name) or str(dotenv_values(".env").get(name) or "")
+    value = setting_value(name)
     if not value:
         raise ConfigError(
             f"persona '{handle}' publishes to {spec.kind}, whose {what.replace('_', ' ')} is "

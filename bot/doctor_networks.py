@@ -9,21 +9,16 @@ checks that the handle resolves.
 from __future__ import annotations
 
 import asyncio
-import os
 
 import httpx
-from dotenv import dotenv_values
 from requests_oauthlib import OAuth1Session
 
+from bot.bootstrap_outlets import setting_value
 from bot.doctor_check import Check, json_of, ok, problem, unreachable
 from bot.settings import Settings
 from pipeline.personas import DESTINATION_NEEDS, DestinationSpec, PersonaError, load_personas
 
 TIMEOUT_S = 10.0
-
-
-def _value(name: str) -> str:
-    return os.environ.get(name) or str(dotenv_values(".env").get(name) or "")
 
 
 async def network_checks(
@@ -49,7 +44,7 @@ async def _check(
     keys: dict[str, str] = {}
     for what in secrets:
         setting = spec.setting(what) or ""
-        keys[what] = _value(setting)
+        keys[what] = setting_value(setting)
         if not keys[what]:
             return problem(
                 name,

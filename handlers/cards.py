@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from handlers.ports import Card, Section
+from pipeline.destinations.outlets import LEGACY_KINDS
 from pipeline.fit import title_of
 from pipeline.spec import STEP_TITLES
 from storage.models import ChatReference, Plan, PlanRevision, Post, Publication, Step
@@ -112,7 +113,7 @@ def post_card(
     )
     # The install's own publisher alone reads as before, on the status line.
     networked = len(destinations) > 1 or any(
-        t.destination not in ("outbox", "webhook") for t in destinations
+        t.destination not in LEGACY_KINDS for t in destinations
     )
     sections = [
         Section(None, status_line),

@@ -9,12 +9,12 @@ from handlers import cards
 from handlers.approvals import replay_early_reactions
 from handlers.card_links import linked
 from handlers.deps import Deps
+from handlers.outgoing import PICTURES
 from handlers.ports import ACTION_EMOJI, APPROVE, REGENERATE, REJECT
 from handlers.posting import message_link
 from storage import posts, steps, variants
 from storage.models import Post
 
-PICTURES = ("hero_card", "hero_image", "poster_frame")
 DRAFT_REACTIONS = tuple(ACTION_EMOJI[a] for a in (APPROVE, REJECT, REGENERATE))
 
 

@@ -21,7 +21,6 @@ from storage import shares
 from storage.db import Database
 from storage.models import Place, Share
 
-KINDS = ("post", "plan", "run", "library")
 PATHS = {"post": "/p/{}", "plan": "/plans/{}", "run": "/runs/{}", "library": "/posts"}
 KEY_NAME = "link_signing_key"
 SALT = "draftroom-share"

@@ -10,7 +10,8 @@ from pipeline.publisher import Bundle
 from storage import plans, steps, variants
 from storage.models import Post, Step
 
-PICTURE_STEPS = ("hero_card", "hero_image", "poster_frame")
+# The picture a post shows: its hero-text card, else its hero image, else its clip's poster.
+PICTURES = ("hero_card", "hero_image", "poster_frame")
 
 
 async def _done_steps(deps: Deps, post: Post) -> list[Step]:
@@ -65,7 +66,7 @@ async def outgoing_of(deps: Deps, post: Post, key: str, kind: str) -> Outgoing:
         for s in await _done_steps(deps, post)
         if s.artifact and s.status == "done"
     }
-    picture = next((by_name[n] for n in PICTURE_STEPS if n in by_name), None)
+    picture = next((by_name[n] for n in PICTURES if n in by_name), None)
     alt = post.headline or post.caption[:200]
     images = () if picture is None else (Image(picture, alt, content_type(picture.name)),)
     fitted = await variants.variants_of(deps.db.reader, post.id, post.rev)

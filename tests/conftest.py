@@ -3,12 +3,16 @@ from __future__ import annotations
 import io
 import logging
 import re
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import pytest_asyncio
 
 from bot.settings import Settings
+from tests.fakes.slack import FakeSlack
+from tests.slack_support import Bot, running_bot, slack_settings
 from tests.support import make_settings
 
 # Every log line of the whole suite, at INFO and above, is kept and scanned at the end for the
@@ -39,6 +43,20 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return make_settings(tmp_path)
+
+
+# Slack is the fake most modules talk to: `fake` and `bot` are the fake Slack and the bot in HTTP
+# mode against it. A module about another fake (Discord, fal, a network) defines its own `fake`.
+@pytest_asyncio.fixture
+async def fake() -> AsyncIterator[FakeSlack]:
+    async with FakeSlack() as slack:
+        yield slack
+
+
+@pytest_asyncio.fixture
+async def bot(fake: FakeSlack, tmp_path: Path) -> AsyncIterator[Bot]:
+    async with running_bot(fake, slack_settings(tmp_path, fake)) as running:
+        yield running
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

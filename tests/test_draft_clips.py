@@ -4,10 +4,7 @@ thread. Both come from the seed's batch, whose video item is drawn locally with 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
-
-import pytest_asyncio
 
 from tests.discord_support import discord_bot
 from tests.fakes.slack import FakeSlack
@@ -18,27 +15,13 @@ from tests.slack_support import (
     Bot,
     header,
     propose_and_run,
-    running_bot,
-    slack_settings,
 )
 
 
-@pytest_asyncio.fixture
-async def fake() -> AsyncIterator[FakeSlack]:
-    async with FakeSlack() as slack:
-        yield slack
-
-
-@pytest_asyncio.fixture
-async def slack_bot(fake: FakeSlack, tmp_path: Path) -> AsyncIterator[Bot]:
-    async with running_bot(fake, slack_settings(tmp_path, fake)) as running:
-        yield running
-
-
 async def test_a_slack_video_draft_shows_its_poster_and_its_clip_in_the_thread(
-    slack_bot: Bot, fake: FakeSlack
+    bot: Bot, fake: FakeSlack
 ) -> None:
-    drafts = await propose_and_run(slack_bot, SEED_PROPOSE)
+    drafts = await propose_and_run(bot, SEED_PROPOSE)
     (video,) = [d for d in drafts if " · video · " in header(d)]
     images = [b for b in video.blocks or [] if b["type"] == "image"]
     assert len(images) == 1

@@ -9,13 +9,11 @@ import json
 import logging
 import re
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
-import pytest_asyncio
 from slack_sdk.signature import SignatureVerifier
 
 from bot.discord_client import UNREADABLE_COMMAND
@@ -32,8 +30,6 @@ from tests.slack_support import (
     Bot,
     header,
     propose_and_run,
-    running_bot,
-    slack_settings,
 )
 
 TABLES = ("plans", "plan_revisions", "runs", "posts", "steps", "reactions", "turns", "publications")
@@ -57,18 +53,6 @@ def errors_logged(caplog: pytest.LogCaptureFixture) -> list[str]:
 
 
 # -- Slack --------------------------------------------------------------------------------------
-
-
-@pytest_asyncio.fixture
-async def fake() -> AsyncIterator[FakeSlack]:
-    async with FakeSlack() as slack:
-        yield slack
-
-
-@pytest_asyncio.fixture
-async def bot(fake: FakeSlack, tmp_path: Path) -> AsyncIterator[Bot]:
-    async with running_bot(fake, slack_settings(tmp_path, fake)) as running:
-        yield running
 
 
 def slack_said(fake: FakeSlack) -> str:

@@ -3,11 +3,6 @@ mode against the fake Slack, which models channel membership."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
-import pytest_asyncio
-
 from storage import plans
 from tests.fakes.slack import FakeMessage, FakeSlack
 from tests.slack_support import (
@@ -16,23 +11,9 @@ from tests.slack_support import (
     Bot,
     eventually,
     header,
-    running_bot,
-    slack_settings,
 )
 
 NOT_IN = "⚠ I'm not in this channel: invite me with /invite @draftroom, then try again."
-
-
-@pytest_asyncio.fixture
-async def fake() -> AsyncIterator[FakeSlack]:
-    async with FakeSlack() as slack:
-        yield slack
-
-
-@pytest_asyncio.fixture
-async def bot(fake: FakeSlack, tmp_path: Path) -> AsyncIterator[Bot]:
-    async with running_bot(fake, slack_settings(tmp_path, fake)) as running:
-        yield running
 
 
 def plan_cards(fake: FakeSlack, channel: str) -> list[FakeMessage]:

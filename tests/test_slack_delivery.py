@@ -4,10 +4,7 @@ and an over-long body still posts inside Slack's limits."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
-
-import pytest_asyncio
 
 from tests.fakes.slack import MAX_BLOCKS_JSON, FakeSlack, block_errors
 from tests.slack_support import (
@@ -21,12 +18,6 @@ from tests.slack_support import (
 )
 
 LIMIT_ERRORS = ("invalid_blocks", "msg_blocks_too_long", "invalid_blocks_format", "no_text")
-
-
-@pytest_asyncio.fixture
-async def fake() -> AsyncIterator[FakeSlack]:
-    async with FakeSlack() as slack:
-        yield slack
 
 
 def limit_errors(fake: FakeSlack) -> list[str]:

@@ -6,12 +6,10 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import pytest_asyncio
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -23,12 +21,6 @@ from tests.fakes.slack import MAX_BLOCKS_JSON, FakeMessage, FakeSlack, block_err
 from tests.slack_support import CHANNEL, propose_and_run, running_bot, slack_settings
 
 ONE_HERO_TEXT = 'benchmarks as safety cases special:"1 hero_text"'
-
-
-@pytest_asyncio.fixture
-async def fake() -> AsyncIterator[FakeSlack]:
-    async with FakeSlack() as slack:
-        yield slack
 
 
 def client_of(fake: FakeSlack) -> SlackClient:

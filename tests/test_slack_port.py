@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-import pytest_asyncio
 from slack_sdk.errors import SlackApiError
 
 from bot.edits import EditCoalescer
@@ -33,12 +31,6 @@ from tests.fakes.providers import PNG
 from tests.fakes.slack import FakeSlack
 
 CHANNEL = "C1"
-
-
-@pytest_asyncio.fixture
-async def fake() -> AsyncIterator[FakeSlack]:
-    async with FakeSlack() as slack:
-        yield slack
 
 
 @pytest.fixture

@@ -7,13 +7,11 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
-import pytest_asyncio
 
 from handlers.ports import SOMETHING_WENT_WRONG, WARNING
 from storage import plans, posts
@@ -34,18 +32,6 @@ from tests.slack_support import (
     slack_settings,
 )
 from tests.support import wait_until
-
-
-@pytest_asyncio.fixture
-async def fake() -> AsyncIterator[FakeSlack]:
-    async with FakeSlack() as slack:
-        yield slack
-
-
-@pytest_asyncio.fixture
-async def bot(fake: FakeSlack, tmp_path: Path) -> AsyncIterator[Bot]:
-    async with running_bot(fake, slack_settings(tmp_path, fake)) as running:
-        yield running
 
 
 def approve(fake: FakeSlack, ts: str, user: str = APPROVER) -> dict[str, Any]:

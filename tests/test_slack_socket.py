@@ -3,21 +3,12 @@ on SLACK_API_URL), acknowledges envelopes by envelope_id and serves the same lis
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
-
-import pytest_asyncio
 
 from bot.bootstrap import build
 from bot.slack_adapter import SlackAdapter
 from tests.fakes.slack import FakeSlack
 from tests.slack_support import APPROVER, CHANNEL, PROPOSER, eventually, header, slack_settings
-
-
-@pytest_asyncio.fixture
-async def fake() -> AsyncIterator[FakeSlack]:
-    async with FakeSlack() as slack:
-        yield slack
 
 
 def cards(fake: FakeSlack, prefix: str) -> list[str]:

@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import pytest_asyncio
 from aiohttp import web
 
 from storage import plans, posts, publications
@@ -31,12 +29,6 @@ from tests.slack_support import (
 
 SECOND = "USECOND"
 OTHER_CHANNEL = "C2"
-
-
-@pytest_asyncio.fixture
-async def fake() -> AsyncIterator[FakeSlack]:
-    async with FakeSlack() as slack:
-        yield slack
 
 
 def react(fake: FakeSlack, ts: str, user: str, name: str, *, added: bool = True) -> dict[str, Any]:

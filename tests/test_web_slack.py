@@ -5,13 +5,9 @@ changes between a post's revisions."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import httpx
-import pytest_asyncio
 
-from tests.fakes.slack import FakeSlack
 from tests.fakes.slack_recording import FakeMessage
 from tests.slack_support import (
     APPROVER,
@@ -20,22 +16,8 @@ from tests.slack_support import (
     Bot,
     header,
     propose_and_run,
-    running_bot,
-    slack_settings,
 )
 from tests.support import wait_until
-
-
-@pytest_asyncio.fixture
-async def fake() -> AsyncIterator[FakeSlack]:
-    async with FakeSlack() as slack:
-        yield slack
-
-
-@pytest_asyncio.fixture
-async def bot(fake: FakeSlack, tmp_path: Path) -> AsyncIterator[Bot]:
-    async with running_bot(fake, slack_settings(tmp_path, fake)) as running:
-        yield running
 
 
 def page_link(

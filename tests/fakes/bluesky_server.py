@@ -16,7 +16,6 @@ import asyncio
 from collections import Counter, defaultdict, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Self
 
 from aiohttp import web
 
@@ -31,6 +30,7 @@ from tests.fakes.bluesky_records import (
     sniff_image_type,
 )
 from tests.fakes.bluesky_sessions import FakeSessions, limit_headers, xrpc_error
+from tests.fakes.local_server import LocalServer
 
 Handler = Callable[[web.Request], Awaitable[web.Response]]
 WRITE_POINTS, WRITE_WINDOW_S, CREATE_COST = 5000, 3600, 3
@@ -44,7 +44,7 @@ class Fault:
     reset_in_s: int = 60
 
 
-class FakeBluesky:
+class FakeBluesky(LocalServer):
     def __init__(
         self,
         *,
@@ -66,9 +66,7 @@ class FakeBluesky:
         self.calls: Counter[str] = Counter()
         self.faults: defaultdict[str, deque[Fault | None]] = defaultdict(deque)  # None: let pass
         self.write_points_used = 0
-        self._runner: web.AppRunner | None = None
         self._release = asyncio.Event()
-        self.url = ""
 
     # --- what tests read and inject
 
@@ -99,27 +97,14 @@ class FakeBluesky:
 
     # --- server
 
-    async def start(self) -> Self:
+    def application(self) -> web.Application:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_route("*", "/xrpc/{nsid}", self._dispatch)
         self._release = asyncio.Event()
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
-        self.url = f"http://127.0.0.1:{self._runner.addresses[0][1]}"
-        return self
+        return app
 
-    async def stop(self) -> None:
+    def release_held(self) -> None:
         self._release.set()
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> Self:
-        return await self.start()
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.stop()
 
     def _routes(self) -> dict[tuple[str, str], Handler]:
         return {

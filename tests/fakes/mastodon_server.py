@@ -21,10 +21,11 @@ import itertools
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any, Self
+from typing import Any
 
 from aiohttp import web
 
+from tests.fakes.local_server import LocalServer
 from tests.fakes.mastodon_answers import (
     RATE_LIMIT,
     invalid,
@@ -64,7 +65,7 @@ class Recorded:
     form: dict[str, list[str]] = field(default_factory=dict)
 
 
-class FakeMastodon(MediaEndpoints):
+class FakeMastodon(MediaEndpoints, LocalServer):
     def __init__(
         self,
         *,
@@ -98,8 +99,6 @@ class FakeMastodon(MediaEndpoints):
         self._polls_left: dict[str, int] = {}
         self._attached: set[str] = set()
         self._ids = itertools.count(113_000_000_000_000_001)
-        self._runner: web.AppRunner | None = None
-        self.url = ""
 
     # -- scripting ------------------------------------------------------------------------------
     def fail(
@@ -127,7 +126,7 @@ class FakeMastodon(MediaEndpoints):
         return [r for r in self.requests if r.method == method and r.path == path]
 
     # -- server ---------------------------------------------------------------------------------
-    async def start(self) -> Self:
+    def application(self) -> web.Application:
         app = web.Application(middlewares=[self._middleware], client_max_size=256 * 1024 * 1024)
         r = app.router
         for version, handler in (("v1", self._instance_v1), ("v2", self._instance_v2)):
@@ -139,22 +138,7 @@ class FakeMastodon(MediaEndpoints):
         r.add_get("/api/v1/media/{id}", self._media_get)
         r.add_post(STATUSES, self._status_post)
         r.add_get(STATUSES + "/{id}/source", self._status_source)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
-        self.url = f"http://127.0.0.1:{self._runner.addresses[0][1]}"
-        return self
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> Self:
-        return await self.start()
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.stop()
+        return app
 
     @property
     def domain(self) -> str:

@@ -25,10 +25,11 @@ import zlib
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Self
+from typing import Any
 
 from aiohttp import web
 
+from tests.fakes.local_server import LocalServer
 from tests.fakes.provider_models import AnthropicModelsMixin, OpenAIModelsMixin
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -124,7 +125,7 @@ def default_reply(call: ChatCall) -> str:
     return "{}"
 
 
-class FakeServer:
+class FakeServer(LocalServer):
     """The shared part: start/stop on a free port, recording, scripted failures, delay, hang."""
 
     def __init__(self) -> None:
@@ -132,9 +133,6 @@ class FakeServer:
         self.delay_s = 0.0
         self.hang = False
         self.failures: deque[Failure] = deque()
-        self.url = ""
-        self.port = 0
-        self._runner: web.AppRunner | None = None
         self._release = asyncio.Event()
 
     def fail(
@@ -144,28 +142,14 @@ class FakeServer:
         failure = Failure(status, message or f"fake {status}", retry_after)
         self.failures.extend([failure] * times)
 
-    async def start(self) -> Self:
+    def application(self) -> web.Application:
         app = web.Application(middlewares=[self._middleware])
         self.routes(app)
         self._release = asyncio.Event()
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
-        self.port = int(self._runner.addresses[0][1])
-        self.url = f"http://127.0.0.1:{self.port}"
-        return self
+        return app
 
-    async def stop(self) -> None:
+    def release_held(self) -> None:
         self._release.set()
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> Self:
-        return await self.start()
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.stop()
 
     def routes(self, app: web.Application) -> None:
         raise NotImplementedError

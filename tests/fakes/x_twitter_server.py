@@ -25,11 +25,12 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Self
+from typing import Any
 
 from aiohttp import web
 
 from pipeline.destinations.x_twitter_text import weighted_length
+from tests.fakes.local_server import LocalServer
 from tests.fakes.x_twitter_shapes import (
     authorization_problem,
     created_at_text,
@@ -78,7 +79,7 @@ class Stall:
 
 
 @dataclass
-class FakeX:
+class FakeX(LocalServer):
     consumer_key: str = "x-consumer-key"
     consumer_secret: str = "x-consumer-secret-LEAKCHECK"
     access_token: str = "1500000000000000001-x-access-token"
@@ -95,7 +96,6 @@ class FakeX:
     _injected: deque[Injected] = field(default_factory=deque)
     _stalls: list[Stall] = field(default_factory=list)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
-    _runner: web.AppRunner | None = None
     _released: asyncio.Event = field(default_factory=asyncio.Event)
 
     def fail(
@@ -119,30 +119,17 @@ class FakeX:
         """Process the next matching request, then hold its answer until the fake stops."""
         self._stalls.append(Stall(method, path))
 
-    async def start(self) -> Self:
+    def application(self) -> web.Application:
         app = web.Application(middlewares=[self._middleware], client_max_size=16 * 1024 * 1024)
         app.router.add_post("/2/tweets", self._create_post)
         app.router.add_post("/2/media/upload", self._upload)
         app.router.add_post("/2/media/metadata", self._metadata)
         app.router.add_get("/2/users/me", self._me)
         app.router.add_get("/2/users/{id}/tweets", self._users_posts)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
-        self.url = f"http://127.0.0.1:{self._runner.addresses[0][1]}"
-        return self
+        return app
 
-    async def stop(self) -> None:
+    def release_held(self) -> None:
         self._released.set()
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> Self:
-        return await self.start()
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.stop()
 
     def posts_with(self, text: str) -> list[XPost]:
         return [post for post in self.posts if post.text == text]
