@@ -5,6 +5,7 @@ changes between a post's revisions."""
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable
 
 import httpx
 
@@ -45,6 +46,10 @@ def page_link(
     raise AssertionError(f"no link to {path} in {contexts}")
 
 
+async def _has(text: Awaitable[str], part: str) -> bool:
+    return part in await text
+
+
 async def test_a_draft_links_to_its_page_and_the_page_links_back_to_slack(bot: Bot) -> None:
     drafts = await propose_and_run(bot, SEED_PROPOSE)
     draft = next(d for d in drafts if "hero_text" in header(d))
@@ -63,15 +68,23 @@ async def test_a_draft_links_to_its_page_and_the_page_links_back_to_slack(bot: B
         lambda: any("is published" in header(m) for m in bot.thread(draft.ts)), timeout=20
     )
     (notice,) = [m for m in bot.thread(draft.ts) if "is published" in header(m)]
-    async with httpx.AsyncClient() as http:
-        page = await http.get(link)
-    assert page.status_code == 200 and "published · " in page.text
     permalink = (
         f"https://fake.slack.com/archives/{CHANNEL}/p{notice.ts.replace('.', '')}"
         f"?thread_ts={draft.ts}&amp;cid={CHANNEL}"
     )
-    assert permalink in page.text and "open in slack" in page.text
-    assert f"slack · {CHANNEL}" in page.text
+
+    async def page_text() -> str:
+        async with httpx.AsyncClient() as http:
+            page = await http.get(link)
+        assert page.status_code == 200
+        return page.text
+
+    # The turn is logged once Slack has answered chat.postMessage, a moment after the fake
+    # holds the message: wait for the page to show it rather than racing the bot.
+    await wait_until(lambda: _has(page_text(), permalink), timeout=10)
+    page = await page_text()
+    assert "published · " in page and "open in slack" in page
+    assert f"slack · {CHANNEL}" in page
 
 
 async def test_the_page_shows_what_changed_between_revisions(bot: Bot) -> None:
