@@ -15,23 +15,45 @@ from bot.doctor_check import Check, ok, problem, warning
 from bot.settings import Settings
 from pipeline.budget import start_of_day
 from pipeline.personas import PersonaError, load_personas
-from storage.doctor_queries import DatabaseState, read_state
+from storage.backend import POSTGRES_SCHEMES
+from storage.doctor_queries import DatabaseState, read_postgres_state, read_state
+from storage.postgres_db import shown_url
 from storage.unusable import DatabaseUnusableError
 
 
 async def database_check(settings: Settings) -> tuple[Check, DatabaseState | None]:
-    path = settings.db_path
+    """The SQLite file, or the PostgreSQL server when DATABASE_URL is set; the line says which."""
+    url = settings.database_url.get_secret_value() if settings.database_url else None
+    since = start_of_day(time.time())
+    if url and not url.startswith(POSTGRES_SCHEMES):
+        scheme = url.split(":", 1)[0]
+        return problem(
+            "database",
+            f"DATABASE_URL is not a PostgreSQL URL (it starts {scheme}:).",
+            "make it postgresql://user:password@host/database, or unset it to use DRAFTROOM_DB.",
+        ), None
     try:
-        state = await read_state(path, since=start_of_day(time.time()))
+        if url:
+            state = await read_postgres_state(url, since=since)
+        else:
+            state = await read_state(settings.db_path, since=since)
     except DatabaseUnusableError as exc:
         problem_text, _, remedy = str(exc).rpartition(": ")  # the problem may hold ": "
         return problem("database", f"{problem_text}.", f"{remedy}."), None
+    where = f"PostgreSQL {shown_url(url)}" if url else f"SQLite {settings.db_path}"
     if state.schema == 0:
-        return ok("database", f"{path} will be created at the first start."), state
+        made = (
+            "has no tables yet; the first start creates the tables"
+            if url
+            else ("will be created at the first start")
+        )
+        return ok("database", f"{where} {made}."), state
     if state.schema < state.known:
-        detail = f"{path} is at schema {state.schema}; the next start migrates it to {state.known}."
+        detail = (
+            f"{where} is at schema {state.schema}; the next start migrates it to {state.known}."
+        )
         return ok("database", detail), state
-    return ok("database", f"{path} opens, at schema {state.schema} (this version's)."), state
+    return ok("database", f"{where} opens, at schema {state.schema} (this version's)."), state
 
 
 def folder_check(name: str, folder: Path, setting: str) -> Check:

@@ -3,23 +3,52 @@ and exits 0; each set-up mistake is named with its fix and exits 1; nothing is e
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
+
+import psycopg
 
 from storage import chat
-from storage.db import Database
-from tests.doctor_support import lines_of, set_up
+from storage.doctor_queries import known_schema
+from storage.postgres_db import shown_url
+from storage.sqlite_db import SqliteDatabase
+from tests import doctor_support, support
+from tests.doctor_support import lines_of
 from tests.fakes.slack import DEFAULT_SCOPES, FakeSlack
 
 
+@contextlib.asynccontextmanager
+async def set_up(tmp: Path, **fakes: Any) -> AsyncIterator[doctor_support.SetUp]:
+    """The doctor's set-up on the running test's database (its PostgreSQL one on `[postgres]`)."""
+    async with doctor_support.set_up(tmp, **fakes) as s:
+        if support.DATABASE_URL:
+            s.env["DATABASE_URL"] = support.DATABASE_URL
+        yield s
+
+
+def database_line_start(tmp: Path) -> str:
+    """How the database line names the running test's database."""
+    if support.DATABASE_URL:
+        return f"PostgreSQL {shown_url(support.DATABASE_URL)}"
+    return f"SQLite {tmp / 'd.db'}"
+
+
 async def test_a_complete_set_up_is_all_ok_and_spends_nothing(tmp_path: Path) -> None:
+    async with support.database_for(tmp_path, "d.db"):
+        pass  # a database the bot has started on
     async with set_up(tmp_path) as s:
         code, lines = await s.doctor("doctor", "--webhook")
         assert code == 0, lines
         assert lines_of(lines, "problem") == [] and lines_of(lines, "warning") == [], lines
         assert lines[-1].startswith("All ") and lines[-1].endswith(" checks ok."), lines
+        [database] = [line for line in lines if line.startswith("ok      database:")]
+        assert f"database: {database_line_start(tmp_path)} opens, at schema " in database, database
+        assert "(this version's)" in database
         for name in (
             "slack scopes",
             "slack app token",
@@ -42,7 +71,7 @@ async def test_a_missing_scope_and_a_channel_the_bot_left_are_named_with_their_f
 ) -> None:
     scopes = [s for s in DEFAULT_SCOPES if s not in ("reactions:write", "files:write")]
     async with set_up(tmp_path, slack=FakeSlack(scopes=scopes)) as s:
-        async with Database(tmp_path / "d.db") as db, db.transaction() as conn:
+        async with support.database_for(tmp_path, "d.db") as db, db.transaction() as conn:
             for channel in ("C0KEPT", "C0LEFT"):
                 await chat.link_message(
                     conn,
@@ -104,18 +133,29 @@ async def test_an_unwritable_media_folder_is_named_and_refuses_start_up(tmp_path
         media.chmod(0o700)
 
 
-async def test_a_database_of_an_unknown_schema_is_a_problem(tmp_path: Path) -> None:
-    db = tmp_path / "d.db"
-    async with Database(db):
-        pass
-    with sqlite3.connect(db) as conn:
-        conn.execute("PRAGMA user_version = 999")
+async def test_a_database_of_a_newer_schema_is_a_problem(tmp_path: Path) -> None:
+    url = support.DATABASE_URL
+    if url:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("INSERT INTO schema_version VALUES (999)")
+        where, setting = shown_url(url), "point DATABASE_URL at another database"
+        known = known_schema("migrations_pg")
+    else:
+        async with SqliteDatabase(tmp_path / "d.db"):
+            pass
+        with sqlite3.connect(tmp_path / "d.db") as conn:
+            conn.execute("PRAGMA user_version = 999")
+        where, setting = str(tmp_path / "d.db"), "set DRAFTROOM_DB to another file"
+        known = known_schema()
     async with set_up(tmp_path) as s:
         code, lines = await s.doctor("doctor")
         assert code == 1
         [line] = lines_of(lines, "problem")
-        assert line.startswith(f"problem database: database {db} was written by a newer draftroom")
-        assert "Fix: upgrade draftroom, or set DRAFTROOM_DB to another file." in line
+        assert line.startswith(
+            f"problem database: database {where} was written by a newer draftroom"
+        )
+        assert f"(schema 999, this version knows {known})" in line
+        assert f"Fix: upgrade draftroom, or {setting}." in line
 
 
 async def test_help_setup_tells_an_approver_privately_what_is_wrong(tmp_path: Path) -> None:

@@ -3,17 +3,39 @@ problem line naming it and its fix; nothing is spent."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import sqlite3
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
 
 from bot.doctor import run_checks
 from bot.doctor_check import Check
-from tests.doctor_support import set_up
+from tests import doctor_support, support
 from tests.fakes.fal import FakeFal
 from tests.fakes.providers import FakeAnthropic
 
 ADD_REACTIONS = 1 << 6
+
+
+@contextlib.asynccontextmanager
+async def set_up(tmp: Path, **fakes: Any) -> AsyncIterator[doctor_support.SetUp]:
+    """The doctor's set-up on the running test's database (its PostgreSQL one on `[postgres]`)."""
+    async with doctor_support.set_up(tmp, **fakes) as s:
+        if support.DATABASE_URL:
+            s.env["DATABASE_URL"] = support.DATABASE_URL
+        yield s
+
+
+def closed_port() -> int:
+    """A port on 127.0.0.1 nothing listens on."""
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        return int(closed.getsockname()[1])
 
 
 def named(checks: list[Check], start: str) -> list[Check]:
@@ -137,9 +159,7 @@ async def test_a_media_host_that_resolves_to_this_machine_is_a_problem(tmp_path:
 
 
 async def test_a_server_that_does_not_answer_is_named_without_its_url(tmp_path: Path) -> None:
-    with socket.socket() as closed:
-        closed.bind(("127.0.0.1", 0))
-        port = closed.getsockname()[1]
+    port = closed_port()
     async with set_up(tmp_path) as s:
         s.env["LLM_BASE_URL"] = f"http://127.0.0.1:{port}/v1"
         [down] = problems(await run_checks(s.settings()))
@@ -147,7 +167,7 @@ async def test_a_server_that_does_not_answer_is_named_without_its_url(tmp_path: 
         assert str(port) not in down.line()
 
 
-async def test_a_database_of_an_older_schema_is_fine_and_migrated_at_the_next_start(
+async def test_a_sqlite_file_of_an_older_schema_is_fine_and_migrated_at_the_next_start(
     tmp_path: Path,
 ) -> None:
     first = (
@@ -163,3 +183,55 @@ async def test_a_database_of_an_older_schema_is_fine_and_migrated_at_the_next_st
             database.level == "ok"
             and "is at schema 1; the next start migrates it" in database.detail
         )
+
+
+async def test_an_unreachable_database_url_is_named_without_its_password(tmp_path: Path) -> None:
+    port = closed_port()
+    async with set_up(tmp_path) as s:
+        s.env["DATABASE_URL"] = f"postgresql://draftroom:pw-not-shown@127.0.0.1:{port}/draftroom"
+        checks = await run_checks(s.settings())
+        [database] = problems(checks)
+        assert database.name == "database"
+        assert database.detail.startswith(
+            f"database postgresql://draftroom@127.0.0.1:{port}/draftroom cannot be reached ("
+        )
+        assert "DATABASE_URL" in database.fix and "server runs" in database.fix
+        assert "pw-not-shown" not in database.line()
+        # Today's spend is unknown, not taken for $0.
+        [budget] = named(checks, "budget")
+        assert budget.level == "warning" and "unknown" in budget.detail
+
+
+async def test_a_url_that_is_not_postgresql_is_a_problem(tmp_path: Path) -> None:
+    async with set_up(tmp_path) as s:
+        s.env["DATABASE_URL"] = "mysql://draftroom:pw-not-shown@127.0.0.1/draftroom"
+        [database] = problems(await run_checks(s.settings()))
+        assert database.name == "database" and "not a PostgreSQL URL" in database.detail
+        assert "postgresql://" in database.fix and "pw-not-shown" not in database.line()
+
+
+async def test_a_database_not_made_yet_is_fine_and_the_doctor_makes_nothing(
+    tmp_path: Path, backend: str, request: pytest.FixtureRequest
+) -> None:
+    async with set_up(tmp_path) as s:
+        if backend == "postgres":
+            server = request.getfixturevalue("postgres_server")
+            url = server.fresh_database(empty=True)
+            request.addfinalizer(lambda: server.drop(url))
+            s.env["DATABASE_URL"] = url
+        checks = await run_checks(s.settings())
+        assert problems(checks) == []
+        [database] = named(checks, "database")
+        if backend == "postgres":
+            assert database.detail.startswith("PostgreSQL postgresql://")
+            assert database.detail.endswith(
+                " has no tables yet; the first start creates the tables."
+            )
+            with psycopg.connect(url) as conn:
+                [(made,)] = conn.execute("SELECT to_regclass('schema_version')").fetchall()
+            assert made is None
+        else:
+            assert (
+                database.detail == f"SQLite {tmp_path / 'd.db'} will be created at the first start."
+            )
+            assert not (tmp_path / "d.db").exists()
