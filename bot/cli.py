@@ -42,6 +42,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     sub.add_parser("discord-invite", help="print the Discord invite URL")
     doctor = sub.add_parser("doctor", help="check the set-up; exit status 1 on a problem")
     doctor.add_argument("--webhook", action="store_true", help="send the webhook a test call")
+    sub.add_parser("migrate-to-postgres", help="copy DRAFTROOM_DB into the empty DATABASE_URL")
     return parser.parse_args(argv)
 
 
@@ -88,6 +89,10 @@ def main(argv: list[str] | None = None) -> None:
             from bot.doctor import doctor
 
             sys.exit(doctor(settings, webhook=args.webhook))
+        elif command == "migrate-to-postgres":
+            from bot.migrate_command import migrate_to_postgres
+
+            sys.exit(migrate_to_postgres(settings))
         elif (refusal := startup_refusal(settings)) is not None:
             sys.exit(f"draftroom: {refusal}")
         elif command == "console" or not (settings.slack_enabled or settings.discord_enabled):
