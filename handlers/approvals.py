@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import logging
 
-from aiosqlite import Connection
-
 from handlers import permissions, scheduling
 from handlers.announcements import say_in_thread
 from handlers.commands import RunPlan
@@ -35,6 +33,7 @@ from handlers.ports import (
 from handlers.publishing import publish_post
 from pipeline.spec import FORMATS
 from storage import chat, plans, posts, reactions, steps
+from storage.db import Connection
 from storage.models import MessageLink, Plan, Post
 
 log = logging.getLogger(__name__)

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from aiosqlite import Connection
-
 from handlers import permissions
 from handlers.commands import ListScheduled, Schedule, Unschedule
 from handlers.deps import Deps
@@ -20,6 +18,7 @@ from handlers.schedule_times import lead_s, next_free_slot, read_when, shown
 from pipeline.personas import Persona
 from storage import plans, posts
 from storage import schedule as times
+from storage.db import Connection
 from storage.models import Post
 
 DAY_S = 86400.0

@@ -7,14 +7,13 @@ import asyncio
 from collections.abc import Awaitable
 from typing import Any, TypeVar
 
-from aiosqlite import Connection
-
 from handlers.deps import Deps
 from handlers.ports import UserError
 from pipeline.budget import BudgetExceeded, Reservation
 from pipeline.providers.base import ProviderError
 from pipeline.structured import Structured
 from storage import reservations, steps
+from storage.db import Connection
 
 T = TypeVar("T", bound=Structured[Any])
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from aiosqlite import Connection
-
 from handlers.deps import Deps
 from handlers.ports import Card, Invocation, MessageRef
 from storage import chat
+from storage.db import Connection
 
 
 async def add_user_turn(

@@ -11,8 +11,6 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from aiosqlite import Connection
-
 from pipeline import drafting
 from pipeline.budget import Reservation
 from pipeline.calls import PaidCalls
@@ -21,6 +19,7 @@ from pipeline.schemas import DraftBatch, DraftItem
 from pipeline.spec import FORMATS, ItemSpec
 from pipeline.structured import Structured
 from storage import posts, steps
+from storage.db import Connection
 from storage.models import PlanRevision
 
 

@@ -35,10 +35,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from aiosqlite import Connection
-
 from storage import reservations
-from storage.db import Database
+from storage.db import Connection, Database
 
 _SLACK = 1e-9  # float sums of prices: a call that fits to the billionth of a cent fits
 

@@ -7,9 +7,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from aiosqlite import Connection
-
-from storage.db import fetchall
+from storage.db import Connection, fetchall
 from storage.models import MessageLink, Place, Post
 
 

@@ -3,9 +3,7 @@ like a platform's would."""
 
 from __future__ import annotations
 
-from aiosqlite import Connection
-
-from storage.db import fetchone
+from storage.db import Connection, fetchone
 
 
 async def add_console_message(

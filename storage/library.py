@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aiosqlite import Connection
-
-from storage.db import fetchall, fetchone
+from storage import fulltext
+from storage.db import Connection, fetchall, fetchone
+from storage.fulltext import Match
 from storage.models import Place, Post
-from storage.search import place_query, quoted, telling_words
+from storage.search import telling_words
 
 # Tabs count up to this many posts each; more reads as "10000+". A search counts its newest
 # SEARCH_CAP matches, and says "+" when there are more.
@@ -46,13 +46,11 @@ def _where(place: Place, filters: Filters, *, status: bool = True) -> tuple[str,
     return " AND ".join(clauses), params
 
 
-def _match(place: Place, words: str) -> str | None:
-    """The FTS query for the library's search box: posts with every telling word (the index
-    `/ask` reads, scoped by its `place` column); None when no word is telling."""
+def _match(place: Place, words: str) -> Match | None:
+    """The library's search box: posts with every telling word (the index `/ask` reads);
+    None when no word is telling."""
     found = telling_words(words)
-    if not found:
-        return None
-    return f"{place_query(place)} AND " + " AND ".join(quoted(w) for w in found)
+    return Match(place, tuple(found), every=True) if found else None
 
 
 async def page_of_posts(
@@ -72,9 +70,10 @@ async def page_of_posts(
         match = _match(place, filters.words)
         if match is None:
             return []
-        source, key = "post_search s JOIN posts p ON p.id = s.rowid", "s.rowid"
-        where = f"post_search MATCH ? AND {where}"
-        params.insert(0, match)
+        source, key = fulltext.source(conn.dialect), fulltext.key(conn.dialect)
+        condition, found = fulltext.condition(conn.dialect, match)
+        where = f"{condition} AND {where}"
+        params[:0] = found
     else:
         source, key = "posts p", "p.id"
     order = "DESC"
@@ -116,14 +115,18 @@ async def count_by_status(
     match = _match(place, filters.words)
     if match is None:
         return dict.fromkeys(statuses, 0), False
-    newest = "SELECT rowid FROM post_search WHERE post_search MATCH ? ORDER BY rowid DESC LIMIT ?"
+    condition, found_params = fulltext.condition(conn.dialect, match)
+    key = fulltext.key(conn.dialect)
+    newest = f"SELECT {key} AS id FROM post_search s WHERE {condition} ORDER BY {key} DESC LIMIT ?"
     rows = await fetchall(
         conn,
-        f"SELECT p.status AS status, COUNT(*) AS n FROM ({newest}) s"
-        f" JOIN posts p ON p.id = s.rowid WHERE {where} GROUP BY p.status",
-        (match, SEARCH_CAP + 1, *params),
+        f"SELECT p.status AS status, COUNT(*) AS n FROM ({newest}) m"
+        f" JOIN posts p ON p.id = m.id WHERE {where} GROUP BY p.status",
+        (*found_params, SEARCH_CAP + 1, *params),
     )
-    seen = await fetchone(conn, f"SELECT COUNT(*) AS n FROM ({newest})", (match, SEARCH_CAP + 1))
+    seen = await fetchone(
+        conn, f"SELECT COUNT(*) AS n FROM ({newest}) m", (*found_params, SEARCH_CAP + 1)
+    )
     found = {str(r["status"]): int(r["n"]) for r in rows}
     capped = seen is not None and int(seen["n"]) > SEARCH_CAP
     return {s: found.get(s, 0) for s in statuses}, capped

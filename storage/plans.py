@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from aiosqlite import Connection
-
-from storage.db import changes, fetchall, fetchone, insert, newest_ids
+from storage.db import Connection, changes, fetchall, fetchone, insert, newest_ids
 from storage.models import Place, Plan, PlanRevision, Run
 
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from aiosqlite import Connection
-
-from storage.db import fetchall, fetchone, insert, newest_ids
+from storage import fulltext
+from storage.db import Connection, fetchall, fetchone, insert, newest_ids
 from storage.models import Place, Post, PostRevision
 
 
@@ -85,19 +84,16 @@ async def set_content(
         (headline, body, caption, video_script, post_id),
     )
     await conn.execute(
-        "INSERT OR REPLACE INTO post_revisions"
+        "INSERT INTO post_revisions"
         " (post_id, rev, headline, body, caption, video_script, created_at)"
         " SELECT id, rev, headline, body, caption, video_script, status_changed_at"
-        " FROM posts WHERE id = ?",
+        " FROM posts WHERE id = ?"
+        " ON CONFLICT (post_id, rev) DO UPDATE SET headline = excluded.headline,"
+        " body = excluded.body, caption = excluded.caption,"
+        " video_script = excluded.video_script, created_at = excluded.created_at",
         (post_id,),
     )
-    if not new:
-        await conn.execute("DELETE FROM post_search WHERE rowid = ?", (post_id,))
-    await conn.execute(
-        "INSERT INTO post_search (rowid, body, caption, plan_text, place)"
-        " SELECT id, ?, ?, ?, platform || lower(channel_id) FROM posts WHERE id = ?",
-        (f"{headline}\n{body}", caption, plan_text, post_id),
-    )
+    await fulltext.index(conn, post_id, (f"{headline}\n{body}", caption, plan_text), new=new)
 
 
 async def new_revision(conn: Connection, post_id: int, *, now: float) -> int:

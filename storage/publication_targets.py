@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aiosqlite import Connection
-
-from storage.db import changes, fetchall, fetchone
+from storage.db import Connection, changes, fetchall, fetchone
 from storage.models import Record
 
 
@@ -39,19 +37,19 @@ async def plan_targets(
     now: float,
 ) -> None:
     """A pending row per (kind, name, idempotency key) not yet planned: a key is fixed once."""
-    for kind, name, key in destinations:
+    for position, (kind, name, key) in enumerate(destinations):
         await conn.execute(
-            "INSERT OR IGNORE INTO publication_targets"
-            " (post_id, rev, destination, name, state, idempotency_key, updated_at)"
-            " VALUES (?, ?, ?, ?, 'pending', ?, ?)",
-            (post_id, rev, kind, name, key, now),
+            "INSERT INTO publication_targets"
+            " (post_id, rev, destination, name, state, idempotency_key, updated_at, position)"
+            " VALUES (?, ?, ?, ?, 'pending', ?, ?, ?) ON CONFLICT DO NOTHING",
+            (post_id, rev, kind, name, key, now, position),
         )
 
 
 async def targets_of(conn: Connection, post_id: int, rev: int) -> list[Target]:
     rows = await fetchall(
         conn,
-        "SELECT * FROM publication_targets WHERE post_id = ? AND rev = ? ORDER BY rowid",
+        "SELECT * FROM publication_targets WHERE post_id = ? AND rev = ? ORDER BY position",
         (post_id, rev),
     )
     return [Target.from_row(r) for r in rows]

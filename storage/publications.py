@@ -3,9 +3,7 @@ carries, the destination's answer and the last error."""
 
 from __future__ import annotations
 
-from aiosqlite import Connection
-
-from storage.db import changes, fetchone
+from storage.db import Connection, changes, fetchone
 from storage.models import Publication
 
 
@@ -18,7 +16,7 @@ async def reserve_publication(
         "INSERT INTO publications (post_id, idempotency_key, target, rev) VALUES (?, ?, ?, ?)"
         " ON CONFLICT (post_id) DO UPDATE SET idempotency_key = excluded.idempotency_key,"
         " target = excluded.target, rev = excluded.rev, error = NULL"
-        " WHERE publications.published_at IS NULL AND publications.rev IS NOT excluded.rev",
+        " WHERE publications.published_at IS NULL AND publications.rev IS DISTINCT FROM excluded.rev",
         (post_id, key, target, rev),
     )
 

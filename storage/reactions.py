@@ -3,9 +3,7 @@ their message was linked (applied once it is)."""
 
 from __future__ import annotations
 
-from aiosqlite import Connection
-
-from storage.db import fetchall
+from storage.db import Connection, fetchall
 
 
 async def add_reaction(

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aiosqlite import Connection
-
-from storage.db import changes, fetchone, insert
+from storage.db import Connection, changes, fetchone, insert
 
 _UNUSED_OF_RUN = (
     "MAX(r.reserved_usd"

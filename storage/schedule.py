@@ -9,9 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aiosqlite import Connection
-
-from storage.db import fetchall, fetchone
+from storage.db import Connection, fetchall, fetchone
 from storage.models import Place, Post
 
 # The states in which a post may be given a time, or have it changed or removed.
@@ -131,7 +129,8 @@ async def expire_waiting(
             (post.id, now),
         )
         await conn.execute(
-            "INSERT OR IGNORE INTO post_expiries (post_id, rev, expired_at) VALUES (?, ?, ?)",
+            "INSERT INTO post_expiries (post_id, rev, expired_at) VALUES (?, ?, ?)"
+            " ON CONFLICT DO NOTHING",
             (post.id, post.rev, now),
         )
         expired.append(post)

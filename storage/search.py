@@ -1,13 +1,13 @@
-"""The library's full-text search (SQLite FTS5): a user's words as a safe query, scoped to one
-channel inside the index."""
+"""`/ask`'s search: a user's words as a safe query on the full-text index (storage/fulltext.py),
+scoped to one channel inside it."""
 
 from __future__ import annotations
 
 import re
 
-from aiosqlite import Connection
-
-from storage.db import fetchall, fetchone
+from storage import fulltext
+from storage.db import Connection, fetchall, fetchone
+from storage.fulltext import Match
 from storage.models import Place, Post
 
 _WORD = re.compile(r"[\w']+", re.UNICODE)
@@ -38,22 +38,12 @@ def telling_words(text: str) -> list[str]:
     return [w for w in dict.fromkeys(words) if len(w) > 2 and w not in STOP_WORDS][:MOST_WORDS]
 
 
-def quoted(word: str) -> str:
-    """A word as an FTS5 string: no FTS syntax leaks through."""
-    return '"' + word.replace('"', "") + '"'
-
-
-def place_query(place: Place) -> str:
-    """The channel as one FTS5 term on the `place` column (`slackc0123`)."""
-    token = "".join(ch for ch in f"{place[0]}{place[1]}".lower() if ch.isalnum())
-    return f"place : {quoted(token)}"
-
-
-async def _common(conn: Connection, place: str, word: str) -> bool:
+async def _common(conn: Connection, match: Match) -> bool:
+    condition, params = fulltext.condition(conn.dialect, match)
     row = await fetchone(
         conn,
-        "SELECT COUNT(*) AS n FROM (SELECT 1 FROM post_search WHERE post_search MATCH ? LIMIT ?)",
-        (f"{place} AND {quoted(word)}", COMMON_AT + 1),
+        f"SELECT COUNT(*) AS n FROM (SELECT 1 FROM post_search s WHERE {condition} LIMIT ?) c",
+        (*params, COMMON_AT + 1),
     )
     return row is not None and int(row["n"]) > COMMON_AT
 
@@ -65,17 +55,15 @@ async def search_posts(conn: Connection, text: str, *, place: Place, limit: int 
     words = telling_words(text)
     if not words:
         return []
-    channel = place_query(place)
-    telling = [w for w in words if not await _common(conn, channel, w)]
-    if telling:
-        query = " OR ".join(quoted(w) for w in telling)
-    else:
-        query = " AND ".join(quoted(w) for w in words)
+    everything = Match(place, tuple(words), every=True)
+    telling = [w for w in words if not await _common(conn, everything.narrowed(w))]
+    match = Match(place, tuple(telling), every=False) if telling else everything
+    condition, params = fulltext.condition(conn.dialect, match)
+    order, order_params = fulltext.best_first(conn.dialect, match)
     rows = await fetchall(
         conn,
-        "SELECT p.* FROM post_search s JOIN posts p ON p.id = s.rowid"
-        " WHERE post_search MATCH ? AND p.platform = ? AND p.channel_id = ?"
-        " ORDER BY bm25(post_search) LIMIT ?",
-        (f"{channel} AND ({query})", *place, limit),
+        f"SELECT p.* FROM {fulltext.source(conn.dialect)}"
+        f" WHERE {condition} AND p.platform = ? AND p.channel_id = ? ORDER BY {order} LIMIT ?",
+        (*params, *place, *order_params, limit),
     )
     return [Post.from_row(r) for r in rows]

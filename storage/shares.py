@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from aiosqlite import Connection
-
-from storage.db import changes, fetchall, fetchone, insert
+from storage.db import Connection, changes, fetchall, fetchone, insert
 from storage.models import Place, Share
 
 
@@ -35,7 +33,7 @@ async def reusable_share(
     """A live link for the same thing in the same channel that lasts past `valid_until`."""
     row = await fetchone(
         conn,
-        "SELECT * FROM shares WHERE kind = ? AND target IS ? AND platform = ? AND channel_id = ?"
+        "SELECT * FROM shares WHERE kind = ? AND target IS NOT DISTINCT FROM ? AND platform = ? AND channel_id = ?"
         " AND expires_at > ? AND revoked_at IS NULL ORDER BY expires_at DESC LIMIT 1",
         (kind, target, *place, valid_until),
     )
@@ -72,7 +70,7 @@ async def kept_secret(conn: Connection, name: str, make: str, *, now: float) -> 
     """The secret stored under `name`; `make` is stored first if there is none (once: a second
     process racing this keeps the first one's)."""
     await conn.execute(
-        "INSERT OR IGNORE INTO app_secrets (name, value, created_at) VALUES (?, ?, ?)",
+        "INSERT INTO app_secrets (name, value, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
         (name, make, now),
     )
     row = await fetchone(conn, "SELECT value FROM app_secrets WHERE name = ?", (name,))

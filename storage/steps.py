@@ -5,9 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from aiosqlite import Connection
-
-from storage.db import changes, fetchall, fetchone, insert
+from storage.db import Connection, changes, fetchall, fetchone, insert
 from storage.models import Step
 
 
@@ -179,9 +177,14 @@ async def costs_by_day(
         where = " AND COALESCE(p.platform, pl.platform) = ?"
         where += " AND COALESCE(p.channel_id, pl.channel_id) = ?"
         params = list(place)
+    day = (
+        "date(s.ended_at, 'unixepoch')"
+        if conn.dialect == "sqlite"
+        else "to_char(to_timestamp(s.ended_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
+    )
     rows = await fetchall(
         conn,
-        "SELECT date(s.ended_at, 'unixepoch') AS day,"
+        f"SELECT {day} AS day,"
         " COALESCE(p.persona, pl.persona, '?') AS who, COALESCE(s.provider, '?') AS via,"
         " COALESCE(SUM(s.cost_usd), 0) AS cost, COUNT(*) AS steps,"
         " SUM(CASE WHEN s.cost_known = 0 THEN 1 ELSE 0 END) AS unknown"

@@ -16,7 +16,7 @@ RESTORE = "restore it from a backup, or move it away to start afresh"
 class DatabaseUnusableError(Exception):
     """The database file cannot be opened, read, written or understood by this version."""
 
-    def __init__(self, path: Path, problem: str, remedy: str) -> None:
+    def __init__(self, path: Path | str, problem: str, remedy: str) -> None:
         super().__init__(f"database {path} {problem}: {remedy}")
         self.path = path
 

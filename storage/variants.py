@@ -5,9 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from aiosqlite import Connection
-
-from storage.db import fetchall
+from storage.db import Connection, fetchall
 
 
 async def store_variants(
@@ -15,8 +13,9 @@ async def store_variants(
 ) -> None:
     """`texts` by destination kind, in the write that records the step that wrote them."""
     await conn.executemany(
-        "INSERT OR REPLACE INTO caption_variants (post_id, rev, destination, text, created_at)"
-        " VALUES (?, ?, ?, ?, ?)",
+        "INSERT INTO caption_variants (post_id, rev, destination, text, created_at)"
+        " VALUES (?, ?, ?, ?, ?) ON CONFLICT (post_id, rev, destination)"
+        " DO UPDATE SET text = excluded.text, created_at = excluded.created_at",
         [(post_id, rev, kind, text, now) for kind, text in texts.items()],
     )
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import io
 import logging
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +13,8 @@ import pytest_asyncio
 from bot.settings import Settings
 from tests.fakes.slack import FakeSlack
 from tests.slack_support import Bot, running_bot, slack_settings
+from tests import support
+from tests.postgres import PostgresServer
 from tests.support import make_settings
 
 # Every log line of the whole suite, at INFO and above, is kept and scanned at the end for the
@@ -38,6 +40,54 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if leaks:
         print(f"\nSECRETS IN THE SUITE'S LOGS: {leaks}")
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+BACKENDS = ("sqlite", "postgres")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--backend",
+        choices=[*BACKENDS, "both"],
+        default="both",
+        help="the database every test runs on (default: each test on both)",
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Every test runs on SQLite and on PostgreSQL; one with `sqlite` in its name is about
+    SQLite itself (its file, WAL) and runs on SQLite only."""
+    chosen = metafunc.config.getoption("--backend")
+    wanted = list(BACKENDS) if chosen == "both" else [chosen]
+    if "sqlite" in metafunc.function.__name__:
+        wanted = [b for b in wanted if b == "sqlite"]
+    metafunc.parametrize("backend", wanted, indirect=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    server = PostgresServer()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(autouse=True)  # autouse: set up before any fixture that builds settings
+def backend(request: pytest.FixtureRequest) -> Iterator[str]:
+    """The database of this test: `support.DATABASE_URL` is what `make_settings` and
+    `database_for` hand out."""
+    if request.param == "sqlite":
+        yield "sqlite"
+        return
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    url = server.fresh_database()
+    support.DATABASE_URL = url
+    try:
+        yield "postgres"
+    finally:
+        support.DATABASE_URL = None
+        server.drop(url)
 
 
 @pytest.fixture

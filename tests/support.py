@@ -19,6 +19,8 @@ from typing import Any
 from bot.bootstrap import App, build
 from bot.console import Console
 from bot.settings import Settings
+from storage import backend
+from storage.db import Database
 
 SEED_SPECIAL = (
     "Generate exactly 5 items: 1 with content_format='video' and 4 with content_format='hero_text'."
@@ -48,8 +50,21 @@ async def wait_until(
         await asyncio.sleep(0.005)
 
 
+# The database the running test is on: None for SQLite (the file in its tmp_path), else the
+# URL of its own PostgreSQL database. Set by the `backend` fixture (tests/conftest.py) that runs
+# every test on both.
+DATABASE_URL: str | None = None
+
+
+def database_for(tmp_path: Path, name: str = "draftroom.db") -> Database:
+    """The running test's database, not yet opened: SQLite at `tmp_path / name`, or its
+    PostgreSQL database (one per test, whatever the name)."""
+    return backend.database(DATABASE_URL, tmp_path / name)
+
+
 def make_settings(tmp_path: Path, **env: Any) -> Settings:
     values: dict[str, Any] = {
+        "DATABASE_URL": DATABASE_URL,
         "DRAFTROOM_DB": str(tmp_path / "draftroom.db"),
         "DRAFTROOM_MEDIA_DIR": str(tmp_path / "media"),
         "DRAFTROOM_OUTBOX_DIR": str(tmp_path / "outbox"),
