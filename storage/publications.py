@@ -16,7 +16,8 @@ async def reserve_publication(
         "INSERT INTO publications (post_id, idempotency_key, target, rev) VALUES (?, ?, ?, ?)"
         " ON CONFLICT (post_id) DO UPDATE SET idempotency_key = excluded.idempotency_key,"
         " target = excluded.target, rev = excluded.rev, error = NULL"
-        " WHERE publications.published_at IS NULL AND publications.rev IS DISTINCT FROM excluded.rev",
+        " WHERE publications.published_at IS NULL"
+        " AND publications.rev IS DISTINCT FROM excluded.rev",
         (post_id, key, target, rev),
     )
 

@@ -33,7 +33,8 @@ async def reusable_share(
     """A live link for the same thing in the same channel that lasts past `valid_until`."""
     row = await fetchone(
         conn,
-        "SELECT * FROM shares WHERE kind = ? AND target IS NOT DISTINCT FROM ? AND platform = ? AND channel_id = ?"
+        "SELECT * FROM shares WHERE kind = ? AND target IS NOT DISTINCT FROM ?"
+        " AND platform = ? AND channel_id = ?"
         " AND expires_at > ? AND revoked_at IS NULL ORDER BY expires_at DESC LIMIT 1",
         (kind, target, *place, valid_until),
     )

@@ -11,10 +11,10 @@ import pytest
 import pytest_asyncio
 
 from bot.settings import Settings
-from tests.fakes.slack import FakeSlack
-from tests.slack_support import Bot, running_bot, slack_settings
 from tests import support
+from tests.fakes.slack import FakeSlack
 from tests.postgres import PostgresServer
+from tests.slack_support import Bot, running_bot, slack_settings
 from tests.support import make_settings
 
 # Every log line of the whole suite, at INFO and above, is kept and scanned at the end for the
