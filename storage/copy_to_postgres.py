@@ -151,8 +151,9 @@ async def _rebuild_search(reader: Connection, conn: Connection) -> int:
     count, after = 0, 0
     while True:
         rows = await reader.execute_fetchall(
-            f"SELECT rowid, body, caption, plan_text FROM {SEARCH}"
-            " WHERE rowid > ? ORDER BY rowid LIMIT ?",
+            f"SELECT s.rowid, s.body, s.caption, s.plan_text FROM {SEARCH} s"
+            " JOIN posts p ON p.id = s.rowid"  # an entry of no post has nothing to point at
+            " WHERE s.rowid > ? ORDER BY s.rowid LIMIT ?",
             (after, BATCH),
         )
         if not rows:
