@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from storage.db import Connection, changes, fetchone, insert
 
 _UNUSED_OF_RUN = (
-    "MAX(r.reserved_usd"
+    "r.reserved_usd"
     " - COALESCE((SELECT SUM(s.cost_usd) FROM steps s WHERE s.run_id = r.id), 0)"
     " - COALESCE((SELECT SUM(c.amount_usd) FROM reservations c"
-    " WHERE c.run_id = r.id AND c.settled_at IS NULL), 0), 0)"
+    " WHERE c.run_id = r.id AND c.settled_at IS NULL), 0)"
 )
 
 
@@ -28,8 +28,10 @@ class Position:
 async def position(conn: Connection, *, since: float, run_id: int | None = None) -> Position:
     row = await fetchone(
         conn,
-        f"WITH active AS (SELECT r.id, {_UNUSED_OF_RUN} AS unused FROM runs r"
-        " WHERE r.status IN ('queued', 'running'))"
+        f"WITH left_over AS (SELECT r.id, {_UNUSED_OF_RUN} AS usd FROM runs r"
+        " WHERE r.status IN ('queued', 'running')),"
+        # Never below 0, in SQL both databases speak (no two-argument MAX in PostgreSQL).
+        " active AS (SELECT id, CASE WHEN usd > 0 THEN usd ELSE 0 END AS unused FROM left_over)"
         " SELECT (SELECT COALESCE(SUM(cost_usd), 0) FROM steps WHERE ended_at >= ?)"
         " + (SELECT COALESCE(SUM(amount_usd), 0) FROM reservations WHERE settled_at IS NULL)"
         " + (SELECT COALESCE(SUM(unused), 0) FROM active) AS committed,"
