@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 
-from storage.db import Database
+from storage.sqlite_db import SqliteDatabase
 
 FILL_VERSION = 1
 CACHE = Path(__file__).resolve().parent / ".cache"
@@ -94,7 +94,7 @@ def cached_database(posts: int) -> Path:
 
 
 async def _migrate(path: Path) -> None:
-    async with Database(path):
+    async with SqliteDatabase(path):
         pass
 
 
