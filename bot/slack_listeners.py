@@ -118,8 +118,22 @@ def _string(payload: object, key: str) -> str | None:
 
 
 def event_key(body: dict[str, Any]) -> str | None:
-    team, event_id = body.get("team_id"), body.get("event_id")
-    return f"{team}:{event_id}" if event_id else None
+    """The delivery id of an Events API envelope: app, workspace (the enterprise for an org-wide
+    install, whose events are the org's) and event id; the same for each retry of it."""
+    event_id = _string(body, "event_id")
+    if event_id is None:
+        return None
+    authorizations = body.get("authorizations")
+    first = authorizations[0] if isinstance(authorizations, list) and authorizations else {}
+    org = body.get("is_enterprise_install") is True or (
+        isinstance(first, dict) and first.get("is_enterprise_install") is True
+    )
+    workspace = (
+        _string(body, "enterprise_id") or _string(first, "enterprise_id")
+        if org
+        else _string(body, "team_id")
+    )
+    return f"{_string(body, 'api_app_id')}:{workspace}:{event_id}"
 
 
 def register_listeners(app: AsyncApp, listeners: SlackListeners, home: SlackHome) -> None:

@@ -10,6 +10,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import secrets
+import socket
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
@@ -78,6 +81,11 @@ ROUTES: dict[type, Handler] = {
 
 SWEEP_INTERVAL_S = 10.0
 EARLY_KEPT_S = 86400.0  # reactions on messages that never became ours are forgotten after this
+# How long an inbound event's claim holds off every other process. Longer than handling any one
+# event takes (a few seconds, a minute at worst with a slow provider), so a working process is
+# never overtaken; shorter than Slack's last retry (about 5 minutes after the first delivery,
+# ../shared/reference/platforms.md), so that retry finishes what a crashed process claimed.
+EVENT_LEASE_S = 120.0
 
 
 class DraftRoom:
@@ -86,7 +94,8 @@ class DraftRoom:
         self.events = RunEvents(deps)
         self.workers = Workers(deps.queue, self._execute, self._run_crashed, count=workers)
         self._sweeper: asyncio.Task[None] | None = None
-        self._in_flight: set[tuple[str, str]] = set()
+        # Who claims inbound events: unique per room, readable by an operator.
+        self._claimant = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
         self.console_messages = ConsoleMessages(deps.db, deps.clock)
         self.pages = Pages(deps)
 
@@ -222,26 +231,47 @@ class DraftRoom:
             await self._once(message.platform, message.event_key, work)
 
     async def _once(self, platform: str, key: str | None, work: Coroutine[Any, Any, bool]) -> None:
-        """Handle an inbound event once per delivery id. The id is recorded after the work
-        succeeds, so a crash halfway lets the redelivery finish it; the handlers themselves are
-        idempotent, and copies arriving at the same time wait out the first. An event about a
-        message the bot has not linked yet (its card is still being recorded) is not recorded,
-        so a redelivery gets another chance."""
+        """Handle an inbound event once per delivery id, across every process on the database:
+        the database claims it first (the copy arriving at another replica, or at this one,
+        while it is handled is skipped), and marks it done after the work succeeds. When the
+        work fails or is cancelled the claim is released so a redelivery gets another chance;
+        a crashed process's claim expires after EVENT_LEASE_S. An event about a message the bot
+        has not linked yet (its card is still being recorded; the work returns False) is
+        released too. No per-process set in front: the claim costs one short write either way,
+        and a copy within this process is skipped by it just the same."""
         if key is None:
             await work
             return
-        marker = (platform, key)
-        if marker in self._in_flight or await chat.was_seen(self.deps.db.reader, platform, key):
-            work.close()
-            return
-        self._in_flight.add(marker)
+        claimed = done = False
         try:
-            if not await work:
-                return
             async with self.deps.db.transaction() as conn:
-                await chat.first_sighting(conn, platform, key, now=self.deps.clock())
+                claimed = await chat.claim_event(
+                    conn,
+                    platform,
+                    key,
+                    by=self._claimant,
+                    now=self.deps.clock(),
+                    lease=EVENT_LEASE_S,
+                )
+            if claimed:
+                done = await work
         finally:
-            self._in_flight.discard(marker)
+            work.close()  # unstarted when skipped; a no-op when it ran
+            if claimed:  # shielded: a second cancellation must not leave the claim standing
+                await asyncio.shield(self._settle_claim(platform, key, done=done))
+
+    async def _settle_claim(self, platform: str, key: str, *, done: bool) -> None:
+        if done:
+            async with self.deps.db.transaction() as conn:
+                await chat.finish_event(
+                    conn, platform, key, by=self._claimant, now=self.deps.clock()
+                )
+            return
+        try:
+            async with self.deps.db.transaction() as conn:
+                await chat.release_event(conn, platform, key, by=self._claimant)
+        except Exception as exc:  # the lease frees it; the original outcome matters more
+            log.warning("releasing the claim on %s event %s failed: %s", platform, key, exc)
 
     async def wait_idle(self, timeout: float = 600.0) -> None:
         """Until every run has finished and its drafts and progress are posted."""

@@ -130,18 +130,58 @@ async def complete_delivery(
 
 
 async def first_sighting(conn: Connection, platform: str, key: str, *, now: float) -> bool:
-    """Record an inbound event's id; False when it was seen before (a redelivery)."""
+    """Record a one-shot id (a command's request, a notice) as done; False when it was recorded
+    before (a redelivery). Nothing is released: a crash halfway loses that one."""
     inserted = await changes(
         conn,
-        "INSERT OR IGNORE INTO processed_events (platform, key, at) VALUES (?, ?, ?)",
-        (platform, key, now),
+        "INSERT INTO processed_events (platform, key, at, done_at) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT DO NOTHING",
+        (platform, key, now, now),
     )
     return inserted == 1
 
 
-async def was_seen(conn: Connection, platform: str, key: str) -> bool:
+async def claim_event(
+    conn: Connection, platform: str, key: str, *, by: str, now: float, lease: float
+) -> bool:
+    """Claim an inbound event for `by` before handling it; False when it is done, or claimed
+    by someone less than `lease` seconds ago. One statement, so two processes on one database
+    cannot both win; an older claim (its process died) is taken over."""
+    won = await changes(
+        conn,
+        "INSERT INTO processed_events (platform, key, at, claimed_by) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT (platform, key) DO UPDATE SET at = excluded.at,"
+        " claimed_by = excluded.claimed_by"
+        " WHERE processed_events.done_at IS NULL AND processed_events.at <= ?",
+        (platform, key, now, by, now - lease),
+    )
+    return won == 1
+
+
+async def finish_event(conn: Connection, platform: str, key: str, *, by: str, now: float) -> None:
+    """The event was handled: done for everyone, whoever holds the claim by now."""
+    await conn.execute(
+        "INSERT INTO processed_events (platform, key, at, claimed_by, done_at)"
+        " VALUES (?, ?, ?, ?, ?) ON CONFLICT (platform, key)"
+        " DO UPDATE SET done_at = COALESCE(processed_events.done_at, excluded.done_at)",
+        (platform, key, now, by, now),
+    )
+
+
+async def release_event(conn: Connection, platform: str, key: str, *, by: str) -> None:
+    """Give up `by`'s claim (the work failed or waits for its message): a redelivery may try."""
+    await conn.execute(
+        "DELETE FROM processed_events WHERE platform = ? AND key = ? AND claimed_by = ?"
+        " AND done_at IS NULL",
+        (platform, key, by),
+    )
+
+
+async def event_done(conn: Connection, platform: str, key: str) -> bool:
     row = await fetchone(
-        conn, "SELECT 1 FROM processed_events WHERE platform = ? AND key = ?", (platform, key)
+        conn,
+        "SELECT 1 FROM processed_events WHERE platform = ? AND key = ? AND done_at IS NOT NULL",
+        (platform, key),
     )
     return row is not None
 

@@ -4,6 +4,7 @@ HTTP or Socket Mode, and small readers of what the fake recorded."""
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import Any
 from bot.bootstrap import App, build
 from bot.settings import Settings
 from bot.slack_adapter import SlackAdapter
+from bot.slack_listeners import event_key
 from storage import chat
 from tests.fakes.slack import FakeMessage, FakeSlack
 from tests.support import wait_until
@@ -98,8 +100,10 @@ class Bot:
         await self.adapter.wait_idle()
 
     async def seen(self, envelope: dict[str, Any]) -> bool:
-        key = f"{envelope['team_id']}:{envelope['event_id']}"
-        return await chat.was_seen(self.app.room.deps.db.reader, "slack", key)
+        """Whether the room handled this event to the end (its delivery id is recorded done)."""
+        key = event_key(envelope)
+        assert key is not None
+        return await chat.event_done(self.app.room.deps.db.reader, "slack", key)
 
     def channel_cards(self, prefix: str) -> list[FakeMessage]:
         """The bot's top-level messages whose header starts with `prefix`."""
@@ -117,9 +121,12 @@ class Bot:
 
 
 @contextlib.asynccontextmanager
-async def running_bot(fake: FakeSlack, settings: Settings) -> AsyncIterator[Bot]:
-    """The bot as `draftroom run` starts it, with HTTP mode on 127.0.0.1 and a free port."""
-    async with build(settings) as app:
+async def running_bot(
+    fake: FakeSlack, settings: Settings, *, clock: Callable[[], float] = time.time
+) -> AsyncIterator[Bot]:
+    """The bot as `draftroom run` starts it, with HTTP mode on 127.0.0.1 and a free port;
+    `clock` is the time its services read (tests move it instead of sleeping)."""
+    async with build(settings, clock=clock) as app:
         adapter = SlackAdapter(settings, app.room, host="127.0.0.1", port=0)
         await adapter.start()
         await app.room.start()
