@@ -34,6 +34,7 @@ from pipeline.queue import SqliteRunQueue
 from pipeline.retry import RetryPolicy
 from pipeline.runner import Limits, Pipeline, Providers
 from storage.db import Database
+from storage.gateway_locks import GatewayLocks, gateway_locks
 from storage.unusable import DatabaseUnusableError
 
 DEFAULT_MODELS = {"openai": "gpt-4o-mini", "anthropic": "claude-sonnet-4-5"}
@@ -44,6 +45,8 @@ class App:
     settings: Settings
     room: DraftRoom
     http: httpx.AsyncClient
+    # Who serves which Discord shard, decided in the database (for DiscordAdapter).
+    gateway_locks: GatewayLocks
 
 
 def text_provider(settings: Settings, http: httpx.AsyncClient) -> TextProvider:
@@ -165,9 +168,11 @@ async def build(
     try:
         async with httpx.AsyncClient(follow_redirects=False) as http:
             room = _room(settings, db, http, personas, approvers, providers, setup_report, clock)
+            locks = gateway_locks(db)
             try:
-                yield App(settings, room, http)
+                yield App(settings, room, http, locks)
             finally:
+                await locks.close()
                 await room.deps.outlets.close()
     finally:
         await db.close()

@@ -5,6 +5,10 @@ core answers comes back as an ephemeral follow-up, and long work posts channel m
 the port. Reactions and thread replies go to the core as they are; the core makes repeats
 harmless. On every (re)connection the reactions on drafts still awaiting approval are read over
 REST, so approvals given while the bot was away are applied.
+
+Each gateway shard this process serves has a client of its own, connected only while the process
+holds the shard's lock (`discord_client_shards`); the first shard's client is also the one the
+port posts through, logged in from the start even while another process serves its shard.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import discord
 
@@ -20,6 +25,7 @@ from bot import discord_embeds as embeds
 from bot.background import Background
 from bot.discord_client import DraftroomClient
 from bot.discord_client_setup import back_off_if_crash_looping, point_discord_py_at
+from bot.discord_client_shards import RETRY_S, ShardLocks, ShardOwnership, Unshared
 from bot.discord_commands import Interaction, add_commands
 from bot.discord_port import PLATFORM, DiscordPort
 from bot.outcomes import outcome
@@ -56,49 +62,125 @@ class DiscordAdapter:
     """Runs the bot: `start` returns once connected and ready, `stop` disconnects."""
 
     def __init__(
-        self, settings: Settings, room: DraftRoom, *, guild_ready_timeout: float = 2.0
+        self,
+        settings: Settings,
+        room: DraftRoom,
+        *,
+        guild_ready_timeout: float = 2.0,
+        gateway_locks: ShardLocks | None = None,
+        shard_retry_s: float = RETRY_S,
     ) -> None:
         self.settings = settings
         self.room = room
-        self.client = DraftroomClient(self, guild_ready_timeout=guild_ready_timeout)
+        self.guild_ready_timeout = guild_ready_timeout
+        wanted = settings.discord_shards
+        self.client = self._new_client(wanted[0], syncs_commands=True)
         self.port = DiscordPort(self.client)
         self.reconciliations = 0
-        self._ready = asyncio.Event()
+        self.gateways: dict[int, DraftroomClient] = {}
+        self._ready: dict[int, asyncio.Event] = {}
+        self._runners: dict[int, asyncio.Task[None]] = {}
+        self._token = ""
+        self._stopping = False
         self._reconcile_lock = asyncio.Lock()
         self.background = Background(log)
-        self._runner: asyncio.Task[None] | None = None
-        add_commands(self.client.tree, room, self.run_command)
+        # Without locks (one process on its own) every shard it names is its own.
+        self.shards = ShardOwnership(
+            wanted,
+            gateway_locks or Unshared(),
+            connect=self._connect_shard,
+            disconnect=self._disconnect_shard,
+            retry_s=shard_retry_s,
+        )
 
-    # -- lifecycle ---------------------------------------------------------------------------
+    def _new_client(self, shard_id: int, *, syncs_commands: bool) -> DraftroomClient:
+        client = DraftroomClient(
+            self,
+            guild_ready_timeout=self.guild_ready_timeout,
+            shard_id=shard_id,
+            shard_count=self.settings.shard_count,
+            syncs_commands=syncs_commands,
+        )
+        add_commands(client.tree, self.room, self.run_command)
+        return client
+
+    # -- lifecycle
 
     async def start(self) -> None:
+        """Log in, connect the shards whose locks are free and wait until they are ready; the
+        others are tried again in the background (a standby holding none returns at once)."""
         token = self.settings.discord_bot_token
         if token is None:
             raise RuntimeError("DISCORD_BOT_TOKEN is not set")
         point_discord_py_at(self.settings)
         self.room.connect(self.port)
         await back_off_if_crash_looping(self.room)
-        # `Client.start` reconnects by itself: resumable drops RESUME, others back off
-        # exponentially, and every re-IDENTIFY waits 5 s first (`before_identify_hook`), so a
-        # crash loop does not spend the 1000 IDENTIFYs a day Discord allows.
-        self._runner = asyncio.create_task(self.client.start(token.get_secret_value()))
-        ready = asyncio.create_task(self._ready.wait())
+        self._token = token.get_secret_value()
+        await self.client.login(self._token)
+        taken = await self.shards.take_free()
+        if not taken:
+            log.info("Discord: shards %s are served elsewhere; standing by", self.shards.wanted)
+        await self._until_ready(taken)
+        self.shards.keep_trying()
+
+    async def _until_ready(self, shards: list[int]) -> None:
+        if not shards:
+            return
+        runners = {self._runners[s] for s in shards}
+        ready = asyncio.ensure_future(asyncio.gather(*(self._ready[s].wait() for s in shards)))
+        waiting: set[asyncio.Future[Any]] = {*runners, ready}
         done, _ = await asyncio.wait(
-            {self._runner, ready}, timeout=START_TIMEOUT_S, return_when=asyncio.FIRST_COMPLETED
+            waiting, timeout=START_TIMEOUT_S, return_when=asyncio.FIRST_COMPLETED
         )
         ready.cancel()
-        if self._runner in done:
-            self._runner.result()
+        for runner in runners & done:
+            runner.result()
         if ready not in done:
             await self.stop()
             raise ConnectionError("Discord did not become ready; see the log.")
 
-    async def stop(self) -> None:
-        await self.background.cancel_all()
-        await self.client.close()
-        if self._runner is not None:
+    async def _connect_shard(self, shard_id: int) -> None:
+        # `Client.connect` reconnects by itself: resumable drops RESUME, others back off
+        # exponentially, and every re-IDENTIFY waits 5 s first (`before_identify_hook`), so a
+        # crash loop does not spend the 1000 IDENTIFYs a day Discord allows.
+        if shard_id == self.client.shard:
+            client = self.client  # logged in by `start`
+        else:
+            client = self._new_client(shard_id, syncs_commands=False)
+            await client.login(self._token)
+        self.gateways[shard_id] = client
+        self._ready[shard_id] = asyncio.Event()
+        runner = asyncio.create_task(client.connect(), name=f"discord shard {shard_id}")
+        runner.add_done_callback(lambda task: self._connection_ended(shard_id, task))
+        self._runners[shard_id] = runner
+
+    def _connection_ended(self, shard_id: int, runner: asyncio.Task[None]) -> None:
+        """A shard's client gave up (discord.py ends `connect` only for good): its lock goes."""
+        if self._stopping or self._runners.get(shard_id) is not runner:
+            return  # disconnected on purpose
+        error = None if runner.cancelled() else runner.exception()
+        log.error("Discord: shard %d disconnected for good: %r", shard_id, error)
+        self.background.spawn(self.shards.give_up(shard_id))
+
+    async def _disconnect_shard(self, shard_id: int) -> None:
+        client = self.gateways.pop(shard_id, None)
+        runner = self._runners.pop(shard_id, None)
+        self._ready.pop(shard_id, None)
+        if client is None:
+            return
+        await client.close()
+        if runner is not None:
             with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._runner
+                await runner
+        if client is self.client and not self._stopping:
+            client.clear()  # the port posts through it: logged in again, for REST only
+            await client.login(self._token)
+
+    async def stop(self) -> None:
+        self._stopping = True
+        await self.background.cancel_all()
+        await self.shards.stop()
+        await self.client.close()
 
     async def sync_commands(self) -> None:
         guild_id = self.settings.discord_guild_id
@@ -109,8 +191,9 @@ class DiscordAdapter:
         self.client.tree.copy_global_to(guild=guild)
         await self.client.tree.sync(guild=guild)
 
-    def connected(self) -> None:
-        self._ready.set()
+    def connected(self, shard_id: int) -> None:
+        if event := self._ready.get(shard_id):
+            event.set()
         self.background.spawn(self.reconcile())
 
     async def wait_idle(self) -> None:

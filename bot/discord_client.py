@@ -28,7 +28,7 @@ UNREADABLE_COMMAND = (
 class ClientEvents(Protocol):
     async def sync_commands(self) -> None: ...
 
-    def connected(self) -> None: ...
+    def connected(self, shard_id: int) -> None: ...
 
     async def on_reaction(
         self, payload: discord.RawReactionActionEvent, *, added: bool
@@ -38,7 +38,18 @@ class ClientEvents(Protocol):
 
 
 class DraftroomClient(discord.Client):
-    def __init__(self, events: ClientEvents, *, guild_ready_timeout: float) -> None:
+    """One gateway shard (`shard_id` of `shard_count`); the one that `syncs_commands` also
+    syncs the command list when it logs in."""
+
+    def __init__(
+        self,
+        events: ClientEvents,
+        *,
+        guild_ready_timeout: float,
+        shard_id: int = 0,
+        shard_count: int = 1,
+        syncs_commands: bool = True,
+    ) -> None:
         intents = discord.Intents.default()
         intents.message_content = True  # thread replies arrive empty without it
         super().__init__(
@@ -46,19 +57,27 @@ class DraftroomClient(discord.Client):
             allowed_mentions=embeds.NO_MENTIONS,
             guild_ready_timeout=guild_ready_timeout,
             max_messages=None,  # raw events need no message cache; it only costs memory and CPU
+            shard_id=shard_id,
+            shard_count=shard_count,
         )
         self.events = events
+        self.syncs_commands = syncs_commands
         self.tree: app_commands.CommandTree[DraftroomClient] = DraftroomTree(self)
         guard_parsers(self._connection.parsers)
 
+    @property
+    def shard(self) -> int:
+        return self.shard_id or 0
+
     async def setup_hook(self) -> None:
-        await self.events.sync_commands()
+        if self.syncs_commands:
+            await self.events.sync_commands()
 
     async def on_ready(self) -> None:
-        self.events.connected()
+        self.events.connected(self.shard)
 
     async def on_resumed(self) -> None:
-        self.events.connected()
+        self.events.connected(self.shard)
 
     async def on_raw_reaction_add(self, payload: discord.RawReactionActionEvent) -> None:
         await self.events.on_reaction(payload, added=True)

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from handlers.people import parse_people
@@ -118,6 +118,10 @@ class Settings(BaseSettings):
     discord_guild_id: int | None = Field(None, alias="DISCORD_GUILD_ID")
     discord_api_url: str = Field("https://discord.com/api/v10", alias="DISCORD_API_URL")
     discord_gateway_url: str | None = Field(None, alias="DISCORD_GATEWAY_URL")
+    # Gateway shards: SHARD_COUNT in all, this process serving SHARD_IDS (unset: all of them),
+    # each only while it holds that shard's lock in the database (bot/discord_client_shards.py).
+    shard_count: int = Field(1, ge=1, alias="SHARD_COUNT")
+    shard_ids: Annotated[list[int] | None, NoDecode] = Field(None, alias="SHARD_IDS")
 
     # Social networks (each persona's destinations are in the personas file)
     bluesky_service_url: str = Field("https://bsky.social", alias="BLUESKY_SERVICE_URL")
@@ -141,6 +145,33 @@ class Settings(BaseSettings):
     log_level: str = Field("INFO", alias="LOG_LEVEL")
 
     _split = field_validator("approvers", "editors", "media_hosts", mode="before")(_split_csv)
+
+    @field_validator("shard_ids", mode="before")
+    @classmethod
+    def _shard_list(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        parts = [part.strip() for part in value.split(",") if part.strip()]
+        if not all(part.isdigit() for part in parts):
+            raise ValueError(f"write SHARD_IDS as shard numbers like 0,1, not {value!r}")
+        return [int(part) for part in parts] or None
+
+    @model_validator(mode="after")
+    def _shards_fit(self) -> Settings:
+        ids = self.shard_ids or []
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"SHARD_IDS names a shard twice: {ids}")
+        if outside := [i for i in ids if not 0 <= i < self.shard_count]:
+            raise ValueError(
+                f"SHARD_IDS {outside} are not shards of SHARD_COUNT={self.shard_count} "
+                f"(0 to {self.shard_count - 1})"
+            )
+        return self
+
+    @property
+    def discord_shards(self) -> list[int]:
+        """The shards this process serves when it holds their locks."""
+        return list(range(self.shard_count)) if self.shard_ids is None else list(self.shard_ids)
 
     @field_validator("people", mode="before")
     @classmethod

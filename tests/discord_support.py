@@ -20,6 +20,7 @@ from bot.bootstrap import App, build
 from bot.discord_adapter import DiscordAdapter
 from bot.settings import Settings
 from storage import plans
+from tests import support
 from tests.fakes.discord import FakeDiscord
 from tests.support import wait_until
 
@@ -46,6 +47,7 @@ def discord_settings(fake: FakeDiscord, tmp_path: Path, **env: Any) -> Settings:
         "DISCORD_GATEWAY_URL": fake.gateway_url,
         "DISCORD_GUILD_ID": fake.guild_id,
         "DRAFTROOM_DB": str(tmp_path / "draftroom.db"),
+        "DATABASE_URL": support.DATABASE_URL,  # the running test's PostgreSQL, None on SQLite
         "DRAFTROOM_MEDIA_DIR": str(tmp_path / "media"),
         "DRAFTROOM_OUTBOX_DIR": str(tmp_path / "outbox"),
         "APPROVERS": str(fake.approver_id),
@@ -57,10 +59,20 @@ def discord_settings(fake: FakeDiscord, tmp_path: Path, **env: Any) -> Settings:
 
 
 class QuickClientAdapter(DiscordAdapter):
-    """The adapter with on_ready 0.1 s after GUILD_CREATE instead of 2 s."""
+    """The adapter with on_ready 0.1 s after GUILD_CREATE instead of 2 s, and a shard held
+    elsewhere tried every 0.2 s instead of 5 s."""
 
-    def __init__(self, settings: Settings, room: Any) -> None:
-        super().__init__(settings, room, guild_ready_timeout=0.1)
+    def __init__(self, settings: Settings, room: Any, gateway_locks: Any = None) -> None:
+        super().__init__(
+            settings,
+            room,
+            guild_ready_timeout=0.1,
+            gateway_locks=gateway_locks,
+            shard_retry_s=SHARD_RETRY_S,
+        )
+
+
+SHARD_RETRY_S = 0.2
 
 
 @dataclass
@@ -148,7 +160,7 @@ def embed_text(message: dict[str, Any]) -> str:
 async def running_bot(fake: FakeDiscord, settings: Settings) -> AsyncIterator[Bot]:
     """One bot process: the app on its database, the adapter connected, the room started."""
     async with build(settings) as app:
-        adapter = QuickClientAdapter(settings, app.room)
+        adapter = QuickClientAdapter(settings, app.room, app.gateway_locks)
         await adapter.start()
         try:
             await app.room.start()

@@ -208,6 +208,8 @@ class FakeDiscord(
         ]
         self.roles[1]["tags"] = {"bot_id": str(bot_user_id)}
         self.channels: dict[int, dict[str, Any]] = {}
+        # Servers besides `guild_id` (`add_guild`): same members and roles, one channel each.
+        self.extra_guilds: dict[int, str] = {}
         self.add_text_channel(channel_name, channel_id)
         self.threads: dict[int, dict[str, Any]] = {}
 
@@ -341,12 +343,24 @@ class FakeDiscord(
             "joined_at": iso(self._created),
         }
 
-    def add_text_channel(self, name: str, channel_id: int | None = None) -> int:
+    def add_guild(self, guild_id: int, name: str, channel_name: str = "drafts") -> int:
+        """Another server the bot is in (in READY and a GUILD_CREATE of the shard that owns it,
+        its events only to that shard), with one text channel, whose id is returned."""
+        self.extra_guilds[guild_id] = name
+        return self.add_text_channel(channel_name, guild_id=guild_id)
+
+    @property
+    def guild_ids(self) -> list[int]:
+        return [self.guild_id, *self.extra_guilds]
+
+    def add_text_channel(
+        self, name: str, channel_id: int | None = None, *, guild_id: int | None = None
+    ) -> int:
         channel_id = self.ids.next() if channel_id is None else channel_id
         self.channels[channel_id] = {
             "id": str(channel_id),
             "type": 0,
-            "guild_id": str(self.guild_id),
+            "guild_id": str(self.guild_id if guild_id is None else guild_id),
             "name": name,
             "position": len(self.channels),
             "permission_overwrites": [],

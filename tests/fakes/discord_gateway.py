@@ -25,6 +25,10 @@ Wire format, as discord.py 2.7.1 expects it:
 * Close codes: 4001 unknown opcode, 4002 decode error, 4003 payload before IDENTIFY, 4004 bad
   token, 4005 second IDENTIFY, 4010 invalid shard, 4012 bad ``v``, 4013 invalid intents, 4014
   privileged intent not enabled for the fake application.
+* Sharding: IDENTIFY's ``shard: [id, count]`` (``0 <= id < count``, else 4010) makes the session
+  one shard: READY lists, GUILD_CREATE describes and every event carrying a ``guild_id`` goes to
+  only the guilds whose ``(guild_id >> 22) % count`` is ``id``, as Discord routes them. A session
+  without ``shard`` gets every guild.
 """
 
 from __future__ import annotations
@@ -113,6 +117,7 @@ class GatewayMixin(UserEventsMixin):
     gateway_compression: bool
     privileged_intents: frozenset[str]
     guild_id: int
+    extra_guilds: dict[int, str]
     bot_user_id: int
     application_id: int
     ids: Snowflakes
@@ -137,6 +142,20 @@ class GatewayMixin(UserEventsMixin):
     @property
     def resume_count(self) -> int:
         return len([r for r in self.resumes if r.get("accepted")])
+
+    def shard_sessions(self, shard_id: int) -> int:
+        """Live sessions identified as shard ``shard_id`` (of any count)."""
+        return len(
+            [
+                s
+                for s in self._sessions.values()
+                if s.connection is not None and s.shard is not None and s.shard[0] == shard_id
+            ]
+        )
+
+    def shard_identifies(self, shard_id: int) -> int:
+        """IDENTIFYs that asked for shard ``shard_id``."""
+        return len([d for d in self.identifies if (d.get("shard") or [None])[0] == shard_id])
 
     @property
     def connected_sessions(self) -> int:
@@ -185,6 +204,8 @@ class GatewayMixin(UserEventsMixin):
             if not session.resumable:
                 continue
             if intent is not None and not session.intents & intent:
+                continue
+            if "guild_id" in data and not session.owns(int(data["guild_id"])):
                 continue
             await self._send_dispatch(session, event, self._for_session(session, event, data))
             count += 1
@@ -277,7 +298,7 @@ class GatewayMixin(UserEventsMixin):
                 await conn.close(4014)
                 return
         shard = d.get("shard")
-        if shard is not None and not (0 <= shard[0] < shard[1]):
+        if shard is not None and not _valid_shard(shard):
             await conn.close(4010)
             return
         session = GatewaySession(secrets.token_hex(16), intents, shard)
@@ -288,7 +309,9 @@ class GatewayMixin(UserEventsMixin):
             session.connection = conn
             await self._send_locked(session, "READY", self._ready_payload(session))
             if intents & INTENT_GUILDS:
-                await self._send_locked(session, "GUILD_CREATE", self._guild_create_payload())
+                for guild_id in self._guilds_of(session):
+                    guild = self._guild_create_payload(guild_id)
+                    await self._send_locked(session, "GUILD_CREATE", guild)
 
     async def _resume(self, conn: GatewayConnection, d: dict[str, Any]) -> None:
         record = dict(d, accepted=False)
@@ -356,11 +379,14 @@ class GatewayMixin(UserEventsMixin):
         stripped.pop("poll", None)
         return stripped
 
+    def _guilds_of(self, session: GatewaySession) -> list[int]:
+        return [g for g in [self.guild_id, *self.extra_guilds] if session.owns(g)]
+
     def _ready_payload(self, session: GatewaySession) -> dict[str, Any]:
         payload = {
             "v": 10,
             "user": self._user_payload(self.bot_user_id, full=True),
-            "guilds": [{"id": str(self.guild_id), "unavailable": True}],
+            "guilds": [{"id": str(g), "unavailable": True} for g in self._guilds_of(session)],
             "session_id": session.session_id,
             "session_type": "normal",
             "resume_gateway_url": self.resume_gateway_url,
@@ -376,3 +402,11 @@ class GatewayMixin(UserEventsMixin):
         if session.shard is not None:
             payload["shard"] = session.shard
         return payload
+
+
+def _valid_shard(shard: Any) -> bool:
+    if not (isinstance(shard, list) and len(shard) == 2):
+        return False
+    if not all(isinstance(n, int) and not isinstance(n, bool) for n in shard):
+        return False
+    return 0 <= shard[0] < shard[1]

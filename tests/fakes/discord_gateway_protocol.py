@@ -87,6 +87,13 @@ class GatewaySession:
     resumable: bool = True
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
+    def owns(self, guild_id: int) -> bool:
+        """Whether this session's shard gets the guild's events (Discord's sharding formula)."""
+        if self.shard is None:
+            return True
+        shard_id, count = self.shard
+        return (guild_id >> 22) % count == shard_id
+
 
 class GatewayConnection:
     def __init__(self, ws: web.WebSocketResponse, info: GatewayConnectionInfo) -> None:

@@ -150,7 +150,7 @@ class MessageRoutesMixin:
                 "type": 0,
                 "message_id": str(ref_id),
                 "channel_id": str(ref.get("channel_id") or channel_id),
-                "guild_id": str(self.guild_id),
+                "guild_id": self._guild_of(channel_id),
             }
             if ref_id in self._msgs:
                 msg["referenced_message"] = self._render(self._msgs[ref_id])
@@ -209,7 +209,8 @@ class MessageRoutesMixin:
         history = self._history.get(channel_id, [])
         if mid in history:
             history.remove(mid)
-            data = {"id": str(mid), "channel_id": str(channel_id), "guild_id": str(self.guild_id)}
+            guild = self._guild_of(channel_id)
+            data = {"id": str(mid), "channel_id": str(channel_id), "guild_id": guild}
             await self.dispatch_event("MESSAGE_DELETE", data, intent=INTENT_GUILD_MESSAGES)
 
     # -- REST handlers: channels and messages -------------------------------------------------

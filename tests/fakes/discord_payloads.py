@@ -95,10 +95,20 @@ class PayloadBuildersMixin:
                 flags |= bit
         return flags
 
-    def _guild_payload(self) -> dict[str, Any]:
+    def _guild_of(self, channel_id: int | str) -> str:
+        """The id of the server a channel or thread is in (a test's own channel without one is
+        in the first server)."""
+        return str(self._get_channel(int(channel_id)).get("guild_id") or self.guild_id)
+
+    def _guild_payload(self, guild_id: int | None = None) -> dict[str, Any]:
+        guild_id = self.guild_id if guild_id is None else guild_id
+        roles = copy.deepcopy(self.roles)
+        for role in roles:
+            if role["id"] == str(self.guild_id):
+                role["id"] = str(guild_id)  # @everyone's id is its server's
         return {
-            "id": str(self.guild_id),
-            "name": self.guild_name,
+            "id": str(guild_id),
+            "name": self.extra_guilds.get(guild_id, self.guild_name),
             "icon": None,
             "splash": None,
             "discovery_splash": None,
@@ -110,7 +120,7 @@ class PayloadBuildersMixin:
             "verification_level": 0,
             "default_message_notifications": 1,
             "explicit_content_filter": 0,
-            "roles": copy.deepcopy(self.roles),
+            "roles": roles,
             "emojis": [],
             "stickers": [],
             "features": [],
@@ -132,8 +142,9 @@ class PayloadBuildersMixin:
             "max_stage_video_channel_users": 50,
         }
 
-    def _guild_create_payload(self) -> dict[str, Any]:
-        payload = self._guild_payload()
+    def _guild_create_payload(self, guild_id: int | None = None) -> dict[str, Any]:
+        payload = self._guild_payload(guild_id)
+        here = payload["id"]
         payload.update(
             joined_at=self.users[self.bot_user_id]["joined_at"],
             large=False,
@@ -141,8 +152,12 @@ class PayloadBuildersMixin:
             member_count=len(self.users),
             voice_states=[],
             members=[self._member_payload(uid) for uid in self.users],
-            channels=[copy.deepcopy(c) for c in self.channels.values()],
-            threads=[copy.deepcopy(t) for t in self.threads.values() if not is_archived(t)],
+            channels=[copy.deepcopy(c) for c in self.channels.values() if c["guild_id"] == here],
+            threads=[
+                copy.deepcopy(t)
+                for t in self.threads.values()
+                if not is_archived(t) and t["guild_id"] == here
+            ],
             presences=[],
             stage_instances=[],
             guild_scheduled_events=[],
@@ -214,7 +229,7 @@ class PayloadBuildersMixin:
 
     def _event_message(self, msg: dict[str, Any]) -> dict[str, Any]:
         out = self._render(msg)
-        out["guild_id"] = str(self.guild_id)
+        out["guild_id"] = self._guild_of(msg["channel_id"])
         author = int(msg["author"]["id"])
         if author in self.users and msg.get("webhook_id") is None:
             out["member"] = self._member_payload(author, with_user=False)

@@ -118,7 +118,7 @@ class ReactionThreadRoutesMixin:
         thread = {
             "id": str(thread_id),
             "type": kind,
-            "guild_id": str(self.guild_id),
+            "guild_id": self._guild_of(parent_id),
             "parent_id": str(parent_id),
             "owner_id": str(self.bot_user_id),
             "name": name,

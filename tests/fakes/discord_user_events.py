@@ -64,7 +64,7 @@ class UserEventsMixin:
             "type": 0,
             "message_id": msg["id"],
             "channel_id": msg["channel_id"],
-            "guild_id": str(self.guild_id),
+            "guild_id": self._guild_of(msg["channel_id"]),
             "emoji": self._partial_emoji(emoji),
             "burst": False,
         }
@@ -146,13 +146,14 @@ class UserEventsMixin:
         interaction_id = self.ids.next()
         token = "aW50ZXJhY3Rpb246" + secrets.token_urlsafe(48)
         perms = str(self._permissions_of(user_id))
+        guild = self._guild_of(channel_id)
         payload: dict[str, Any] = {
             "id": str(interaction_id),
             "application_id": str(self.application_id),
             "type": kind,
             "data": data,
-            "guild_id": str(self.guild_id),
-            "guild": {"id": str(self.guild_id), "locale": "en-US", "features": []},
+            "guild_id": guild,
+            "guild": {"id": guild, "locale": "en-US", "features": []},
             "channel_id": str(channel_id),
             "channel": dict(channel, permissions=perms),
             "member": dict(self._member_payload(user_id), permissions=perms),
@@ -162,7 +163,7 @@ class UserEventsMixin:
             "locale": locale,
             "guild_locale": "en-US",
             "entitlements": [],
-            "authorizing_integration_owners": {"0": str(self.guild_id)},
+            "authorizing_integration_owners": {"0": guild},
             "context": 0,
             "attachment_size_limit": 10 * 1024 * 1024,
         }
