@@ -32,12 +32,15 @@ from storage.unusable import DatabaseUnusableError, one_line
 WRITER_LOCK = 0x64726166  # "draf": held by every write transaction
 MIGRATION_LOCK = 0x6D696772  # "migr": two processes starting at once migrate once
 
-_PLACEHOLDER = re.compile(r"%|\?")
+# A string literal is matched whole, so that a `?` in it (`COALESCE(x, '?')`) stays text.
+_PLACEHOLDER = re.compile(r"'[^']*'|%|\?")
 
 
 @functools.lru_cache(maxsize=2048)
 def _translate(sql: str) -> str:
-    return _PLACEHOLDER.sub(lambda m: "%%" if m.group(0) == "%" else "%s", sql)
+    return _PLACEHOLDER.sub(
+        lambda m: "%s" if m.group(0) == "?" else m.group(0).replace("%", "%%"), sql
+    )
 
 
 class Record:

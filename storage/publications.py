@@ -31,7 +31,7 @@ async def note_publication_error(conn: Connection, post_id: int, error: str) -> 
     """Store a publishing error; True when it differs from the last one (worth announcing)."""
     changed = await changes(
         conn,
-        "UPDATE publications SET error = ? WHERE post_id = ? AND error IS NOT ?",
+        "UPDATE publications SET error = ? WHERE post_id = ? AND error IS DISTINCT FROM ?",
         (error, post_id, error),
     )
     return changed > 0
