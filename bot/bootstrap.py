@@ -33,6 +33,7 @@ from pipeline.publisher import secret_parts
 from pipeline.queue import SqliteRunQueue
 from pipeline.retry import RetryPolicy
 from pipeline.runner import Limits, Pipeline, Providers
+from storage import backend
 from storage.db import Database
 from storage.gateway_locks import GatewayLocks, gateway_locks
 from storage.unusable import DatabaseUnusableError
@@ -143,6 +144,15 @@ def rules(settings: Settings, approvers: list[str]) -> Rules:
     )
 
 
+def open_database(settings: Settings) -> Database:
+    """The database the settings name: PostgreSQL at DATABASE_URL, else the SQLite file."""
+    url = settings.database_url.get_secret_value() if settings.database_url else None
+    try:
+        return backend.database(url, settings.db_path)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+
+
 @contextlib.asynccontextmanager
 async def build(
     settings: Settings,
@@ -160,7 +170,7 @@ async def build(
         personas = load_personas(settings.personas_file)
     except PersonaError as exc:
         raise ConfigError(str(exc)) from None
-    db = Database(settings.db_path)
+    db = open_database(settings)
     try:
         await db.open()
     except DatabaseUnusableError as exc:

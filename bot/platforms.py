@@ -14,6 +14,7 @@ import signal
 from typing import Protocol
 
 from bot.bootstrap import build
+from bot.discord_client_shards import ShardLocks
 from bot.doctor import setup_report
 from bot.settings import Settings
 from bot.web_server import WebServer
@@ -28,7 +29,11 @@ class Adapter(Protocol):
     async def stop(self) -> None: ...
 
 
-def adapters_for(settings: Settings, room: DraftRoom) -> list[Adapter]:
+def adapters_for(
+    settings: Settings, room: DraftRoom, gateway_locks: ShardLocks | None = None
+) -> list[Adapter]:
+    """The adapters the settings enable; `gateway_locks` (from the composition root) decide
+    which Discord shards this process may connect."""
     found: list[Adapter] = []
     if settings.slack_enabled:
         from bot.slack_adapter import SlackAdapter
@@ -37,7 +42,7 @@ def adapters_for(settings: Settings, room: DraftRoom) -> list[Adapter]:
     if settings.discord_enabled:
         from bot.discord_adapter import DiscordAdapter
 
-        found.append(DiscordAdapter(settings, room))
+        found.append(DiscordAdapter(settings, room, gateway_locks=gateway_locks))
     if not (settings.slack_enabled and settings.slack_app_token is None):
         # Without Slack's HTTP-mode server to share, the pages get a server of their own.
         found.append(WebServer(settings, room))
@@ -55,7 +60,7 @@ def freeze_startup_heap() -> None:
 async def serve(settings: Settings, stop: asyncio.Event) -> None:
     """Run until `stop` is set: connect every configured platform, then resume unfinished work."""
     async with build(settings, setup_report=setup_report(settings)) as app:
-        adapters = adapters_for(settings, app.room)
+        adapters = adapters_for(settings, app.room, app.gateway_locks)
         for adapter in adapters:
             await adapter.start()
         await app.room.start()

@@ -27,6 +27,9 @@ class Settings(BaseSettings):
 
     # Storage and files
     db_path: Path = Field(Path("draftroom.db"), alias="DRAFTROOM_DB")
+    # postgresql://user:password@host/db: PostgreSQL instead of the SQLite file (README:
+    # "Deploying past one machine"). A SecretStr: it carries the password.
+    database_url: SecretStr | None = Field(None, alias="DATABASE_URL")
     media_dir: Path = Field(Path("media"), alias="DRAFTROOM_MEDIA_DIR")
     outbox_dir: Path = Field(Path("outbox"), alias="DRAFTROOM_OUTBOX_DIR")
     personas_file: Path = Field(EXAMPLE_PERSONAS, alias="PERSONAS_FILE")

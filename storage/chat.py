@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aiosqlite import Connection
-
-from storage.db import changes, fetchall, fetchone, insert
+from storage.db import Connection, changes, fetchall, fetchone, insert
 from storage.models import ChatReference, MessageLink
 
 
@@ -24,8 +22,11 @@ async def link_message(
     rev: int | None = None,
 ) -> None:
     await conn.execute(
-        "INSERT OR REPLACE INTO messages (platform, channel_id, message_id, kind, plan_id,"
-        " post_id, run_id, rev, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO messages (platform, channel_id, message_id, kind, plan_id,"
+        " post_id, run_id, rev, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (platform, channel_id, message_id) DO UPDATE SET kind = excluded.kind,"
+        " plan_id = excluded.plan_id, post_id = excluded.post_id, run_id = excluded.run_id,"
+        " rev = excluded.rev, created_at = excluded.created_at",
         (platform, channel_id, message_id, kind, plan_id, post_id, run_id, rev, now),
     )
 
@@ -95,7 +96,8 @@ async def reserve_delivery(
     row = await fetchone(
         conn,
         "INSERT INTO deliveries (key, platform, channel_id, attempts, created_at)"
-        " VALUES (?, ?, ?, 1, ?) ON CONFLICT (key) DO UPDATE SET attempts = attempts + 1"
+        " VALUES (?, ?, ?, 1, ?) ON CONFLICT (key)"
+        " DO UPDATE SET attempts = deliveries.attempts + 1"
         " RETURNING *",
         (key, platform, channel_id, now),
     )
@@ -210,7 +212,8 @@ async def add_turn(
 
 async def add_reference(conn: Connection, turn_id: int, post_id: int, how: str) -> None:
     await conn.execute(
-        "INSERT OR IGNORE INTO chat_references (turn_id, post_id, how) VALUES (?, ?, ?)",
+        "INSERT INTO chat_references (turn_id, post_id, how) VALUES (?, ?, ?)"
+        " ON CONFLICT DO NOTHING",
         (turn_id, post_id, how),
     )
 
@@ -232,8 +235,8 @@ async def plan_delivery(
     """Promise a message before it is sent, in the transaction that makes it due: the sweeper
     sends every promised message that was never recorded as sent (a crash in between)."""
     await conn.execute(
-        "INSERT OR IGNORE INTO deliveries (key, platform, channel_id, attempts, created_at)"
-        " VALUES (?, ?, ?, 0, ?)",
+        "INSERT INTO deliveries (key, platform, channel_id, attempts, created_at)"
+        " VALUES (?, ?, ?, 0, ?) ON CONFLICT DO NOTHING",
         (key, platform, channel_id, now),
     )
 
