@@ -5,15 +5,15 @@ to its own file. That output is the console's chat, so drafts are counted there,
 restarts, the way a person reading it would count them (the database's own records cannot show
 a draft that was never printed, or printed twice).
 
-`stop_in` watches the database file (read only) and the output, and freezes the process with
-SIGSTOP as soon as they show the wanted state; it reads them again while nothing can change, and
-returns only if the state still holds, so the SIGKILL that follows lands exactly in it. If the
-bot got past the state in between, it is let go (SIGCONT) and watched again.
+The bot stores on the test's database (its SQLite file, or its PostgreSQL database: see
+tests/crash_watch.py). `stop_in` watches the database (read only) and the output, and freezes the
+process with SIGSTOP as soon as they show the wanted state; it reads them again while nothing can
+change, and returns only if the state still holds, so the SIGKILL that follows lands exactly in
+it. If the bot got past the state in between, it is let go (SIGCONT) and watched again.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import signal
@@ -25,7 +25,12 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
+
+import psycopg
+
+from tests import db_rows, support
+from tests.crash_watch import Watch, bot_environment, sessions_ended
 
 DRAFT_CARD = re.compile(r"^\[m(\d+)\] post (\d+) · .* · draft (\d+)$", re.MULTILINE)
 
@@ -39,10 +44,12 @@ def draft_cards(output: str) -> Counter[tuple[int, int]]:
 
 
 def environment(folder: Path, **extra: str) -> dict[str, str]:
-    """The bot's environment for files under `folder`: no platform token (the console), and
-    offline providers slow enough (or as slow as `extra` says) to be caught mid-call."""
+    """The bot's environment for files under `folder` and the running test's database: no
+    platform token (the console), and offline providers slow enough (or as slow as `extra`
+    says) to be caught mid-call."""
     env = {
         **os.environ,
+        **bot_environment(),
         "DRAFTROOM_DB": str(folder / "draftroom.db"),
         "DRAFTROOM_MEDIA_DIR": str(folder / "media"),
         "DRAFTROOM_OUTBOX_DIR": str(folder / "outbox"),
@@ -53,13 +60,16 @@ def environment(folder: Path, **extra: str) -> dict[str, str]:
     }
     for name in ("SLACK_BOT_TOKEN", "DISCORD_BOT_TOKEN"):
         env.pop(name, None)
+    if "DATABASE_URL" not in bot_environment():
+        env.pop("DATABASE_URL", None)
     return env
 
 
-def query(db: Path, sql: str) -> list[tuple[object, ...]]:
-    """Read the database file, read only, beside (or after) the bot."""
-    with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)) as conn:
-        return conn.execute(sql).fetchall()
+def query(db: Path, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Read the bot's database, read only, beside (or after) the bot; `db` is its SQLite file."""
+    if support.DATABASE_URL is not None:
+        assert not db.exists(), "on PostgreSQL the bot made a SQLite file"
+    return db_rows.rows(db, sql, params)
 
 
 class ConsoleBot:
@@ -106,11 +116,12 @@ class ConsoleBot:
         self.process.send_signal(signal.SIGKILL)
         self.process.wait(timeout=10)
         self._closed()
+        sessions_ended(self.db)
 
     def seen(self) -> Seen:
-        """What the database file and the last start's output show now."""
-        with contextlib.closing(sqlite3.connect(f"file:{self.db}?mode=ro", uri=True)) as conn:
-            return look(conn, self.outputs[-1])
+        """What the database and the last start's output show now."""
+        with Watch(self.db) as watch:
+            return _look_once(watch, self.outputs[-1]) if watch.ready() else Seen()
 
     def run_to_rest(self, script: str = "wait\n", timeout: float = 120) -> int:
         """Start, type `script`, end the input: the console finishes its work and exits."""
@@ -187,18 +198,21 @@ def _post_rev(key: str) -> tuple[int, int]:
     return int(post), int(rev)
 
 
-def look(conn: sqlite3.Connection, output: Path) -> Seen:
+def look(watch: Watch, output: Path) -> Seen:
+    """What the database (in the watch's snapshot) and the output show."""
     seen = Seen()
+    read = watch.rows
     try:
-        [(seen.runs, over)] = conn.execute(
-            "SELECT COUNT(*), COALESCE(SUM(status IN ('done', 'failed')), 0) FROM runs"
+        [(seen.runs, over)] = read(
+            "SELECT COUNT(*), COALESCE(SUM(CASE WHEN status IN ('done', 'failed')"
+            " THEN 1 ELSE 0 END), 0) FROM runs"
         )
         seen.run_over = seen.runs > 0 and over == seen.runs
         seen.posts = {
             post_id: (rev, status)
-            for post_id, rev, status in conn.execute("SELECT id, rev, status FROM posts")
+            for post_id, rev, status in read("SELECT id, rev, status FROM posts")
         }
-        for name, status, run_id in conn.execute("SELECT name, status, run_id FROM steps"):
+        for name, status, run_id in read("SELECT name, status, run_id FROM steps"):
             if status == "done":
                 seen.done_by_name[name] += 1
             elif run_id is not None and status in ("queued", "running"):
@@ -206,13 +220,13 @@ def look(conn: sqlite3.Connection, output: Path) -> Seen:
         seen.done = sum(seen.done_by_name.values())
         seen.drafts = {
             key: (message_id, sent)
-            for key, message_id, sent in conn.execute(
+            for key, message_id, sent in read(
                 "SELECT d.key, d.message_id, c.id FROM deliveries d"
                 " LEFT JOIN console_messages c ON c.idempotency_key = d.key"
                 " WHERE d.key LIKE 'draft:%'"
             )
         }
-    except sqlite3.OperationalError:
+    except (sqlite3.OperationalError, psycopg.errors.UndefinedTable):
         return Seen()  # the schema is not created yet
     seen.printed = draft_cards(output.read_text())
     return seen
@@ -224,43 +238,51 @@ class NotCaughtError(AssertionError):
 
 def stop_in(bot: ConsoleBot, state: Callable[[Seen], bool], timeout: float = 30) -> Seen:
     """Freeze the running process in `state` (see the module docstring) and return what the
-    database file and its output show then; raise NotCaughtError if it never was."""
-    process, db, output = bot.process, bot.db, bot.outputs[-1]
+    database and its output show then; raise NotCaughtError if it never was."""
+    process, output = bot.process, bot.outputs[-1]
     assert process is not None
     deadline = time.monotonic() + timeout
-    conn: sqlite3.Connection | None = None
-    last: tuple[int, int] | None = None
-    try:
+    last: tuple[object, int] | None = None
+    with Watch(bot.db) as watch:
         while time.monotonic() < deadline:
             if process.poll() is not None:
                 raise NotCaughtError(f"the bot exited ({process.returncode}) before the state")
-            if conn is None:
-                if not db.exists():
-                    time.sleep(0.001)
-                    continue
-                conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
-            # Look again only when the database or the output changed since the last look.
-            marker = (conn.execute("PRAGMA data_version").fetchone()[0], output.stat().st_size)
-            if marker == last:
+            if not watch.ready():
+                time.sleep(0.001)
+                continue
+            with watch.snapshot() as changes:
+                # Look again only when the database or the output changed since the last look.
+                marker = (changes, output.stat().st_size)
+                if marker == last:
+                    seen = None
+                else:
+                    last, seen = marker, look(watch, output)
+            if seen is None:
                 time.sleep(0.0001)
                 continue
-            last, seen = marker, look(conn, output)
             if seen.settled:
                 raise NotCaughtError("the run finished without passing through the state")
             if not state(seen):
                 time.sleep(0.0001)
                 continue
-            process.send_signal(signal.SIGSTOP)
-            _, status = os.waitpid(process.pid, os.WUNTRACED)
-            if not os.WIFSTOPPED(status):
-                process.returncode = os.waitstatus_to_exitcode(status)
-                raise NotCaughtError(f"the bot exited ({process.returncode}) before the state")
-            seen = look(conn, output)
+            freeze(process)
+            seen = watch.still(lambda: _look_once(watch, output))
             if state(seen):
                 return seen
             process.send_signal(signal.SIGCONT)
             last = None
         raise NotCaughtError(f"not in the state within {timeout:g}s")
-    finally:
-        if conn is not None:
-            conn.close()
+
+
+def _look_once(watch: Watch, output: Path) -> Seen:
+    with watch.snapshot():
+        return look(watch, output)
+
+
+def freeze(process: subprocess.Popen[str]) -> None:
+    """SIGSTOP the bot and wait until it is stopped; NotCaughtError if it ended instead."""
+    process.send_signal(signal.SIGSTOP)
+    _, status = os.waitpid(process.pid, os.WUNTRACED)
+    if not os.WIFSTOPPED(status):
+        process.returncode = os.waitstatus_to_exitcode(status)
+        raise NotCaughtError(f"the bot exited ({process.returncode}) before the state")

@@ -12,10 +12,8 @@ the bot is frozen (SIGSTOP) and then killed.
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import signal
-import sqlite3
 import subprocess
 import time
 from collections.abc import Callable
@@ -24,7 +22,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.crash_support import ConsoleBot, environment
+from tests.crash_support import ConsoleBot, environment, freeze
+from tests.crash_watch import Watch
+from tests.db_rows import rows
 from tests.fakes.bluesky_server import FakeBluesky
 from tests.fakes.mastodon_server import STATUSES, FakeMastodon
 from tests.fakes.x_twitter_server import FakeX
@@ -95,16 +95,6 @@ def bot_environment(folder: Path, fakes: Fakes) -> dict[str, str]:
         AIAARON_X_ACCESS_TOKEN=fakes.x.access_token,
         AIAARON_X_ACCESS_TOKEN_SECRET=fakes.x.access_token_secret,
     )
-
-
-def rows(db: Path, sql: str) -> list[tuple[object, ...]]:
-    if not db.exists():
-        return []
-    with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5) as conn:
-        try:
-            return conn.execute(sql).fetchall()
-        except sqlite3.OperationalError:  # not migrated yet
-            return []
 
 
 def states(db: Path) -> dict[str, str]:
@@ -183,32 +173,32 @@ POINTS: dict[str, tuple[Setup, Reached, bool]] = {
 }
 
 
-async def kill_when(bot: ConsoleBot, fakes: Fakes, reached: Reached, freeze: bool) -> None:
-    """SIGKILL the bot once `reached` holds. With `freeze` (a state of the database, which may
+async def kill_when(bot: ConsoleBot, fakes: Fakes, reached: Reached, freeze_first: bool) -> None:
+    """SIGKILL the bot once `reached` holds. With `freeze_first` (a state of the database, which may
     last a millisecond) a thread watches every change of the file, stops the bot as soon as it
     shows the state and looks again, so the kill lands in that very state."""
     process = bot.process
     assert process is not None
-    if freeze:
-        await asyncio.to_thread(freeze_when, process, lambda: reached(fakes, bot.db))
+    if freeze_first:
+        await asyncio.to_thread(freeze_when, process, bot.db, lambda: reached(fakes, bot.db))
     else:
         await wait_until(lambda: reached(fakes, bot.db) or process.poll() is not None, timeout=60)
         assert process.poll() is None, "the bot exited before the point"
     await asyncio.to_thread(bot.kill)
 
 
-def freeze_when(process: subprocess.Popen[str], reached: Callable[[], bool]) -> None:
+def freeze_when(process: subprocess.Popen[str], db: Path, reached: Callable[[], bool]) -> None:
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        assert process.poll() is None, "the bot exited before the point"
-        if not reached():
-            time.sleep(0.0002)
-            continue
-        process.send_signal(signal.SIGSTOP)
-        os.waitpid(process.pid, os.WUNTRACED)
-        if reached():
-            return
-        process.send_signal(signal.SIGCONT)
+    with Watch(db) as watch:
+        while time.monotonic() < deadline:
+            assert process.poll() is None, "the bot exited before the point"
+            if not reached():
+                time.sleep(0.0002)
+                continue
+            freeze(process)
+            if watch.ready() and watch.still(reached):
+                return
+            process.send_signal(signal.SIGCONT)
     raise AssertionError("the bot never showed the state")
 
 
@@ -216,13 +206,13 @@ def freeze_when(process: subprocess.Popen[str], reached: Callable[[], bool]) -> 
 async def test_a_kill_while_publishing_to_three_networks_posts_once_each(
     point: str, tmp_path: Path
 ) -> None:
-    setup, reached, freeze = POINTS[point]
+    setup, reached, freeze_first = POINTS[point]
     async with FakeBluesky() as bluesky, FakeMastodon() as mastodon, FakeX() as x:
         fakes = Fakes(bluesky, mastodon, x)
         with ConsoleBot(tmp_path, bot_environment(tmp_path, fakes)) as bot:
             setup(fakes)
             bot.start(SCRIPT)
-            await kill_when(bot, fakes, reached, freeze)
+            await kill_when(bot, fakes, reached, freeze_first)
             mastodon.answer_delay_s = 0.0
             code = await asyncio.to_thread(bot.run_to_rest, "wait\n")
             assert code == 0

@@ -4,9 +4,11 @@ same requests instead of paying for new ones (counted at the fake fal)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -21,8 +23,9 @@ IMAGE_STEPS = 5  # four hero images and one poster frame in the seed's batch
 async def start_bot(
     env: dict[str, str], cwd: Path, stdin: bytes, output: Path
 ) -> asyncio.subprocess.Process:
-    """The console bot, typing `stdin`; what it prints (its chat) goes to `output`."""
-    with output.open("wb") as out:
+    """The console bot, typing `stdin`; what it prints (its chat) goes to `output`, its log
+    beside it (for reading when a test fails)."""
+    with output.open("wb") as out, output.with_suffix(".log").open("wb") as log:
         bot = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
@@ -30,7 +33,7 @@ async def start_bot(
             "console",
             stdin=asyncio.subprocess.PIPE,
             stdout=out,
-            stderr=asyncio.subprocess.DEVNULL,
+            stderr=log,
             cwd=cwd,
             env=env,
         )
@@ -40,9 +43,21 @@ async def start_bot(
     return bot
 
 
+@contextlib.asynccontextmanager
+async def reaped(bot: asyncio.subprocess.Process) -> AsyncIterator[asyncio.subprocess.Process]:
+    """The bot, killed on the way out if a failed test left it running."""
+    try:
+        yield bot
+    finally:
+        if bot.returncode is None:
+            bot.kill()
+            await bot.wait()
+
+
 @pytest.mark.parametrize("polls", [1, 4, 9, 14])
 async def test_kill_while_fal_is_working_then_restart_pays_once(tmp_path: Path, polls: int) -> None:
-    async with FakeFal(polls_in_queue=2, polls_in_progress=1) as fal:
+    async with contextlib.AsyncExitStack() as stack:
+        fal = await stack.enter_async_context(FakeFal(polls_in_queue=2, polls_in_progress=1))
         env = environment(tmp_path) | {
             "FAL_KEY": fal.api_key,
             "FAL_QUEUE_URL": fal.url,
@@ -53,14 +68,18 @@ async def test_kill_while_fal_is_working_then_restart_pays_once(tmp_path: Path, 
         }
         script = f'/propose {SEED_IDEA} special:"{SEED_SPECIAL}"\n/run 1\n'.encode()
         outputs = [tmp_path / "output-1.txt", tmp_path / "output-2.txt"]
-        bot = await start_bot(env, tmp_path, script, outputs[0])
+        bot = await stack.enter_async_context(
+            reaped(await start_bot(env, tmp_path, script, outputs[0]))
+        )
         await wait_until(lambda: len(fal.status_polls) >= polls, 30)
         os.kill(bot.pid, signal.SIGKILL)
         await bot.wait()
         submitted = sum(fal.submissions.values())
         assert 1 <= submitted < IMAGE_STEPS, "the kill should fall in the middle of the images"
 
-        bot = await start_bot(env, tmp_path, b"wait\n", outputs[1])
+        bot = await stack.enter_async_context(
+            reaped(await start_bot(env, tmp_path, b"wait\n", outputs[1]))
+        )
         assert bot.stdin is not None
         bot.stdin.close()
         async with asyncio.timeout(60):

@@ -45,16 +45,18 @@ class BotProcess:
         self.process: asyncio.subprocess.Process | None = None
 
     async def start(self) -> None:
-        self.process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bot",
-            "run",
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.DEVNULL,
-            cwd=self.cwd,
-            env=self.env,
-        )
+        # The log of every start, for reading when a test fails.
+        with (self.cwd / "bot.log").open("ab") as log:
+            self.process = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "bot",
+                "run",
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=log,
+                cwd=self.cwd,
+                env=self.env,
+            )
         async with asyncio.timeout(30), aiohttp.ClientSession() as http:
             while True:
                 try:
@@ -74,6 +76,14 @@ class BotProcess:
         if self.process.returncode is None:
             self.process.send_signal(signal.SIGTERM)
         await self.process.wait()
+
+    async def __aenter__(self) -> BotProcess:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self.process is not None and self.process.returncode is None:
+            self.kill()  # a failed test leaves no bot behind
+            await self.process.wait()
 
 
 async def propose_and_run_seed(bot: BotProcess, fake: FakeSlack) -> None:
@@ -109,8 +119,7 @@ async def until(check: Callable[[], object], timeout: float = 30) -> None:
 
 @pytest.mark.parametrize("posted", [1, 3, 5])
 async def test_kill_while_drafts_are_posted(tmp_path: Path, posted: int) -> None:
-    async with FakeSlack() as fake:
-        bot = BotProcess(fake, tmp_path)
+    async with FakeSlack() as fake, BotProcess(fake, tmp_path) as bot:
         await bot.start()
         await propose_and_run_seed(bot, fake)
         await until(lambda: sum(drafts(fake).values()) >= posted)
@@ -136,8 +145,7 @@ async def test_kill_while_drafts_are_posted(tmp_path: Path, posted: int) -> None
 
 
 async def test_kill_right_after_an_approval_was_acknowledged(tmp_path: Path) -> None:
-    async with FakeSlack() as fake:
-        bot = BotProcess(fake, tmp_path)
+    async with FakeSlack() as fake, BotProcess(fake, tmp_path) as bot:
         await bot.start()
         await propose_and_run_seed(bot, fake)
         db = tmp_path / "draftroom.db"
@@ -182,8 +190,7 @@ async def test_kill_right_after_an_approval_was_acknowledged(tmp_path: Path) -> 
 
 
 async def test_kill_between_publishing_and_its_thread_reply(tmp_path: Path) -> None:
-    async with FakeSlack() as fake:
-        bot = BotProcess(fake, tmp_path)
+    async with FakeSlack() as fake, BotProcess(fake, tmp_path) as bot:
         await bot.start()
         await propose_and_run_seed(bot, fake)
         db = tmp_path / "draftroom.db"

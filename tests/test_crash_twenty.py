@@ -52,7 +52,8 @@ def reached(kind: str, n: int, fal: FakeFal, slack: FakeSlack, db: Path) -> Call
         if kind == "slack_drafts":
             return sum(drafts(slack).values()) >= n
         sql = {"done": DONE, "posted": POSTED}[kind]
-        return db.exists() and query(db, sql)[0][0] >= n
+        found = query(db, sql)  # no rows while the bot has not created its tables
+        return bool(found) and found[0][0] >= n
 
     return check
 
@@ -98,8 +99,11 @@ async def approve_first_draft(bot: BotProcess, slack: FakeSlack, db: Path, kind:
 @pytest.mark.parametrize(("kind", "n"), POINTS, ids=[f"{k}-{n}" for k, n in POINTS])
 async def test_kill_at_a_point_then_restart(tmp_path: Path, kind: str, n: int) -> None:
     db = tmp_path / DB
-    async with FakeSlack() as slack, FakeFal(polls_in_queue=2, polls_in_progress=1) as fal:
-        bot = BotProcess(slack, tmp_path)
+    async with (
+        FakeSlack() as slack,
+        FakeFal(polls_in_queue=2, polls_in_progress=1) as fal,
+        BotProcess(slack, tmp_path) as bot,
+    ):
         bot.env |= {
             "FAL_KEY": fal.api_key,
             "FAL_QUEUE_URL": fal.url,

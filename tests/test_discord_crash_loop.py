@@ -8,7 +8,7 @@ from pathlib import Path
 
 from bot.discord_client_setup import CRASH_WINDOW_S, crash_loop_delay
 from storage import chat
-from storage.db import Database
+from tests.support import database_for
 
 
 def test_two_quick_restarts_are_free_then_each_waits_twice_as_long() -> None:
@@ -17,7 +17,7 @@ def test_two_quick_restarts_are_free_then_each_waits_twice_as_long() -> None:
 
 
 async def test_starts_are_counted_per_platform_within_the_window(tmp_path: Path) -> None:
-    async with Database(tmp_path / "d.db") as db:
+    async with database_for(tmp_path) as db:
         seen = []
         for at in (0.0, 10.0, 20.0, 30.0):
             async with db.transaction() as conn:
