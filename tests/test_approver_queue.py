@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
+from tests.db_rows import scalar
 from tests.discord_support import discord_bot, embed_text
 from tests.slack_support import SEED_PROPOSE
 from tests.support import console_session, make_settings
 
 
 def draft_message(settings_db: Path, post_id: int) -> str:
-    with sqlite3.connect(settings_db) as db:
-        (found,) = db.execute(
-            "SELECT message_id FROM messages WHERE kind = 'draft' AND post_id = ?", (post_id,)
-        ).fetchone()
+    found = scalar(
+        settings_db,
+        "SELECT message_id FROM messages WHERE kind = 'draft' AND post_id = ?",
+        (post_id,),
+    )
+    assert found is not None
     return str(found)
 
 

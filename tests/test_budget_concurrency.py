@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from storage import plans, reservations, steps
-from storage.db import Database
+from tests import support
 from tests.fakes.providers import ChatCall, FakeOpenAI, Reply
 from tests.fakes.slack import FakeMessage, FakeSlack
 from tests.provider_support import TEXT_MODEL, ScriptedModel
@@ -35,6 +35,7 @@ from tests.slack_support import (
     running_bot,
     slack_settings,
 )
+from tests.support import database_for
 
 KEY = "sk-test-budget"
 REFUSED = "over the daily budget"
@@ -73,6 +74,7 @@ async def priced_bot(tmp_path: Path, budget: float) -> AsyncIterator[tuple[Bot, 
             LLM_PRICE_OUTPUT_PER_MTOK=40.0,
             DAILY_BUDGET_USD=budget,
             RETRY_BASE_S=0.01,
+            DATABASE_URL=support.DATABASE_URL,  # the running test's PostgreSQL, None on SQLite
         )
         async with running_bot(fake, settings) as bot:
             yield bot, llm
@@ -273,7 +275,7 @@ async def test_concurrent_runs_count_a_call_in_flight(tmp_path: Path) -> None:
 async def test_reservations_left_by_a_crash_are_settled_at_start_up(tmp_path: Path) -> None:
     async with FakeSlack() as fake:
         db_path = slack_settings(tmp_path, fake).db_path
-    async with Database(db_path) as db, db.transaction() as conn:
+    async with database_for(db_path.parent, db_path.name) as db, db.transaction() as conn:
         # A plan call that finished and recorded its cost, and an answer cut off mid-call:
         # both still hold $0.08, as a process killed before settling them would leave them.
         plan_id = await plans.create_plan(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +12,9 @@ import av
 
 from pipeline.providers.local_video import shots_of
 from storage import posts, steps
+from tests import support
 from tests.crash_support import draft_cards
+from tests.db_rows import scalar
 from tests.support import SEED_IDEA, SEED_SPECIAL, console_session, make_settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,8 +29,10 @@ def run_console(tmp_path: Path, script: str, **env: str) -> subprocess.Completed
         "DRAFTROOM_OUTBOX_DIR": str(tmp_path / "outbox"),
         **env,
     }
-    for name in ("SLACK_BOT_TOKEN", "DISCORD_BOT_TOKEN", "APPROVERS"):
+    for name in ("SLACK_BOT_TOKEN", "DISCORD_BOT_TOKEN", "APPROVERS", "DATABASE_URL"):
         environment.pop(name, None)
+    if support.DATABASE_URL is not None:  # the test's own PostgreSQL database
+        environment["DATABASE_URL"] = support.DATABASE_URL
     return subprocess.run(
         [sys.executable, "-m", "bot"],
         input=script,
@@ -137,11 +140,8 @@ def test_bad_input_gets_one_short_message_and_writes_nothing(tmp_path: Path) -> 
         "  ⚠ give the plan and a note. Usage: /refine <plan> <note>",
     ]
     assert "Traceback" not in result.stdout + result.stderr
-    import sqlite3
-
-    with sqlite3.connect(tmp_path / "draftroom.db") as db:
-        for table in ("plans", "runs", "posts", "steps", "turns"):
-            assert db.execute(f"SELECT COUNT(*) FROM {table}").fetchone() == (0,), table
+    for table in ("plans", "runs", "posts", "steps", "turns"):
+        assert scalar(tmp_path / "draftroom.db", f"SELECT COUNT(*) FROM {table}") == 0, table
 
 
 async def test_a_draft_stored_but_never_printed_is_printed_once_after_a_restart(
@@ -157,10 +157,12 @@ async def test_a_draft_stored_but_never_printed_is_printed_once_after_a_restart(
         assert draft_cards(session.transcript) == {(1, 1): 1}
     # Put the database back in the state a kill would have left: stored, not printed, and the
     # delivery not yet recorded as posted.
-    with sqlite3.connect(settings.db_path) as conn:
-        conn.execute("UPDATE console_messages SET printed = 0 WHERE idempotency_key = 'draft:1:1'")
-        conn.execute("UPDATE deliveries SET message_id = NULL WHERE key = 'draft:1:1'")
-        conn.execute("DELETE FROM messages WHERE kind = 'draft'")
+    async with support.database_for(tmp_path) as db, db.transaction() as conn:
+        await conn.execute(
+            "UPDATE console_messages SET printed = 0 WHERE idempotency_key = 'draft:1:1'"
+        )
+        await conn.execute("UPDATE deliveries SET message_id = NULL WHERE key = 'draft:1:1'")
+        await conn.execute("DELETE FROM messages WHERE kind = 'draft'")
     async with console_session(settings) as session:
         await session.settle()
         assert draft_cards(session.transcript) == {(1, 1): 1}

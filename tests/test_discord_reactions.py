@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from tests.db_rows import scalar
 from tests.discord_support import (
     Bot,
     discord_bot,
@@ -27,14 +27,12 @@ def post_id_of(draft: dict[str, Any]) -> int:
 
 def status_of(bot: Bot | Path, post_id: int) -> str:
     db = bot if isinstance(bot, Path) else bot.settings.db_path
-    with sqlite3.connect(db) as conn:
-        return str(conn.execute("SELECT status FROM posts WHERE id = ?", (post_id,)).fetchone()[0])
+    return str(scalar(db, "SELECT status FROM posts WHERE id = ?", (post_id,)))
 
 
 def reaction_rows(db: Path, post_id: int, user_id: int) -> int:
-    with sqlite3.connect(db) as conn:
-        sql = "SELECT COUNT(*) FROM reactions WHERE post_id = ? AND user_id = ?"
-        return int(conn.execute(sql, (post_id, f"discord:{user_id}")).fetchone()[0])
+    sql = "SELECT COUNT(*) FROM reactions WHERE post_id = ? AND user_id = ?"
+    return int(scalar(db, sql, (post_id, f"discord:{user_id}")))
 
 
 def announcements(bot: Bot, draft: dict[str, Any]) -> list[str]:

@@ -6,7 +6,6 @@ sent it; where no rewrite fits, the draft fails with the reason before anyone ca
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ import httpx
 import pytest
 
 from pipeline.destinations.x_twitter_text import weighted_length
+from tests import db_rows
 from tests.fakes.bluesky_server import FakeBluesky
 from tests.fakes.mastodon_server import FakeMastodon
 from tests.fakes.providers import FakeOpenAI
@@ -136,8 +136,7 @@ class FittingModel(ScriptedModel):
 
 
 def rows(db: Path, sql: str) -> list[tuple[Any, ...]]:
-    with sqlite3.connect(db) as conn:
-        return conn.execute(sql).fetchall()
+    return db_rows.rows(db, sql)
 
 
 async def draft(session: ConsoleSession, persona: str = "") -> None:

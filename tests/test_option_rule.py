@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 from storage import plans
+from tests.db_rows import scalar
 from tests.support import console_session, make_settings
 from tests.test_console_session import run_console
 
@@ -23,9 +23,8 @@ def test_an_unknown_option_key_is_refused_in_the_console_and_nothing_is_written(
     warnings = [line for line in result.stdout.splitlines() if line.startswith("  ⚠")]
     assert warnings == [UNKNOWN_KEY]
     assert "Traceback" not in result.stdout + result.stderr
-    with sqlite3.connect(tmp_path / "draftroom.db") as db:
-        for table in ("plans", "plan_revisions", "runs", "steps", "turns"):
-            assert db.execute(f"SELECT COUNT(*) FROM {table}").fetchone() == (0,), table
+    for table in ("plans", "plan_revisions", "runs", "steps", "turns"):
+        assert scalar(tmp_path / "draftroom.db", f"SELECT COUNT(*) FROM {table}") == 0, table
 
 
 async def test_prose_with_option_words_is_kept_and_notes_follow_the_same_rule(

@@ -7,7 +7,6 @@ import asyncio
 import itertools
 import logging
 import re
-import sqlite3
 from collections import Counter
 from decimal import Decimal
 from pathlib import Path
@@ -16,6 +15,7 @@ import pytest
 
 from storage import plans, posts, steps
 from storage.models import Step
+from tests import db_rows, support
 from tests.fakes.fal import FakeFal
 from tests.fakes.providers import FakeAnthropic, FakeOpenAI
 from tests.provider_support import (
@@ -430,12 +430,8 @@ async def wait_for_handles(db_path: Path, count: int) -> None:
 
 
 async def handles(db_path: Path) -> list[str]:
-    def read() -> list[str]:
-        with sqlite3.connect(db_path) as db:
-            rows = db.execute("SELECT handle_json FROM steps WHERE handle_json IS NOT NULL")
-            return [str(row[0]) for row in rows]
-
-    return await asyncio.to_thread(read)
+    sql = "SELECT handle_json FROM steps WHERE handle_json IS NOT NULL"
+    return [str(row[0]) for row in await asyncio.to_thread(db_rows.rows, db_path, sql)]
 
 
 # -- 8. keys never leak -----------------------------------------------------------------------
@@ -505,7 +501,16 @@ async def test_anthropic_key_echoes_are_cut_out(
 
 
 def database_text(tmp_path: Path) -> str:
-    """Every byte SQLite wrote (the database and any WAL left behind), as text."""
-    files = sorted(tmp_path.glob("draftroom.db*"))
-    assert files
-    return "\n".join(f.read_bytes().decode("utf-8", "replace") for f in files)
+    """Every byte SQLite wrote (the database and any WAL left behind), as text; on PostgreSQL
+    every row of every table, as text."""
+    if support.DATABASE_URL is None:
+        files = sorted(tmp_path.glob("draftroom.db*"))
+        assert files
+        return "\n".join(f.read_bytes().decode("utf-8", "replace") for f in files)
+    db = tmp_path / "draftroom.db"  # not read on PostgreSQL
+    tables = db_rows.rows(
+        db, "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"
+    )
+    found = [row for (t,) in tables for row in db_rows.rows(db, f'SELECT t::text FROM "{t}" t')]
+    assert found
+    return "\n".join(str(row[0]) for row in found)

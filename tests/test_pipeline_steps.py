@@ -1,9 +1,10 @@
-"""The pipeline on its own: a real SQLite file, offline providers, runs executed directly.
+"""The pipeline on its own: a real database (the test's SQLite file or PostgreSQL database),
+offline providers, runs executed directly.
 
 What it promises about each step: its result is stored in one write, with the text it wrote and,
 after an item's last step, the item's new status, so a write that fails leaves none of them. A
-failing write is made with a real SQLite trigger that aborts the statement, as a full disk or a
-kill at that moment would.
+failing write is made with a real trigger that aborts the statement, as a full disk or a kill at
+that moment would.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from bot.settings import EXAMPLE_PERSONAS
@@ -26,6 +28,10 @@ from pipeline.spec import parse_special
 from storage import plans, posts, steps
 from storage.db import Database
 from storage.models import PlanRevision
+from tests.support import database_for
+
+# What the failing write raises: the trigger's message, from either database.
+WRITE_FAILED = (sqlite3.IntegrityError, psycopg.errors.RaiseException)
 
 
 class Heard:
@@ -48,7 +54,7 @@ class Heard:
 async def pipeline_on(
     tmp_path: Path, observer: RunObserver | None = None
 ) -> AsyncIterator[Pipeline]:
-    async with Database(tmp_path / "draftroom.db") as db:
+    async with database_for(tmp_path) as db:
         yield Pipeline(
             db,
             Providers(OfflineText(), OfflineImages(), OfflineVideo()),
@@ -95,10 +101,26 @@ async def queue_run(db: Database, special: str) -> int:
 async def abort_when(db: Database, table: str, condition: str) -> None:
     """Every UPDATE of `table` that makes `condition` true fails, rolling its write back."""
     async with db.transaction() as conn:
+        if conn.dialect == "sqlite":
+            await conn.execute(
+                f"CREATE TRIGGER fail_write BEFORE UPDATE ON {table} WHEN {condition}"
+                " BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END"
+            )
+            return
         await conn.execute(
-            f"CREATE TRIGGER fail_write BEFORE UPDATE ON {table} WHEN {condition}"
-            " BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END"
+            "CREATE FUNCTION fail_write() RETURNS trigger LANGUAGE plpgsql"
+            " AS $$ BEGIN RAISE EXCEPTION 'disk I/O error'; END $$"
         )
+        await conn.execute(
+            f"CREATE TRIGGER fail_write BEFORE UPDATE ON {table} FOR EACH ROW WHEN ({condition})"
+            " EXECUTE FUNCTION fail_write()"
+        )
+
+
+async def stop_aborting(db: Database, table: str) -> None:
+    async with db.transaction() as conn:
+        on = "" if conn.dialect == "sqlite" else f" ON {table}"
+        await conn.execute(f"DROP TRIGGER fail_write{on}")
 
 
 async def statuses(db: Database, run_id: int) -> dict[str, str]:
@@ -127,7 +149,7 @@ async def test_an_items_last_step_and_its_status_are_one_write(tmp_path: Path) -
         db = pipeline.db
         run_id = await queue_run(db, "1 hero_text")
         await abort_when(db, "posts", "NEW.status = 'awaiting_approval'")
-        with pytest.raises(sqlite3.IntegrityError, match="disk I/O error"):
+        with pytest.raises(WRITE_FAILED, match="disk I/O error"):
             await pipeline.execute_run(run_id)
         [post] = await posts.posts_of_run(db.reader, run_id)
         left = await statuses(db, run_id)
@@ -137,8 +159,7 @@ async def test_an_items_last_step_and_its_status_are_one_write(tmp_path: Path) -
         assert post.status == "drafting"
         assert left == {"draft": "done", "hero_image": "done", "hero_card": "queued"}
 
-        async with db.transaction() as conn:
-            await conn.execute("DROP TRIGGER fail_write")
+        await stop_aborting(db, "posts")
         await pipeline.execute_run(run_id)  # as a restart would
         [post] = await posts.posts_of_run(db.reader, run_id)
         after = [s for s in await steps.steps_of_run(db.reader, run_id) if s.name == "hero_image"]
@@ -154,15 +175,14 @@ async def test_a_steps_text_is_stored_with_its_result_or_not_at_all(tmp_path: Pa
         db = pipeline.db
         run_id = await queue_run(db, "1 video")
         await abort_when(db, "steps", "NEW.name = 'video_script' AND NEW.status = 'done'")
-        with pytest.raises(sqlite3.IntegrityError, match="disk I/O error"):
+        with pytest.raises(WRITE_FAILED, match="disk I/O error"):
             await pipeline.execute_run(run_id)
         [post] = await posts.posts_of_run(db.reader, run_id)
 
         assert post.video_script == ""  # not the script of a step that is not done
         assert (await statuses(db, run_id))["video_script"] == "running"
 
-        async with db.transaction() as conn:
-            await conn.execute("DROP TRIGGER fail_write")
+        await stop_aborting(db, "steps")
         await pipeline.execute_run(run_id)
         [post] = await posts.posts_of_run(db.reader, run_id)
         finished = await statuses(db, run_id)

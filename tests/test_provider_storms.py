@@ -1,18 +1,17 @@
-"""Provider storms through the whole room (console adapter, real SQLite, the fake OpenAI server):
-a long run of 429s with Retry-After, a burst of 5xx, and a provider that hangs past the step
-timeout, then a restart on the same database."""
+"""Provider storms through the whole room (console adapter, the test's real database, the fake
+OpenAI server): a long run of 429s with Retry-After, a burst of 5xx, and a provider that hangs
+past the step timeout, then a restart on the same database."""
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import re
-import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from storage import plans, posts, steps
+from tests import db_rows
 from tests.fakes.providers import ChatCall, Reply
 from tests.provider_support import Arrival, ScriptedModel, TimedOpenAI, provider_settings
 from tests.slack_support import eventually
@@ -27,8 +26,7 @@ RETRIES = {"PROVIDER_MAX_ATTEMPTS": ATTEMPTS, "RETRY_BASE_S": 0.01}
 
 def query(db_path: Path, sql: str, *params: object) -> list[tuple[Any, ...]]:
     """Read the database the way an operator would, beside the running room."""
-    with contextlib.closing(sqlite3.connect(db_path)) as conn:
-        return list(conn.execute(sql, params))
+    return db_rows.rows(db_path, sql, params)
 
 
 def unfinished(db_path: Path) -> dict[str, int]:

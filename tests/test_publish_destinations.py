@@ -3,13 +3,13 @@ fails without stopping the others, and the thread says so once."""
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import pytest
 
 from bot.bootstrap import build
 from bot.errors import ConfigError
+from tests import db_rows
 from tests.support import console_session, make_settings
 from tests.test_publish_webhook import SECRET, Receiver
 
@@ -35,11 +35,11 @@ kind = "webhook"
 
 
 def targets(db: Path) -> list[tuple[str, str, int, str | None]]:
-    with sqlite3.connect(db) as conn:
-        return conn.execute(
-            "SELECT destination, state, attempts, last_error FROM publication_targets"
-            " WHERE post_id = 1 ORDER BY destination"
-        ).fetchall()
+    return db_rows.rows(
+        db,
+        "SELECT destination, state, attempts, last_error FROM publication_targets"
+        " WHERE post_id = 1 ORDER BY destination",
+    )
 
 
 async def test_a_failing_destination_does_not_stop_the_other_and_is_retried(

@@ -20,8 +20,10 @@ from aiohttp import web
 from bot.bootstrap import build
 from bot.errors import ConfigError
 from storage import posts
-from storage.db import Database
+from storage.sqlite_db import SqliteDatabase
+from tests import db_rows, support
 from tests.support import console_session, make_settings
+from tests.test_pipeline_providers import database_text
 
 SECRET = "webhook-signing-secret"
 ROOT = Path(__file__).resolve().parent.parent
@@ -133,8 +135,10 @@ async def publish_from_console(tmp_path: Path, url: str) -> tuple[str, str]:
         "LOG_LEVEL": "DEBUG",
         "PYTHONPATH": str(ROOT),
     }
-    for name in ("SLACK_BOT_TOKEN", "DISCORD_BOT_TOKEN", "APPROVERS"):
+    for name in ("SLACK_BOT_TOKEN", "DISCORD_BOT_TOKEN", "APPROVERS", "DATABASE_URL"):
         env.pop(name, None)
+    if support.DATABASE_URL is not None:  # the test's own PostgreSQL database
+        env["DATABASE_URL"] = support.DATABASE_URL
     bot = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -158,6 +162,8 @@ async def publish_from_console(tmp_path: Path, url: str) -> tuple[str, str]:
 
 def stored_text(db: Path) -> str:
     """Every value in the database, as text."""
+    if support.DATABASE_URL is not None:
+        return database_text(db.parent)
     with sqlite3.connect(db) as conn:
         return "\n".join(conn.iterdump())
 
@@ -179,9 +185,8 @@ async def test_the_webhook_url_is_never_shown_stored_or_logged(tmp_path: Path) -
     assert_no_credential(chat)
     assert "HTTP Request: POST [redacted]" in logs  # httpx logs the request, URL scrubbed
     assert_no_credential(logs)
-    with sqlite3.connect(tmp_path / "draftroom.db") as conn:
-        row = conn.execute("SELECT target, location FROM publications").fetchone()
-    assert row == ("webhook", "127.0.0.1")
+    rows = db_rows.rows(tmp_path / "draftroom.db", "SELECT target, location FROM publications")
+    assert rows == [("webhook", "127.0.0.1")]
     assert_no_credential(stored_text(tmp_path / "draftroom.db"))
 
 
@@ -219,8 +224,11 @@ async def test_a_failing_webhook_does_not_show_its_url_either(
     assert_no_credential(stored_text(tmp_path / "draftroom.db"))
 
 
-async def test_an_earlier_version_s_stored_webhook_urls_are_cut_to_the_host(tmp_path: Path) -> None:
-    """Earlier versions stored the whole URL as where a post went, and said it in chat."""
+async def test_an_earlier_version_s_stored_webhook_urls_are_cut_to_the_host_in_sqlite(
+    tmp_path: Path,
+) -> None:
+    """Earlier versions stored the whole URL as where a post went, and said it in chat (a SQLite
+    file of schema 6, before PostgreSQL was supported)."""
     path = tmp_path / "draftroom.db"
     url = f"https://User:pw@Hooks.Example.com:8443{SECRET_PATH}?token={TOKEN}"
     said = f"post 1 is published (webhook: {url})."
@@ -243,7 +251,7 @@ async def test_an_earlier_version_s_stored_webhook_urls_are_cut_to_the_host(tmp_
         )
         conn.execute("INSERT INTO console_messages (text, created_at) VALUES (?, 1.0)", (said,))
 
-    async with Database(path) as db:
+    async with SqliteDatabase(path) as db:
         locations = await db.fetchall("SELECT post_id, location FROM publications ORDER BY 1")
         assert [tuple(row) for row in locations] == [
             (1, "hooks.example.com"),

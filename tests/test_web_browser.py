@@ -6,13 +6,13 @@ Screenshots at desktop and phone widths are kept under each test's temporary fol
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from tests.db_rows import rows, scalar
 from tests.slack_support import SEED_PROPOSE
 from tests.support import make_settings, wait_until
 from tests.web_support import chromium, need_chromium, site_session
@@ -39,14 +39,15 @@ async def test_the_seed_batch_reads_on_its_post_page(browser_path: str, tmp_path
         await site.session.type(f"/propose {SEED_PROPOSE}")
         await site.session.type("/run 1")
         await site.session.settle()
-        with sqlite3.connect(settings.db_path) as db:
-            video_post, steps = db.execute(
-                "SELECT p.id, COUNT(s.id) FROM posts p JOIN steps s ON s.post_id = p.id"
-                " WHERE p.content_format = 'video' GROUP BY p.id"
-            ).fetchone()
-            card_post = db.execute(
-                "SELECT id FROM posts WHERE content_format = 'hero_text' ORDER BY id LIMIT 1"
-            ).fetchone()[0]
+        [(video_post, steps)] = rows(
+            settings.db_path,
+            "SELECT p.id, COUNT(s.id) FROM posts p JOIN steps s ON s.post_id = p.id"
+            " WHERE p.content_format = 'video' GROUP BY p.id",
+        )
+        card_post = scalar(
+            settings.db_path,
+            "SELECT id FROM posts WHERE content_format = 'hero_text' ORDER BY id LIMIT 1",
+        )
         page = await browser.new_page()
         errors: list[str] = []
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)

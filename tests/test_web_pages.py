@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 import html
 import re
-import sqlite3
 from pathlib import Path
 
 import httpx
 
 from bot.settings import Settings
+from tests import db_rows
 from tests.slack_support import SEED_PROPOSE
 from tests.support import make_settings, wait_until
 from tests.web_support import Site, site_session
@@ -23,8 +23,7 @@ async def seed_batch(site: Site) -> None:
 
 
 def rows(settings: Settings, sql: str) -> list[tuple[object, ...]]:
-    with sqlite3.connect(settings.db_path) as conn:
-        return conn.execute(sql).fetchall()
+    return db_rows.rows(settings.db_path, sql)
 
 
 async def test_a_post_page_answers_with_headers_that_keep_it_to_this_origin(tmp_path: Path) -> None:
