@@ -15,6 +15,7 @@ from bot.settings import Settings
 from bot.slack_adapter import SlackAdapter
 from bot.slack_listeners import event_key
 from storage import chat
+from tests import support
 from tests.fakes.slack import FakeMessage, FakeSlack
 from tests.support import wait_until
 
@@ -34,6 +35,7 @@ def slack_settings(
         "SLACK_BOT_TOKEN": fake.bot_token,
         "SLACK_SIGNING_SECRET": SECRET,
         "SLACK_API_URL": fake.api_url,
+        "DATABASE_URL": support.DATABASE_URL,  # the running test's PostgreSQL, or None
         "DRAFTROOM_DB": str(tmp_path / "d.db"),
         "DRAFTROOM_MEDIA_DIR": str(tmp_path / "media"),
         "DRAFTROOM_OUTBOX_DIR": str(tmp_path / "outbox"),
