@@ -18,6 +18,7 @@ from typing import Any
 
 import psycopg
 
+from pipeline.procrastinate_schema import ensure_schema
 from storage.postgres_db import PostgresDatabase
 
 TEMPLATE = "draftroom_template"
@@ -65,5 +66,7 @@ class PostgresServer:
 
 
 async def _migrate(url: str) -> None:
+    """The app's tables, and the job queue's (procrastinate's schema): each copy has both."""
     async with PostgresDatabase(url):
         pass
+    await ensure_schema(url)
