@@ -116,14 +116,15 @@ class JobQueue:
 
     async def defer_publish(self, post_id: int) -> None:
         with contextlib.suppress(AlreadyEnqueued):
-            await self.app.configure_task(
-                PUBLISH, queueing_lock=f"publish-{post_id}"
-            ).defer_async(post_id=post_id)
+            await self.app.configure_task(PUBLISH, queueing_lock=f"publish-{post_id}").defer_async(
+                post_id=post_id
+            )
 
-    async def work(self, *, concurrency: int, name: str, graceful_s: float | None) -> None:
-        """Work jobs until cancelled; then jobs running get `graceful_s` to finish (None: as
-        long as they take) and are cancelled after (the rows they hold are taken over)."""
+    async def work(self, *, concurrency: int, name: str, graceful_s: float) -> None:
+        """Work jobs until cancelled; then jobs running get `graceful_s` to finish and are
+        cancelled after (what they held is handed back, or taken over, by the room)."""
         await self.app.run_worker_async(
+            shutdown_graceful_timeout=graceful_s,
             concurrency=concurrency,
             name=name,
             install_signal_handlers=False,
@@ -132,8 +133,11 @@ class JobQueue:
             abort_job_polling_interval=POLL_S,
             update_heartbeat_interval=HEARTBEAT_S,
             stalled_worker_timeout=STALLED_S,
-            shutdown_graceful_timeout=graceful_s,
         )
+
+    @property
+    def working(self) -> bool:
+        return self._worker is not None
 
     def start_worker(self, *, concurrency: int, name: str) -> None:
         """A worker in this process, as a task (`draftroom run`); stopped by `stop_worker`."""
@@ -172,13 +176,21 @@ def _log_end(task: asyncio.Task[None]) -> None:
 
 class ProcrastinateRunQueue:
     """`RunQueue` on procrastinate: enqueueing defers a `run` job; procrastinate's workers do
-    the claiming, so this process's own run workers find nothing to claim."""
+    the claiming, so this process's own run workers find nothing to claim.
 
-    def __init__(self, jobs: JobQueue) -> None:
+    `work_here` > 0 (`draftroom run`): a worker in this process works the jobs, that many at
+    once. It starts at the first enqueue, which the room makes when it starts (every queued
+    run, once this process is registered as an owner) or for a /run: so no job claims a run
+    for a process the others could not yet see alive."""
+
+    def __init__(self, jobs: JobQueue, *, work_here: int = 0) -> None:
         self.jobs = jobs
+        self.work_here = work_here
 
     async def enqueue(self, run_id: int) -> None:
         await self.jobs.defer_run(run_id)
+        if self.work_here and not self.jobs.working:
+            self.jobs.start_worker(concurrency=self.work_here, name="in-process")
 
     async def claim(self) -> int | None:
         return None
