@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     image_concurrency: int = Field(4, ge=1, alias="IMAGE_CONCURRENCY")
     video_concurrency: int = Field(2, ge=1, alias="VIDEO_CONCURRENCY")
     concurrent_runs: int = Field(4, ge=1, alias="CONCURRENT_RUNS")
+    # Processes sharing a PostgreSQL database: one silent this long has stopped, and another
+    # takes over its runs, calls and publishing (README: "Deploying past one machine").
+    process_lease_s: float = Field(60.0, ge=1, alias="PROCESS_LEASE_S")
 
     # Publishing
     # A credential (secret path, ?token=): chat names it by host only, logs not at all.

@@ -53,6 +53,8 @@ class Deps:
     links: ShareLinks
     clock: Callable[[], float] = time.time
     setup_report: SetupReport | None = None
+    # This process, as the owner of what it works on (storage/processes.py).
+    process: str = "local"
 
     def port(self, platform: str) -> ChatPort:
         return self.ports.get(platform)

@@ -63,7 +63,9 @@ async def publish_post(deps: Deps, post_id: int) -> None:
 
 async def _publish_to(deps: Deps, post: Post, outlet: Outlet, *, alone: bool) -> None:
     async with deps.db.transaction() as conn:
-        target = await targets.claim_target(conn, post.id, post.rev, outlet.kind, now=deps.clock())
+        target = await targets.claim_target(
+            conn, post.id, post.rev, outlet.kind, now=deps.clock(), owner=deps.process
+        )
     if target is None:
         return  # settled, not due, or another caller has it
     try:

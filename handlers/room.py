@@ -10,9 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
-import secrets
-import socket
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
@@ -44,11 +41,12 @@ from handlers.ports import (
     ThreadMessage,
     qualified_id,
 )
+from handlers.process_lease import ProcessLease
 from handlers.publishing import publish_post, send_announcements
 from handlers.refusals import refusals_as_user_errors
 from handlers.setup_help import setup_help
 from pipeline.queue import Workers
-from storage import chat, plans, posts, publication_targets, reactions, steps
+from storage import chat, plans, posts, publication_targets, reactions
 from storage.models import MessageLink, Place
 
 log = logging.getLogger(__name__)
@@ -80,6 +78,10 @@ ROUTES: dict[type, Handler] = {
 }
 
 SWEEP_INTERVAL_S = 10.0
+# A process that has not beaten for PROCESS_LEASE_S has stopped, and what it held is taken
+# over. Many heartbeats long, so a process slowed by a busy machine is not taken for dead.
+HEARTBEAT_S = 5.0
+PROCESS_LEASE_S = 60.0
 EARLY_KEPT_S = 86400.0  # reactions on messages that never became ours are forgotten after this
 # How long an inbound event's claim holds off every other process. Longer than handling any one
 # event takes (a few seconds, a minute at worst with a slow provider), so a working process is
@@ -89,13 +91,22 @@ EVENT_LEASE_S = 120.0
 
 
 class DraftRoom:
-    def __init__(self, deps: Deps, *, workers: int = 4) -> None:
+    def __init__(
+        self,
+        deps: Deps,
+        *,
+        workers: int = 4,
+        lease_s: float = PROCESS_LEASE_S,
+        heartbeat_s: float = HEARTBEAT_S,
+    ) -> None:
+        """`workers`: runs this process executes at once from its own queue (0: none; another
+        process, or the job queue's workers, run them)."""
         self.deps = deps
         self.events = RunEvents(deps)
         self.workers = Workers(deps.queue, self._execute, self._run_crashed, count=workers)
+        self.lease = ProcessLease(deps, lease_s=lease_s, heartbeat_s=heartbeat_s)
         self._sweeper: asyncio.Task[None] | None = None
-        # Who claims inbound events: unique per room, readable by an operator.
-        self._claimant = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+        self._claimant = deps.process  # who claims inbound events
         self.console_messages = ConsoleMessages(deps.db, deps.clock)
         self.pages = Pages(deps)
 
@@ -103,12 +114,10 @@ class DraftRoom:
         self.deps.ports.connect(port)
 
     async def start(self) -> None:
-        """Resume what a crash or restart left: runs, unposted drafts, unpublished approvals."""
-        async with self.deps.db.transaction() as conn:
-            await steps.fail_interrupted_calls(conn, now=self.deps.clock())
-            await self.deps.pipeline.budget.settle_interrupted(conn, now=self.deps.clock())
-            await publication_targets.release_interrupted(conn, now=self.deps.clock())
+        """Resume what a crash or restart left: runs, unposted drafts, unpublished approvals
+        (on PostgreSQL, only what stopped processes left: others may be working)."""
         await self.workers.start()
+        await self.lease.start()
         await self.catch_up()
         self._sweeper = asyncio.create_task(self._sweep_forever(), name="delivery-sweeper")
 
@@ -118,6 +127,7 @@ class DraftRoom:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._sweeper
         await self.workers.stop()
+        await self.lease.stop()
         await self.deps.progress.settle()
 
     async def sweep(self) -> int:
@@ -127,7 +137,9 @@ class DraftRoom:
     async def catch_up(self) -> None:
         """The sweeper's one pass: post drafts that failed to post; expire drafts not approved
         in time; publish approvals that are due (unscheduled, or their time has come) or whose
-        publishing failed; send the "published" announcements a crash kept from being sent."""
+        publishing failed; send the "published" announcements a crash kept from being sent;
+        take over what processes that stopped on the way left."""
+        await self.lease.take_over()
         await drafts.sweep(self.deps)
         await expiry.expire_drafts(self.deps)
         reader, now = self.deps.db.reader, self.deps.clock()
@@ -149,6 +161,27 @@ class DraftRoom:
 
     async def _execute(self, run_id: int) -> None:
         await self.deps.pipeline.execute_run(run_id, self.events)
+
+    async def run_job(self, run_id: int) -> None:
+        """A job queue's trigger for one run: execute it if it is queued (claimed for this
+        process in the database first), else nothing — a job that comes twice, or after the run
+        finished or while another process runs it, changes nothing."""
+        async with self.deps.db.transaction() as conn:
+            claimed = await plans.claim_run(conn, run_id, self.deps.process)
+        if not claimed:
+            return
+        try:
+            await self._execute(run_id)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a bug must fail the run, not the job's worker
+            log.exception("run %d crashed", run_id)
+            await self._run_crashed(run_id, exc)
+
+    async def publish_job(self, post_id: int) -> None:
+        """A job queue's trigger for publishing one approved post: each destination is claimed
+        in the database before it is posted to, so a second job posts nothing twice."""
+        await publish_post(self.deps, post_id)
 
     async def _run_crashed(self, run_id: int, exc: BaseException) -> None:
         async with self.deps.db.transaction() as conn:

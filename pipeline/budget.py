@@ -19,7 +19,8 @@ fit go ahead, and the others are refused before any provider request.
 - A run reserves its whole estimate when it starts (`check_run`). A new revision of an item (🔁,
   a note in the draft's thread) adds the item's estimate to its run's reservation under the same
   check, in the transaction that creates the revision (`add_to_run`).
-- A crash leaves reservations open; start-up settles them all (`settle_interrupted`): no call
+- A crash leaves reservations open; they are settled when its work is taken over
+  (storage/processes.py: at start on SQLite, after the lease on PostgreSQL): no call
   survives a restart, and what a step recorded is what was spent.
 - Free calls (offline providers, unpriced models: estimate 0) reserve and write nothing.
 
@@ -76,9 +77,12 @@ class Reservation:
 
 
 class Budget:
-    def __init__(self, daily_usd: float, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, daily_usd: float, clock: Callable[[], float] = time.time, *, owner: str = "local"
+    ) -> None:
         self.daily_usd = daily_usd
         self.clock = clock
+        self.owner = owner  # the process its reservations belong to (storage/processes.py)
 
     async def _left(self, conn: Connection, run_id: int | None = None) -> tuple[float, float]:
         """(left for anyone, of which unused of run `run_id`)."""
@@ -108,6 +112,7 @@ class Budget:
                 run_id=reservation.run_id,
                 step_id=reservation.step_id,
                 now=self.clock(),
+                owner=self.owner,
             )
         else:
             await reservations.add_to_call(conn, reservation.id, needed)
@@ -154,7 +159,3 @@ class Budget:
         run = await reservations.run_money(conn, run_id)
         reserved = run.spent + run.open_calls + run.unused + estimate
         await reservations.set_run_reserved(conn, run_id, round(reserved, 9))
-
-    async def settle_interrupted(self, conn: Connection, *, now: float) -> int:
-        """At start-up, before anything runs: reservations a crash left open."""
-        return await reservations.settle_interrupted(conn, now=now)

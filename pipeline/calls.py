@@ -101,7 +101,9 @@ class PaidCalls:
                     if grow:
                         await self.budget.reserve(conn, reservation, estimate)
                     if mark and step_id is not None:
-                        await steps.mark_running(conn, step_id, now=self.clock())
+                        await steps.mark_running(
+                            conn, step_id, now=self.clock(), owner=self.budget.owner
+                        )
 
         async def failed(attempt: int, error: ProviderError) -> None:
             if step_id is not None:

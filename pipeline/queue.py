@@ -1,8 +1,10 @@
 """The run queue and its workers.
 
 `RunQueue` is the small interface handlers and workers use; `SqliteRunQueue` keeps the queue in
-the `runs` table. A Postgres-backed queue (for example procrastinate) can replace it by
-implementing the same four methods, without touching handlers.
+the `runs` table and runs it in this process (on either database: claiming is one write, so
+processes sharing a PostgreSQL database never claim one run twice). A job queue (procrastinate)
+can replace it without touching handlers. What a stopped process left running is taken over by
+the room (storage/processes.py), which then enqueues it again.
 """
 
 from __future__ import annotations
@@ -24,14 +26,13 @@ class RunQueue(Protocol):
 
     async def claim(self) -> int | None: ...
 
-    async def recover(self) -> int: ...
-
     async def wait_for_work(self, timeout: float) -> None: ...
 
 
 class SqliteRunQueue:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, owner: str = "local") -> None:
         self.db = db
+        self.owner = owner
         self._wakeup = asyncio.Event()
 
     async def enqueue(self, run_id: int) -> None:
@@ -40,14 +41,7 @@ class SqliteRunQueue:
 
     async def claim(self) -> int | None:
         async with self.db.transaction() as conn:
-            return await plans.claim_next_run(conn)
-
-    async def recover(self) -> int:
-        async with self.db.transaction() as conn:
-            count = await plans.requeue_interrupted(conn)
-        if count:
-            self._wakeup.set()
-        return count
+            return await plans.claim_next_run(conn, self.owner)
 
     async def wait_for_work(self, timeout: float) -> None:
         with contextlib.suppress(TimeoutError):
@@ -74,9 +68,6 @@ class Workers:
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
-        recovered = await self.queue.recover()
-        if recovered:
-            log.info("resuming %d interrupted run(s)", recovered)
         self._tasks = [
             asyncio.create_task(self._loop(), name=f"worker-{i}") for i in range(self.count)
         ]

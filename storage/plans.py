@@ -140,13 +140,33 @@ async def revision_has_run(conn: Connection, plan_id: int, plan_rev: int) -> boo
     return row is not None
 
 
-async def claim_next_run(conn: Connection) -> int | None:
+async def claim_next_run(conn: Connection, owner: str) -> int | None:
+    """The oldest queued run, now running in process `owner`."""
     row = await fetchone(
         conn,
-        "UPDATE runs SET status = 'running' WHERE id = (SELECT id FROM runs WHERE status ="
-        " 'queued' ORDER BY id LIMIT 1) RETURNING id",
+        "UPDATE runs SET status = 'running', owner = ? WHERE id = (SELECT id FROM runs"
+        " WHERE status = 'queued' ORDER BY id LIMIT 1) RETURNING id",
+        (owner,),
     )
     return int(row["id"]) if row else None
+
+
+async def claim_run(conn: Connection, run_id: int, owner: str) -> bool:
+    """Run `run_id`, if it is queued, now running in process `owner`; False when it is not
+    (done, failed, or running elsewhere): a job for it that comes twice or late does nothing."""
+    claimed = await changes(
+        conn,
+        "UPDATE runs SET status = 'running', owner = ? WHERE id = ? AND status = 'queued'",
+        (owner, run_id),
+    )
+    return claimed == 1
+
+
+async def queued_runs(conn: Connection, limit: int = 100) -> list[int]:
+    rows = await fetchall(
+        conn, "SELECT id FROM runs WHERE status = 'queued' ORDER BY id LIMIT ?", (limit,)
+    )
+    return [int(r["id"]) for r in rows]
 
 
 async def set_run_status(

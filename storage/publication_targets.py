@@ -56,16 +56,16 @@ async def targets_of(conn: Connection, post_id: int, rev: int) -> list[Target]:
 
 
 async def claim_target(
-    conn: Connection, post_id: int, rev: int, kind: str, *, now: float
+    conn: Connection, post_id: int, rev: int, kind: str, *, now: float, owner: str
 ) -> Target | None:
-    """pending (and due) → publishing, counting the attempt; None when someone else has it, it
-    is settled, or its retry is not due yet."""
+    """pending (and due) → publishing in process `owner`, counting the attempt; None when
+    someone else has it, it is settled, or its retry is not due yet."""
     row = await fetchone(
         conn,
         "UPDATE publication_targets SET state = 'publishing', attempts = attempts + 1,"
-        " updated_at = ? WHERE post_id = ? AND rev = ? AND destination = ? AND state = 'pending'"
-        " AND (retry_at IS NULL OR retry_at <= ?) RETURNING *",
-        (now, post_id, rev, kind, now),
+        " updated_at = ?, owner = ? WHERE post_id = ? AND rev = ? AND destination = ?"
+        " AND state = 'pending' AND (retry_at IS NULL OR retry_at <= ?) RETURNING *",
+        (now, owner, post_id, rev, kind, now),
     )
     return Target.from_row(row) if row else None
 

@@ -43,12 +43,19 @@ async def position(conn: Connection, *, since: float, run_id: int | None = None)
 
 
 async def open_call(
-    conn: Connection, *, amount_usd: float, run_id: int | None, step_id: int | None, now: float
+    conn: Connection,
+    *,
+    amount_usd: float,
+    run_id: int | None,
+    step_id: int | None,
+    now: float,
+    owner: str,
 ) -> int:
     return await insert(
         conn,
-        "INSERT INTO reservations (amount_usd, run_id, step_id, created_at) VALUES (?, ?, ?, ?)",
-        (amount_usd, run_id, step_id, now),
+        "INSERT INTO reservations (amount_usd, run_id, step_id, created_at, owner)"
+        " VALUES (?, ?, ?, ?, ?)",
+        (amount_usd, run_id, step_id, now, owner),
     )
 
 

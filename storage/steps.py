@@ -105,11 +105,11 @@ async def plan_step(conn: Connection, plan_id: int, plan_rev: int) -> Step | Non
     return Step.from_row(row) if row else None
 
 
-async def mark_running(conn: Connection, step_id: int, *, now: float) -> None:
+async def mark_running(conn: Connection, step_id: int, *, now: float, owner: str) -> None:
     await conn.execute(
         "UPDATE steps SET status = 'running', attempts = attempts + 1,"
-        " started_at = COALESCE(started_at, ?), error = NULL WHERE id = ?",
-        (now, step_id),
+        " started_at = COALESCE(started_at, ?), error = NULL, owner = ? WHERE id = ?",
+        (now, owner, step_id),
     )
 
 

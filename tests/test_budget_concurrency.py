@@ -272,6 +272,9 @@ async def test_concurrent_runs_count_a_call_in_flight(tmp_path: Path) -> None:
         await assert_spend_within(bot, 0.20)
 
 
+DEAD = "host:4242:dead01"  # a process that was killed: it never beats again
+
+
 async def test_reservations_left_by_a_crash_are_settled_at_start_up(tmp_path: Path) -> None:
     async with FakeSlack() as fake:
         db_path = slack_settings(tmp_path, fake).db_path
@@ -290,11 +293,16 @@ async def test_reservations_left_by_a_crash_are_settled_at_start_up(tmp_path: Pa
         )
         done = await steps.add_step(conn, name="plan", position=0, plan_id=plan_id, plan_rev=1)
         cut = await steps.add_step(conn, name="ask", position=0)
-        await steps.mark_running(conn, cut, now=time.time())
+        await steps.mark_running(conn, cut, now=time.time(), owner=DEAD)
         await steps.finish_step(conn, done, status="done", now=time.time(), cost_usd=0.002)
         for step_id in (done, cut):
             await reservations.open_call(
-                conn, amount_usd=0.08, run_id=None, step_id=step_id, now=time.time()
+                conn,
+                amount_usd=0.08,
+                run_id=None,
+                step_id=step_id,
+                now=time.time(),
+                owner=DEAD,
             )
     # $0.10 a day: with both still open not even one answer ($0.08) would fit.
     async with priced_bot(tmp_path, 0.10) as (bot, llm):

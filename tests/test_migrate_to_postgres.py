@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from bot.cli import main
-from storage import chat, reactions, reservations, search, variants
+from storage import chat, processes, reactions, reservations, search, variants
 from storage.db import Database
 from storage.postgres_db import PostgresDatabase
 from storage.sqlite_db import SqliteDatabase
@@ -73,8 +73,12 @@ async def fill_sqlite(tmp_path: Path) -> Path:
         )
         await chat.first_sighting(conn, "slack", "Ev1", now=now)
         await chat.record_start(conn, "discord", now=now, window=60)
-        call = await reservations.open_call(conn, amount_usd=0.125, run_id=1, step_id=1, now=now)
+        call = await reservations.open_call(
+            conn, amount_usd=0.125, run_id=1, step_id=1, now=now, owner="host:1:gone"
+        )
         await reservations.settle(conn, call, spent_usd=0.1, now=now + 1)
+        # A process row, as one that stopped without handing back would leave it.
+        await processes.register(conn, "host:1:gone", now=now)
         await variants.store_variants(conn, 2, 1, {"bluesky": "short", "x": "shorter"}, now=now)
         await conn.execute(
             "INSERT INTO post_expiries (post_id, rev, expired_at) VALUES (1, 1, ?)", (now,)
