@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import secrets
+import socket
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -22,6 +25,8 @@ from handlers.room import DraftRoom
 from pipeline.budget import Budget
 from pipeline.media import MediaStore
 from pipeline.personas import PersonaError, Personas, load_personas
+from pipeline.procrastinate_queue import JobQueue, ProcrastinateRunQueue
+from pipeline.procrastinate_schema import ensure_schema
 from pipeline.providers.anthropic import AnthropicText
 from pipeline.providers.base import MediaProvider, TextProvider
 from pipeline.providers.fal import FalMedia
@@ -36,6 +41,7 @@ from pipeline.runner import Limits, Pipeline, Providers
 from storage import backend
 from storage.db import Database
 from storage.gateway_locks import GatewayLocks, gateway_locks
+from storage.postgres_db import PostgresDatabase
 from storage.unusable import DatabaseUnusableError
 
 DEFAULT_MODELS = {"openai": "gpt-4o-mini", "anthropic": "claude-sonnet-4-5"}
@@ -48,6 +54,8 @@ class App:
     http: httpx.AsyncClient
     # Who serves which Discord shard, decided in the database (for DiscordAdapter).
     gateway_locks: GatewayLocks
+    # The job queue on PostgreSQL (procrastinate); None on SQLite, whose queue is in-process.
+    jobs: JobQueue | None = None
 
 
 def text_provider(settings: Settings, http: httpx.AsyncClient) -> TextProvider:
@@ -161,11 +169,17 @@ async def build(
     providers: Providers | None = None,
     setup_report: SetupReport | None = None,
     clock: Callable[[], float] = time.time,
+    jobs_here: bool = True,
 ) -> AsyncIterator[App]:
     """Open the database, build providers and the room; close everything on the way out.
 
     `providers` replaces the ones the settings choose (benchmarks use fixed-latency fakes);
-    `clock` is what every service reads the time from (tests move it instead of sleeping)."""
+    `clock` is what every service reads the time from (tests move it instead of sleeping).
+    On PostgreSQL the work goes through procrastinate jobs; `jobs_here` runs a worker for them
+    in this process (`draftroom run`, the tests), CONCURRENT_RUNS jobs at once, from the room's
+    first enqueue. Without it the process only defers jobs (`draftroom serve`) or runs its own
+    workers (`draftroom worker`, with `app.jobs`).
+    """
     try:
         personas = load_personas(settings.personas_file)
     except PersonaError as exc:
@@ -175,17 +189,41 @@ async def build(
         await db.open()
     except DatabaseUnusableError as exc:
         raise ConfigError(str(exc)) from None
+    jobs = None
     try:
+        if isinstance(db, PostgresDatabase):
+            jobs = await _open_jobs(db.url, settings)
         async with httpx.AsyncClient(follow_redirects=False) as http:
-            room = _room(settings, db, http, personas, approvers, providers, setup_report, clock)
+            queue = None
+            if jobs is not None:
+                queue = ProcrastinateRunQueue(
+                    jobs, work_here=settings.concurrent_runs if jobs_here else 0
+                )
+            room = _room(
+                settings, db, http, personas, approvers, providers, setup_report, clock, queue
+            )
             locks = gateway_locks(db)
+            if jobs is not None:
+                jobs.handlers = room
             try:
-                yield App(settings, room, http, locks)
+                yield App(settings, room, http, locks, jobs)
             finally:
+                if jobs is not None:  # first: its runs still post through the outlets
+                    await jobs.stop_worker()
                 await locks.close()
                 await room.deps.outlets.close()
     finally:
+        if jobs is not None:
+            await jobs.close()
         await db.close()
+
+
+async def _open_jobs(url: str, settings: Settings) -> JobQueue:
+    """procrastinate on the database: its tables made if missing (once, whoever starts first)."""
+    await ensure_schema(url)
+    jobs = JobQueue(url, pool_size=settings.concurrent_runs + 3)
+    await jobs.open()
+    return jobs
 
 
 def _room(
@@ -197,8 +235,11 @@ def _room(
     providers: Providers | None,
     setup_report: SetupReport | None = None,
     clock: Callable[[], float] = time.time,
+    jobs: ProcrastinateRunQueue | None = None,
 ) -> DraftRoom:
-    """Every service built once, each given what it uses; nothing is wired after this."""
+    """Every service built once, each given what it uses; nothing is wired after this.
+    `jobs`: the run queue on PostgreSQL (procrastinate's workers run the runs, not the room's)."""
+    process = process_id()
     if providers is None:
         images, video = media_providers(settings, http)
         providers = Providers(text_provider(settings, http), images, video)
@@ -209,7 +250,7 @@ def _room(
         providers,
         personas,
         media,
-        Budget(settings.daily_budget_usd, clock),
+        Budget(settings.daily_budget_usd, clock, owner=process),
         retry=RetryPolicy(
             max_attempts=settings.max_attempts,
             base_s=settings.retry_base_s,
@@ -237,7 +278,7 @@ def _room(
     deps = Deps(
         db=db,
         pipeline=pipeline,
-        queue=SqliteRunQueue(db),
+        queue=SqliteRunQueue(db, owner=process) if jobs is None else jobs,
         personas=personas,
         outlets=destinations,
         media=media,
@@ -248,5 +289,12 @@ def _room(
         progress=Progress(db, ports, posting, links),
         links=links,
         clock=clock,
+        process=process,
     )
-    return DraftRoom(deps, workers=settings.concurrent_runs)
+    workers = settings.concurrent_runs if jobs is None else 0
+    return DraftRoom(deps, workers=workers, lease_s=settings.process_lease_s)
+
+
+def process_id() -> str:
+    """This process among those sharing the database: unique, and readable by an operator."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"

@@ -33,6 +33,19 @@ def providers_in_use(settings: Settings) -> str:
 CONSOLE_APPROVER = "editor"
 
 
+def needs_postgres(settings: Settings, command: str) -> str | None:
+    from bot.worker import refusal
+
+    return refusal(settings, command)
+
+
+def positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
+
+
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="draftroom", description=__doc__)
     sub = parser.add_subparsers(dest="command")
@@ -43,6 +56,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     doctor = sub.add_parser("doctor", help="check the set-up; exit status 1 on a problem")
     doctor.add_argument("--webhook", action="store_true", help="send the webhook a test call")
     sub.add_parser("migrate-to-postgres", help="copy DRAFTROOM_DB into the empty DATABASE_URL")
+    sub.add_parser("serve", help="PostgreSQL: the chat front ends and pages; workers run the jobs")
+    worker = sub.add_parser("worker", help="PostgreSQL: run the jobs (runs, publishing, sweeps)")
+    worker.add_argument("--concurrency", type=positive, default=None, help="jobs at once")
+    worker.add_argument("--processes", type=positive, default=1, help="worker processes")
     return parser.parse_args(argv)
 
 
@@ -62,10 +79,10 @@ async def run_console_mode(settings: Settings) -> None:
             await pages.stop()
 
 
-async def run_platforms(settings: Settings) -> None:
+async def run_platforms(settings: Settings, *, jobs_here: bool = True) -> None:
     from bot.platforms import run_platforms as run
 
-    await run(settings)
+    await run(settings, jobs_here=jobs_here)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -93,8 +110,17 @@ def main(argv: list[str] | None = None) -> None:
             from bot.migrate_command import migrate_to_postgres
 
             sys.exit(migrate_to_postgres(settings))
+        elif command in ("worker", "serve") and (why := needs_postgres(settings, command)):
+            sys.exit(why)
+        elif command == "worker":  # no port to bind: the start-up checks are the front ends'
+            from bot.worker import run_worker
+
+            concurrency = args.concurrency or settings.concurrent_runs
+            sys.exit(run_worker(settings, concurrency=concurrency, processes=args.processes))
         elif (refusal := startup_refusal(settings)) is not None:
             sys.exit(f"draftroom: {refusal}")
+        elif command == "serve":
+            asyncio.run(run_platforms(settings, jobs_here=False))
         elif command == "console" or not (settings.slack_enabled or settings.discord_enabled):
             if command != "console":
                 print(NO_PLATFORM.format(providers=providers_in_use(settings)), flush=True)

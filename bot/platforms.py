@@ -57,9 +57,13 @@ def freeze_startup_heap() -> None:
     gc.freeze()
 
 
-async def serve(settings: Settings, stop: asyncio.Event) -> None:
-    """Run until `stop` is set: connect every configured platform, then resume unfinished work."""
-    async with build(settings, setup_report=setup_report(settings)) as app:
+async def serve(settings: Settings, stop: asyncio.Event, *, jobs_here: bool = True) -> None:
+    """Run until `stop` is set: connect every configured platform, then resume unfinished work.
+
+    On PostgreSQL the runs are procrastinate jobs: `jobs_here` works them in this process too
+    (`draftroom run`); without it (`draftroom serve`) the front ends acknowledge, record and
+    defer, and `draftroom worker` processes run them."""
+    async with build(settings, setup_report=setup_report(settings), jobs_here=jobs_here) as app:
         adapters = adapters_for(settings, app.room, app.gateway_locks)
         for adapter in adapters:
             await adapter.start()
@@ -68,6 +72,8 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
         try:
             await stop.wait()
         finally:
+            if app.jobs is not None:  # before the room hands back what its jobs still run
+                await app.jobs.stop_worker()
             # The room first: its last progress edits still need the adapters' clients.
             await app.room.stop()
             for adapter in reversed(adapters):
@@ -75,10 +81,10 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
                     await adapter.stop()
 
 
-async def run_platforms(settings: Settings) -> None:
+async def run_platforms(settings: Settings, *, jobs_here: bool = True) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
-    await serve(settings, stop)
+    await serve(settings, stop, jobs_here=jobs_here)
