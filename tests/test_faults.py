@@ -71,7 +71,7 @@ async def test_budget_race_starts_exactly_the_runs_it_can_pay_for(tmp_path: Path
             assert sum(fal.submissions.values()) == 7
             db = room.deps.db
             assert await db.scalar("SELECT COUNT(*) FROM runs") == 7
-            assert await db.scalar("SELECT ROUND(SUM(cost_usd), 2) FROM steps") == 0.42
+            assert round(float(await db.scalar("SELECT SUM(cost_usd) FROM steps")), 2) == 0.42
 
 
 INJECTIONS = [
