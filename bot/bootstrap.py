@@ -21,7 +21,7 @@ from handlers.people import Roles
 from handlers.ports import ChatPorts
 from handlers.posting import Posting
 from handlers.progress import Progress
-from handlers.room import DraftRoom
+from handlers.room import HEARTBEAT_S, DraftRoom
 from pipeline.budget import Budget
 from pipeline.media import MediaStore
 from pipeline.personas import PersonaError, Personas, load_personas
@@ -292,7 +292,10 @@ def _room(
         process=process,
     )
     workers = settings.concurrent_runs if jobs is None else 0
-    return DraftRoom(deps, workers=workers, lease_s=settings.process_lease_s)
+    lease = settings.process_lease_s
+    # Several beats to a lease, however short one is set: a live process is never taken over.
+    beat = min(HEARTBEAT_S, lease / 4)
+    return DraftRoom(deps, workers=workers, lease_s=lease, heartbeat_s=beat)
 
 
 def process_id() -> str:
