@@ -56,6 +56,9 @@ def environment(folder: Path, **extra: str) -> dict[str, str]:
         "OFFLINE_LATENCY_S": "0.4",
         "IMAGE_CONCURRENCY": "1",
         "WEB_PORT": "0",  # the pages on a free port: bots of several tests run at once
+        # A killed bot's lease runs out at once: on PostgreSQL the next start takes over what
+        # it left only then (another process might still be working on it).
+        "PROCESS_LEASE_S": "1",
         **extra,
     }
     for name in ("SLACK_BOT_TOKEN", "DISCORD_BOT_TOKEN"):
