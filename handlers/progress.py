@@ -86,7 +86,18 @@ class Progress:
         ref = MessageRef(link.platform, link.channel_id, link.message_id)
         await self.ports.get(link.platform).edit(ref, card)
 
-    async def settle(self) -> None:
-        """Wait for edits in flight (the console's resting point, and shutdown)."""
-        while pending := [t for t in self._editing.values() if not t.done()]:
-            await asyncio.gather(*pending, return_exceptions=True)
+    async def settle(self, timeout: float | None = None) -> None:
+        """Wait for edits in flight (the console's resting point, and shutdown). With a
+        `timeout` (shutdown), edits still waiting then are cancelled: one held back by a rate
+        limit's Retry-After must not keep a process from stopping; the message is brought up to
+        date by the next edit of its run, or the sweeper."""
+        try:
+            async with asyncio.timeout(timeout):
+                while pending := [t for t in self._editing.values() if not t.done()]:
+                    await asyncio.gather(*pending, return_exceptions=True)
+        except TimeoutError:
+            for task in self._editing.values():
+                task.cancel()
+            await asyncio.gather(*self._editing.values(), return_exceptions=True)
+            self._editing.clear()
+            log.info("stopped with progress edits still waiting; they are made later")

@@ -78,6 +78,7 @@ ROUTES: dict[type, Handler] = {
 }
 
 SWEEP_INTERVAL_S = 10.0
+STOP_EDITS_S = 10.0  # how long a stopping process waits for progress edits in flight
 # A process that has not beaten for PROCESS_LEASE_S has stopped, and what it held is taken
 # over. Many heartbeats long, so a process slowed by a busy machine is not taken for dead.
 HEARTBEAT_S = 5.0
@@ -128,7 +129,7 @@ class DraftRoom:
                 await self._sweeper
         await self.workers.stop()
         await self.lease.stop()
-        await self.deps.progress.settle()
+        await self.deps.progress.settle(timeout=STOP_EDITS_S)
 
     async def sweep(self) -> int:
         """Post drafts that failed to post; how many were waiting."""
