@@ -30,7 +30,7 @@ from handlers.ports import (
     emoji_name,
     qualified_id,
 )
-from handlers.publishing import publish_post
+from handlers.publishing import publish_soon
 from pipeline.spec import FORMATS
 from storage import chat, plans, posts, reactions, steps
 from storage.db import Connection
@@ -142,7 +142,7 @@ async def _on_draft(deps: Deps, event: ReactionEvent, link: MessageLink) -> None
     if moved is not None:
         await say_in_thread(deps, post.id, moved)
     if publish:
-        await publish_post(deps, post.id)
+        await publish_soon(deps, post.id)
     if regenerate:
         await deps.queue.enqueue(post.run_id)
 

@@ -36,7 +36,14 @@ MAX_ATTEMPTS = 8
 RETRY_BASE_S = 30.0
 RETRY_MAX_S = 3600.0
 
-__all__ = ["publish_post", "send_announcements"]
+__all__ = ["publish_post", "publish_soon", "send_announcements"]
+
+
+async def publish_soon(deps: Deps, post_id: int) -> None:
+    """Publish an approved post: as a job where the queue has jobs (PostgreSQL: a worker
+    publishes it), else here and now."""
+    if not await deps.queue.defer_publication(post_id):
+        await publish_post(deps, post_id)
 
 
 async def publish_post(deps: Deps, post_id: int) -> None:

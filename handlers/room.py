@@ -42,7 +42,7 @@ from handlers.ports import (
     qualified_id,
 )
 from handlers.process_lease import ProcessLease
-from handlers.publishing import publish_post, send_announcements
+from handlers.publishing import publish_post, publish_soon, send_announcements
 from handlers.refusals import refusals_as_user_errors
 from handlers.setup_help import setup_help
 from pipeline.queue import Workers
@@ -117,8 +117,10 @@ class DraftRoom:
     async def start(self) -> None:
         """Resume what a crash or restart left: runs, unposted drafts, unpublished approvals
         (on PostgreSQL, only what stopped processes left: others may be working)."""
-        await self.workers.start()
+        # Taken over before this process's own workers claim anything: a run queued when the
+        # last process stopped must not be claimed here and then put back by the takeover.
         await self.lease.start()
+        await self.workers.start()
         await self.catch_up()
         self._sweeper = asyncio.create_task(self._sweep_forever(), name="delivery-sweeper")
 
@@ -145,9 +147,9 @@ class DraftRoom:
         await expiry.expire_drafts(self.deps)
         reader, now = self.deps.db.reader, self.deps.clock()
         for post in await posts.approved_unpublished(reader, now=now):
-            await publish_post(self.deps, post.id)
+            await publish_soon(self.deps, post.id)
         for post_id in await publication_targets.posts_to_continue(reader, now=now):
-            await publish_post(self.deps, post_id)
+            await publish_soon(self.deps, post_id)
         await send_announcements(self.deps)
         async with self.deps.db.transaction() as conn:
             await reactions.forget_early_reactions(conn, before=self.deps.clock() - EARLY_KEPT_S)
@@ -308,12 +310,15 @@ class DraftRoom:
             log.warning("releasing the claim on %s event %s failed: %s", platform, key, exc)
 
     async def wait_idle(self, timeout: float = 600.0) -> None:
-        """Until every run has finished and its drafts and progress are posted."""
+        """Until every run has finished and its drafts and progress are posted, and the jobs
+        this process deferred (publications) are done."""
         async with asyncio.timeout(timeout):
             while True:
+                await self.deps.queue.settle()
                 await self.deps.progress.settle()
                 if not await plans.unfinished_runs(self.deps.db.reader):
                     await drafts.sweep(self.deps)
+                    await self.deps.queue.settle()
                     await self.deps.progress.settle()
                     if not await plans.unfinished_runs(self.deps.db.reader):
                         return

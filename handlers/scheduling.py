@@ -13,7 +13,7 @@ from handlers import permissions
 from handlers.commands import ListScheduled, Schedule, Unschedule
 from handlers.deps import Deps
 from handlers.ports import Card, Invocation, Reply, Section, UserError
-from handlers.publishing import publish_post
+from handlers.publishing import publish_soon
 from handlers.schedule_times import lead_s, next_free_slot, read_when, shown
 from pipeline.personas import Persona
 from storage import plans, posts
@@ -107,7 +107,7 @@ async def unschedule(deps: Deps, inv: Invocation, cmd: Unschedule) -> Reply:
                 )
             raise UserError(_cannot_schedule(fresh))
     if status == "approved":
-        await publish_post(deps, post.id)
+        await publish_soon(deps, post.id)
         then = "It was approved, so it is published now."
     else:
         then = "It is published as soon as it is approved."

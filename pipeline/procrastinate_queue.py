@@ -108,17 +108,31 @@ class JobQueue:
         await self.stop_worker()
         await self.app.close_async()
 
-    async def defer_run(self, run_id: int) -> None:
-        with contextlib.suppress(AlreadyEnqueued):  # one is waiting already: that one will do
-            await self.app.configure_task(RUN, queueing_lock=f"run-{run_id}").defer_async(
+    async def defer_run(self, run_id: int) -> int | None:
+        """The job's id; None when one is waiting already (that one will do)."""
+        with contextlib.suppress(AlreadyEnqueued):
+            return await self.app.configure_task(RUN, queueing_lock=f"run-{run_id}").defer_async(
                 run_id=run_id
             )
+        return None
 
-    async def defer_publish(self, post_id: int) -> None:
+    async def defer_publish(self, post_id: int) -> int | None:
         with contextlib.suppress(AlreadyEnqueued):
-            await self.app.configure_task(PUBLISH, queueing_lock=f"publish-{post_id}").defer_async(
-                post_id=post_id
-            )
+            return await self.app.configure_task(
+                PUBLISH, queueing_lock=f"publish-{post_id}"
+            ).defer_async(post_id=post_id)
+        return None
+
+    async def unfinished(self, job_ids: set[int]) -> set[int]:
+        """Which of these jobs are still waiting or running."""
+        if not job_ids:
+            return set()
+        rows: list[dict[str, Any]] = await self.app.connector.execute_query_all_async(
+            "SELECT id FROM procrastinate_jobs WHERE id = ANY(%(ids)s)"
+            " AND status IN ('todo', 'doing')",
+            ids=list(job_ids),
+        )
+        return {int(row["id"]) for row in rows}
 
     async def work(self, *, concurrency: int, name: str, graceful_s: float) -> None:
         """Work jobs until cancelled; then jobs running get `graceful_s` to finish and are
@@ -186,9 +200,24 @@ class ProcrastinateRunQueue:
     def __init__(self, jobs: JobQueue, *, work_here: int = 0) -> None:
         self.jobs = jobs
         self.work_here = work_here
+        self._deferred: set[int] = set()  # jobs this process deferred that may not be done
 
     async def enqueue(self, run_id: int) -> None:
-        await self.jobs.defer_run(run_id)
+        self._note(await self.jobs.defer_run(run_id))
+
+    async def defer_publication(self, post_id: int) -> bool:
+        self._note(await self.jobs.defer_publish(post_id))
+        return True
+
+    async def settle(self) -> None:
+        while self._deferred:
+            self._deferred &= await self.jobs.unfinished(self._deferred)
+            if self._deferred:
+                await asyncio.sleep(0.02)
+
+    def _note(self, job_id: int | None) -> None:
+        if job_id is not None:
+            self._deferred.add(job_id)
         if self.work_here and not self.jobs.working:
             self.jobs.start_worker(concurrency=self.work_here, name="in-process")
 

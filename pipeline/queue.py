@@ -26,6 +26,14 @@ class RunQueue(Protocol):
 
     async def claim(self) -> int | None: ...
 
+    async def defer_publication(self, post_id: int) -> bool:
+        """True when a job will publish the post; False: the caller publishes it now."""
+        ...
+
+    async def settle(self) -> None:
+        """Until the work this process handed to jobs is done (nothing when there are none)."""
+        ...
+
     async def wait_for_work(self, timeout: float) -> None: ...
 
 
@@ -42,6 +50,12 @@ class SqliteRunQueue:
     async def claim(self) -> int | None:
         async with self.db.transaction() as conn:
             return await plans.claim_next_run(conn, self.owner)
+
+    async def defer_publication(self, post_id: int) -> bool:
+        return False  # published in the caller's process, as the approval or sweep happens
+
+    async def settle(self) -> None:
+        return None
 
     async def wait_for_work(self, timeout: float) -> None:
         with contextlib.suppress(TimeoutError):

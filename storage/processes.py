@@ -67,6 +67,10 @@ async def take_over(
         " (SELECT id FROM processes WHERE heartbeat_at >= ?)))"
     )
     taken = await _release(conn, stopped, [me, now - lease_s], now=now)
+    if at_start:
+        # As on SQLite: a start is when an operator has fixed what was failing, so waiting
+        # retries are due at once (with the same keys: nothing is posted twice).
+        await conn.execute("UPDATE publication_targets SET retry_at = NULL WHERE state = 'pending'")
     await conn.execute(
         "DELETE FROM processes WHERE heartbeat_at < ? AND id <> ?", (now - lease_s, me)
     )

@@ -103,3 +103,10 @@ def bundles(folder: Path) -> list[str]:
     outbox = folder / "outbox"
     found = outbox.iterdir() if outbox.exists() else iter(())
     return sorted(p.name for p in found if p.name.startswith("post-"))
+
+
+async def sweep(session: ConsoleSession) -> None:
+    """One pass of the sweeper, and what it handed to jobs done (PostgreSQL publishes in a
+    job, a moment after the sweep)."""
+    await session.app.room.catch_up()
+    await session.settle()

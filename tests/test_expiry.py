@@ -15,6 +15,7 @@ from tests.schedule_support import (
     drafted,
     personas_file,
     post_row,
+    sweep,
     utc,
 )
 from tests.support import make_settings, wait_until
@@ -29,11 +30,11 @@ async def test_an_unapproved_draft_expires_its_card_says_so_and_a_later_approval
         await drafted(session, "2 text")
         await session.type("react post 2 ✅", user="editor")  # post 2 is approved in time
         clock.advance(2 * 3600 - 60)
-        await session.app.room.catch_up()
+        await sweep(session)
         assert (await post_row(session, 1))[0] == "awaiting_approval"
 
         clock.advance(61)
-        await session.app.room.catch_up()
+        await sweep(session)
         assert [(await post_row(session, i))[0] for i in (1, 2)] == ["expired", "published"]
         await wait_until(
             lambda: "edited] post 1 · @aiaaron · text · draft 1 · expired" in (session.transcript)
@@ -51,7 +52,7 @@ async def test_an_unapproved_draft_expires_its_card_says_so_and_a_later_approval
         assert "post 1 · @aiaaron · text · expired" in listed and "post 2" not in listed
 
     async with clocked_session(settings, clock) as session:  # a restart edits nothing again
-        await session.app.room.catch_up()
+        await sweep(session)
         assert session.transcript.count("· expired") == 0
         edits = await session.app.room.deps.db.scalar(
             "SELECT COUNT(*) FROM post_expiries WHERE card_edited_at IS NOT NULL"
@@ -66,12 +67,13 @@ async def test_regenerating_an_expired_draft_puts_a_new_one_up_for_approval(
     async with clocked_session(make_settings(tmp_path), clock) as session:
         await drafted(session)
         clock.advance(72 * 3600)  # the default APPROVAL_EXPIRY_HOURS
-        await session.app.room.catch_up()
+        await sweep(session)
         assert (await post_row(session, 1))[0] == "expired"
         await session.type("react post 1 🔁", user="editor")
         await session.settle()
         assert (await post_row(session, 1))[0] == "awaiting_approval"
         await session.type("react post 1 ✅", user="chief")
+        await session.settle()
         assert (await post_row(session, 1))[0] == "published"
         assert bundles(tmp_path) == ["post-1"]
 
@@ -84,10 +86,10 @@ async def test_an_approved_post_waiting_for_its_time_never_expires(tmp_path: Pat
         await session.type("/schedule 1 2026-03-06 09:00", user="writer")
         await session.type("react post 1 ✅", user="editor")
         clock.now = utc(2026, 3, 6, 7, 59)  # 97 hours on, a minute before its time
-        await session.app.room.catch_up()
+        await sweep(session)
         assert (await post_row(session, 1))[0] == "approved"
         clock.now = utc(2026, 3, 6, 8, 0)
-        await session.app.room.catch_up()
+        await sweep(session)
         assert (await post_row(session, 1))[0] == "published"
         assert bundles(tmp_path) == ["post-1"]
 
@@ -109,5 +111,5 @@ async def test_a_card_whose_platform_is_away_at_expiry_is_edited_when_it_is_back
         await wait_until(
             lambda: "edited] post 1 · @aiaaron · text · draft 1 · expired" in (session.transcript)
         )
-        await session.app.room.catch_up()
+        await sweep(session)
         assert session.transcript.count("edited] post 1") == 1

@@ -21,6 +21,7 @@ from tests.schedule_support import (
     drafted,
     personas_file,
     post_row,
+    sweep,
     utc,
 )
 from tests.support import make_settings
@@ -44,18 +45,18 @@ async def test_a_post_scheduled_across_a_restart_publishes_once_at_its_time(
 
     clock.now = utc(2026, 3, 2, 11, 59)
     async with clocked_session(settings, clock) as session:  # start() has swept once already
-        await session.app.room.catch_up()
+        await sweep(session)
         assert (await post_row(session, 1))[0] == "approved"
         assert bundles(tmp_path) == []
 
         clock.now = utc(2026, 3, 2, 12, 0) + 1
-        await session.app.room.catch_up()
-        await session.app.room.catch_up()
+        await sweep(session)
+        await sweep(session)
         assert (await post_row(session, 1))[0] == "published"
         assert bundles(tmp_path) == ["post-1"]
 
     async with clocked_session(settings, clock) as session:
-        await session.app.room.catch_up()
+        await sweep(session)
         sent = await session.app.room.deps.db.scalar(
             "SELECT COUNT(*) FROM console_messages WHERE text LIKE 'post 1 is published%'"
         )
@@ -76,7 +77,7 @@ async def test_an_approval_withdrawn_before_its_time_publishes_nothing(tmp_path:
         assert (await post_row(session, 1))[0] == "awaiting_approval"
 
         clock.now = utc(2026, 3, 2, 12, 30)
-        await session.app.room.catch_up()
+        await sweep(session)
         assert await post_row(session, 1) == ("awaiting_approval", utc(2026, 3, 2, 12))
         assert bundles(tmp_path) == []
 
@@ -154,7 +155,7 @@ async def test_a_late_approval_moves_the_post_to_the_next_slot_and_says_so(
         assert "an approval needs 15 minutes" in session.transcript
 
         clock.now = utc(2026, 3, 2, 17, 1)
-        await session.app.room.catch_up()
+        await sweep(session)
         assert bundles(tmp_path) == [f"post-{text}"]  # 13:00 came; the video waits for tomorrow
 
 
@@ -167,6 +168,7 @@ async def test_unschedule_publishes_an_approved_post_at_once(tmp_path: Path) -> 
         assert bundles(tmp_path) == []
         said = await session.type("/unschedule 1", user="writer")
         assert "post 1 is no longer scheduled" in said and "published now" in said
+        await session.settle()
         assert (await post_row(session, 1))[0] == "published"
         assert bundles(tmp_path) == ["post-1"]
 
@@ -201,6 +203,7 @@ async def test_bad_input_is_refused_and_writes_nothing(tmp_path: Path) -> None:
         assert by is None
 
         await session.type("react post 1 ✅", user="editor")  # published at once: no time set
+        await session.settle()
         said = await session.type("/schedule 1 next", user="writer")
         assert "post 1 is published; its time can no longer change" in said
         post = await posts.get_post(room.deps.db.reader, 1)
