@@ -1,6 +1,7 @@
 """procrastinate's jobs only trigger: the database rows guard the work. A `run` job deferred
 twice for one run, and again after it finished, pays every call once and posts one draft per
-item; two `publish` jobs at once for one approved post publish it once."""
+item; two `publish` jobs at once for one approved post publish it once (fails when the claim
+of a destination does not check its state)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ from tests.crash_support import draft_cards
 from tests.fakes.fal import FakeFal
 from tests.fakes.providers import FakeOpenAI
 from tests.provider_support import ScriptedModel, provider_settings
-from tests.support import SEED_IDEA, SEED_SPECIAL, wait_until
+from tests.support import SEED_IDEA, SEED_SPECIAL, make_settings, wait_until
+from tests.test_publish_webhook import SECRET, Receiver
 
 # The seed's batch on fal: four hero images, a poster frame and one video clip.
 MEDIA_CALLS = 6
@@ -106,3 +108,30 @@ async def test_a_run_job_twice_and_once_more_after_it_finished_pays_each_call_on
 
 async def finished_all(app: App, task: str, count: int) -> bool:
     return await finished(app, task) == count and not await jobs_left(app)
+
+
+async def test_two_publish_jobs_at_once_publish_the_post_once(tmp_path: Path) -> None:
+    async with Receiver() as receiver:
+        settings = make_settings(
+            tmp_path, PUBLISH_WEBHOOK_URL=receiver.url, PUBLISH_WEBHOOK_SECRET=SECRET
+        )
+        async with room_without_workers(settings) as (app, console, out):
+            assert app.jobs is not None
+            await console.handle_line('/propose one post special:"1 text"')
+            await console.handle_line("/run 1")
+            app.jobs.start_worker(concurrency=4, name="test")
+            await app.room.wait_idle(timeout=60)
+            await app.jobs.stop_worker()
+            console.user = "editor"
+            await console.handle_line("react post 1 ✅")  # defers a publish job
+            await app.jobs.app.configure_task(PUBLISH).defer_async(post_id=1)  # and a second
+            assert await jobs_left(app) == [(PUBLISH, "todo"), (PUBLISH, "todo")]
+            app.jobs.start_worker(concurrency=4, name="test")
+            await wait_until(lambda: finished_all(app, PUBLISH, 2), 30)
+            await app.room.wait_idle(timeout=30)
+            assert len(receiver.received) == 1
+            db = app.room.deps.db
+            rows = await db.fetchall("SELECT destination, state, attempts FROM publication_targets")
+            assert [tuple(r) for r in rows] == [("webhook", "published", 1)]
+            assert await db.scalar("SELECT status FROM posts WHERE id = 1") == "published"
+            assert out.getvalue().count("post 1 is published") == 1
