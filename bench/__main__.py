@@ -22,6 +22,7 @@ SUITES = {
     "storage_bench": "Storage",
     "memory": "Memory",
     "web_pages": "Web pages",
+    "workers": "Worker processes on one PostgreSQL",
 }
 TABLE = Path(__file__).resolve().parent.parent / "BENCHMARKS.md"
 
