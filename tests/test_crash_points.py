@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import support
 from tests.crash_support import (
     ConsoleBot,
     NotCaughtError,
@@ -79,6 +80,8 @@ def killed_in(tmp_path: Path, state: State) -> tuple[ConsoleBot, Seen]:
     for attempt in range(1, TRIES + 1):
         folder = tmp_path / f"try-{attempt}"
         folder.mkdir()
+        if attempt > 1:
+            support.start_afresh()  # the next try's story from the start, on its own database
         with ConsoleBot(folder, environment(folder, OFFLINE_LATENCY_S="0.05")) as bot:
             bot.start(f'/propose {SEED_IDEA} special:"{SEED_SPECIAL}"\n/run 1\n')
             try:
