@@ -59,12 +59,13 @@ class Posting:
         """Post `card` under `key` unless it was posted before; None when the send failed (the
         failure is recorded on the delivery and the sweeper tries again). `link` says what the
         message is about; its message id is filled in here."""
-        # Two callers with one key (an item finishing while the sweeper runs) take turns, so the
-        # second finds the first's message recorded instead of asking the platform too early.
+        # Two callers with one key (an item finishing while the sweeper runs, here or in another
+        # process on the database) take turns, so the second finds the first's message recorded
+        # instead of asking the platform too early, and posting it again.
         turn = self._turns.get(key)
         if turn is None:
             turn = self._turns[key] = asyncio.Lock()
-        async with turn:
+        async with turn, self.db.exclusive(f"delivery:{key}"):
             return await self._post_once(key, link, card, reactions, thread_id)
 
     async def _post_once(

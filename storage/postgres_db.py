@@ -31,6 +31,7 @@ from storage.unusable import DatabaseUnusableError, one_line
 
 WRITER_LOCK = 0x64726166  # "draf": held by every write transaction
 MIGRATION_LOCK = 0x6D696772  # "migr": two processes starting at once migrate once
+EXCLUSIVE_NS = 0x706F7374  # "post": `exclusive()` locks, (namespace, hash of the name)
 
 # A string literal is matched whole, so that a `?` in it (`COALESCE(x, '?')`) stays text.
 _PLACEHOLDER = re.compile(r"'[^']*'|%|\?")
@@ -143,7 +144,7 @@ def shown_url(url: str) -> str:
 class PostgresDatabase:
     dialect: Dialect = "postgres"
 
-    def __init__(self, url: str, *, max_connections: int = 10) -> None:
+    def __init__(self, url: str, *, max_connections: int = 20) -> None:
         self.url = url
         self.shown = shown_url(url)
         self.max_connections = max_connections
@@ -220,6 +221,22 @@ class PostgresDatabase:
                 with contextlib.suppress(psycopg.Error):
                     await asyncio.shield(raw.execute("ROLLBACK"))
                 raise
+
+    @contextlib.asynccontextmanager
+    async def exclusive(self, name: str) -> AsyncIterator[None]:
+        """A session advisory lock on a pooled connection for as long as the block runs: a
+        process killed while holding it loses it with its session."""
+        async with self.pool.connection() as raw:
+            await raw.execute("SELECT pg_advisory_lock(%s, hashtext(%s))", (EXCLUSIVE_NS, name))
+            try:
+                yield
+            finally:
+                with contextlib.suppress(psycopg.Error):  # a broken session has let it go
+                    await asyncio.shield(
+                        raw.execute(
+                            "SELECT pg_advisory_unlock(%s, hashtext(%s))", (EXCLUSIVE_NS, name)
+                        )
+                    )
 
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[Row]:
         return list(await self.reader.execute_fetchall(sql, params))

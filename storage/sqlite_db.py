@@ -150,6 +150,10 @@ class SqliteDatabase:
                 await asyncio.shield(_rollback(conn.raw))
                 raise
 
+    @contextlib.asynccontextmanager
+    async def exclusive(self, name: str) -> AsyncIterator[None]:
+        yield
+
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[Row]:
         return list(await self.reader.execute_fetchall(sql, params))
 
