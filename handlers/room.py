@@ -107,7 +107,6 @@ class DraftRoom:
         self.workers = Workers(deps.queue, self._execute, self._run_crashed, count=workers)
         self.lease = ProcessLease(deps, lease_s=lease_s, heartbeat_s=heartbeat_s)
         self._sweeper: asyncio.Task[None] | None = None
-        self._claimant = deps.process  # who claims inbound events
         self.console_messages = ConsoleMessages(deps.db, deps.clock)
         self.pages = Pages(deps)
 
@@ -285,7 +284,7 @@ class DraftRoom:
                     conn,
                     platform,
                     key,
-                    by=self._claimant,
+                    by=self.deps.process,
                     now=self.deps.clock(),
                     lease=EVENT_LEASE_S,
                 )
@@ -300,12 +299,12 @@ class DraftRoom:
         if done:
             async with self.deps.db.transaction() as conn:
                 await chat.finish_event(
-                    conn, platform, key, by=self._claimant, now=self.deps.clock()
+                    conn, platform, key, by=self.deps.process, now=self.deps.clock()
                 )
             return
         try:
             async with self.deps.db.transaction() as conn:
-                await chat.release_event(conn, platform, key, by=self._claimant)
+                await chat.release_event(conn, platform, key, by=self.deps.process)
         except Exception as exc:  # the lease frees it; the original outcome matters more
             log.warning("releasing the claim on %s event %s failed: %s", platform, key, exc)
 

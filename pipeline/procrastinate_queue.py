@@ -224,8 +224,5 @@ class ProcrastinateRunQueue:
     async def claim(self) -> int | None:
         return None
 
-    async def recover(self) -> int:
-        return 0
-
     async def wait_for_work(self, timeout: float) -> None:
         await asyncio.sleep(timeout)

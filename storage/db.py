@@ -82,6 +82,25 @@ class Database(Protocol):
     async def scalar(self, sql: str, params: Iterable[Any] = ()) -> Any: ...
 
 
+class ReaderQueries:
+    """`fetchall`, `fetchone` and `scalar` on the database's reader: alike on both databases."""
+
+    @property
+    def reader(self) -> Connection:
+        raise NotImplementedError
+
+    async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[Row]:
+        return list(await self.reader.execute_fetchall(sql, params))
+
+    async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> Row | None:
+        rows = await self.reader.execute_fetchall(sql, params)
+        return next(iter(rows), None)
+
+    async def scalar(self, sql: str, params: Iterable[Any] = ()) -> Any:
+        row = await self.fetchone(sql, params)
+        return None if row is None else row[0]
+
+
 async def fetchone(conn: Connection, sql: str, params: Iterable[Any] = ()) -> Row | None:
     rows = await conn.execute_fetchall(sql, tuple(params))
     return next(iter(rows), None)

@@ -25,7 +25,7 @@ from psycopg.adapt import Loader
 from psycopg.rows import RowMaker
 from psycopg_pool import AsyncConnectionPool
 
-from storage.db import Connection, Cursor, Dialect, Row
+from storage.db import Connection, Cursor, Dialect, ReaderQueries, Row
 from storage.sqlite_db import migrations
 from storage.unusable import DatabaseUnusableError, one_line
 
@@ -141,7 +141,7 @@ def shown_url(url: str) -> str:
     return urlunsplit((parts.scheme, f"{user}{host}{port}", parts.path, "", ""))
 
 
-class PostgresDatabase:
+class PostgresDatabase(ReaderQueries):
     dialect: Dialect = "postgres"
 
     def __init__(self, url: str, *, max_connections: int = 20) -> None:
@@ -237,17 +237,6 @@ class PostgresDatabase:
                             "SELECT pg_advisory_unlock(%s, hashtext(%s))", (EXCLUSIVE_NS, name)
                         )
                     )
-
-    async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[Row]:
-        return list(await self.reader.execute_fetchall(sql, params))
-
-    async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> Row | None:
-        rows = await self.reader.execute_fetchall(sql, params)
-        return next(iter(rows), None)
-
-    async def scalar(self, sql: str, params: Iterable[Any] = ()) -> Any:
-        row = await self.fetchone(sql, params)
-        return None if row is None else row[0]
 
     async def _migrate(self) -> None:
         known = migrations("migrations_pg")

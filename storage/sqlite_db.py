@@ -17,7 +17,7 @@ from typing import Any
 
 import aiosqlite
 
-from storage.db import Connection, Cursor, Dialect, Row
+from storage.db import Connection, Cursor, Dialect, ReaderQueries, Row
 from storage.unusable import check_path, damaged, explain, migration_failed, too_new
 
 
@@ -42,7 +42,7 @@ class SqliteConnection:
         await self.raw.executemany(sql, [tuple(p) for p in parameters])
 
 
-class SqliteDatabase:
+class SqliteDatabase(ReaderQueries):
     dialect: Dialect = "sqlite"
 
     def __init__(self, path: Path | str) -> None:
@@ -153,17 +153,6 @@ class SqliteDatabase:
     @contextlib.asynccontextmanager
     async def exclusive(self, name: str) -> AsyncIterator[None]:
         yield
-
-    async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[Row]:
-        return list(await self.reader.execute_fetchall(sql, params))
-
-    async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> Row | None:
-        rows = await self.reader.execute_fetchall(sql, params)
-        return next(iter(rows), None)
-
-    async def scalar(self, sql: str, params: Iterable[Any] = ()) -> Any:
-        row = await self.fetchone(sql, params)
-        return None if row is None else row[0]
 
 
 def migrations(folder_name: str) -> list[tuple[int, str]]:
