@@ -10,6 +10,7 @@ import logging
 
 from handlers.deps import Deps
 from storage import plans, processes
+from storage.liveness import LIVENESS_GRACE_BEATS, liveness
 from storage.processes import TakenOver
 
 log = logging.getLogger(__name__)
@@ -20,11 +21,13 @@ class ProcessLease:
         self.deps = deps
         self.lease_s = lease_s
         self.heartbeat_s = heartbeat_s
+        self.liveness = liveness(deps.db, deps.process)
         self._beating: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         """Register, and take over what the stopped processes left (on SQLite: everything the
         last process left, as restart recovery)."""
+        await self.liveness.hold()
         async with self.deps.db.transaction() as conn:
             await processes.register(conn, self.deps.process, now=self.deps.clock())
         await self.take_over(at_start=True)
@@ -40,6 +43,7 @@ class ProcessLease:
                 self.deps.process,
                 now=self.deps.clock(),
                 lease_s=self.lease_s,
+                grace_s=LIVENESS_GRACE_BEATS * self.heartbeat_s,
                 at_start=at_start,
             )
         if taken:
@@ -57,6 +61,7 @@ class ProcessLease:
             self._beating = None
         async with self.deps.db.transaction() as conn:
             handed = await processes.hand_back(conn, self.deps.process, now=self.deps.clock())
+        await self.liveness.release()
         if handed:
             log.info("handed back on stopping: %s", handed)
 
@@ -64,6 +69,7 @@ class ProcessLease:
         while True:
             await asyncio.sleep(self.heartbeat_s)
             try:
+                await self.liveness.hold()  # again, if its connection was lost
                 async with self.deps.db.transaction() as conn:
                     await processes.beat(conn, self.deps.process, now=self.deps.clock())
             except Exception:

@@ -10,7 +10,8 @@ again (their destination looks for what the try may have made before making anyt
 
 SQLite: one process uses the file, so at start everything another process left is taken over
 at once, as restart recovery always was; nothing is taken over later. PostgreSQL: at start and
-on every sweep, only what stopped processes left.
+on every sweep, only what stopped processes left; a process that died is known by its liveness
+lock being gone (storage/liveness.py) within a couple of heartbeats, a silent one by the lease.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 
 from storage import plans, publication_targets, reservations, steps
 from storage.db import Connection, changes
+from storage.liveness import HOLDS_LIVENESS_LOCK
 
 
 @dataclass(frozen=True)
@@ -48,9 +50,11 @@ async def beat(conn: Connection, me: str, *, now: float) -> None:
 
 
 async def take_over(
-    conn: Connection, me: str, *, now: float, lease_s: float, at_start: bool
+    conn: Connection, me: str, *, now: float, lease_s: float, grace_s: float, at_start: bool
 ) -> TakenOver:
-    """In the caller's transaction: take over what stopped processes left."""
+    """In the caller's transaction: take over what stopped processes left. On PostgreSQL a
+    process has stopped when it has not beaten for `lease_s`, or for `grace_s` with its
+    liveness lock gone (storage/liveness.py: it died, and the server saw its socket close)."""
     if conn.dialect == "sqlite":
         if not at_start:
             return TakenOver()
@@ -62,17 +66,20 @@ async def take_over(
         )
         await conn.execute("DELETE FROM processes WHERE id <> ?", (me,))
         return taken
+    alive = HOLDS_LIVENESS_LOCK.format(id="p.id")
     stopped = (
-        "(owner IS NULL OR (owner <> ? AND owner NOT IN"
-        " (SELECT id FROM processes WHERE heartbeat_at >= ?)))"
+        "(owner IS NULL OR (owner <> ? AND owner NOT IN (SELECT p.id FROM processes p"
+        f" WHERE p.heartbeat_at >= ? AND (p.heartbeat_at >= ? OR {alive}))))"
     )
-    taken = await _release(conn, stopped, [me, now - lease_s], now=now)
+    taken = await _release(conn, stopped, [me, now - lease_s, now - grace_s], now=now)
     if at_start:
         # As on SQLite: a start is when an operator has fixed what was failing, so waiting
         # retries are due at once (with the same keys: nothing is posted twice).
         await conn.execute("UPDATE publication_targets SET retry_at = NULL WHERE state = 'pending'")
     await conn.execute(
-        "DELETE FROM processes WHERE heartbeat_at < ? AND id <> ?", (now - lease_s, me)
+        "DELETE FROM processes p WHERE p.id <> ? AND (p.heartbeat_at < ?"
+        f" OR (p.heartbeat_at < ? AND NOT {alive}))",
+        (me, now - lease_s, now - grace_s),
     )
     return taken
 

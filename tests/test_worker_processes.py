@@ -33,8 +33,11 @@ def postgres_only(backend: str) -> None:
         pytest.skip("procrastinate runs on PostgreSQL")
 
 
+# "600": the lease is ten minutes, and the replacement still resumes the run in seconds, since
+# the killed worker's liveness lock went with it (storage/liveness.py).
+@pytest.mark.parametrize("lease_s", ["4", "600"])
 async def test_serve_takes_the_run_and_a_replaced_worker_finishes_it_paying_once(
-    tmp_path: Path,
+    tmp_path: Path, lease_s: str
 ) -> None:
     from tests.fakes.slack import FakeSlack
 
@@ -45,7 +48,7 @@ async def test_serve_takes_the_run_and_a_replaced_worker_finishes_it_paying_once
         FakeOpenAI(reply_fn=model) as text,
         FakeFal(polls_in_queue=3, polls_in_progress=3) as fal,
     ):
-        env = environment(tmp_path, text, fal, slack, port)
+        env = environment(tmp_path, text, fal, slack, port, PROCESS_LEASE_S=lease_s)
         with processes(tmp_path, env) as bots:
             bots.start("serve")
             await wait_until(lambda: serving(port), 60)
