@@ -13,10 +13,11 @@ rate(1)), target >= 0.8. One worker's rate is bound by the latency: CONCURRENCY 
 and a run's items are drafted in one batch call, so a run is one provider call plus its writes
 (the ceiling, CONCURRENCY / PROVIDER_LATENCY_S runs a second, is shown beside it).
 
-Ack under load: `draftroom serve` in Slack HTTP mode against the fake Slack (in this process)
-and two workers (which post drafts and progress to the fake Slack's Web API) on one database.
-Signed /posts commands are sent in blocks of ACK_BLOCK at once, one block every ACK_EVERY_S,
-and the time to each HTTP 200 measured here (bench/slack_ack.py's client): ACK_COMMANDS while
+Ack under load: `draftroom serve` in Slack HTTP mode against the fake Slack and two workers
+(which post drafts and progress to the fake Slack's Web API) on one database. The fake runs in
+a process of its own (bench/fake_slack_process.py), so the Web API calls of busy workers are
+not served on the timing loop. Signed /posts commands are sent in blocks of ACK_BLOCK at once,
+one block every ACK_EVERY_S, and the time to each HTTP 200 measured here: ACK_COMMANDS while
 idle (workers up, no run), then ACK_COMMANDS while /run commands sent to serve keep BUSY_RUNS
 runs unfinished (queued or running: the two workers run 2 x CONCURRENCY of them at a time);
 then the runs drain and the pair is repeated (ROUNDS), so drift falls on both alike. The plans
@@ -50,11 +51,11 @@ from bench.bot_processes import (
     wait_serving,
 )
 from bench.common import Row, database, percentile, print_rows, row, settings_in
-from bench.slack_ack import CHANNEL, SECRET, WARM_UP, latencies
+from bench.fake_slack_process import FakeSlackProcess
+from bench.slack_ack import CHANNEL, SECRET, WARM_UP
 from bot.bootstrap import build
 from bot.console import Console
 from handlers.ports import Invocation
-from tests.fakes.slack import FakeSlack
 from tests.postgres import PostgresServer
 
 WORKER_COUNTS = (1, 2, 4)
@@ -174,7 +175,9 @@ def scaling_rows(rates: dict[int, float]) -> list[Row]:
 class BusyLoad:
     """/run commands sent to serve, whenever runs finish, so that BUSY_RUNS stay unfinished."""
 
-    def __init__(self, fake: FakeSlack, events_url: str, db_url: str, plan_ids: list[int]):
+    def __init__(
+        self, fake: FakeSlackProcess, events_url: str, db_url: str, plan_ids: list[int]
+    ) -> None:
         self.fake, self.events_url, self.db_url = fake, events_url, db_url
         self.plan_ids = iter(plan_ids)
         self.samples: list[int] = []
@@ -182,10 +185,9 @@ class BusyLoad:
         self._starting: set[asyncio.Task[None]] = set()
 
     async def _run(self, plan_id: int) -> None:
-        status, _ = await self.fake.send_command(
-            self.events_url, "/run", str(plan_id), signing_secret=SECRET, user_id=USER,
-            channel_id=CHANNEL,
-        )  # fmt: skip
+        status, _ = await self.fake.command(
+            self.events_url, "/run", str(plan_id), user_id=USER, channel_id=CHANNEL
+        )
         if status != 200:
             raise RuntimeError(f"/run {plan_id} answered {status}")
 
@@ -207,18 +209,32 @@ class BusyLoad:
         await asyncio.gather(*self._starting)
 
 
-async def paced_acks(fake: FakeSlack, url: str, count: int) -> list[float]:
+async def block_of_acks(fake: FakeSlackProcess, url: str, count: int) -> list[float]:
+    """`count` signed /posts at once; seconds to each 200."""
+    answers = await asyncio.gather(
+        *(
+            fake.command(url, "/posts", user_id=f"U{n % 40}", channel_id=CHANNEL)
+            for n in range(count)
+        )
+    )
+    for status, _ in answers:
+        if status != 200:
+            raise RuntimeError(f"/posts answered {status}")
+    return [seconds for _, seconds in answers]
+
+
+async def paced_acks(fake: FakeSlackProcess, url: str, count: int) -> list[float]:
     """`count` /posts, a block of ACK_BLOCK at once every ACK_EVERY_S; seconds to each 200."""
     found: list[float] = []
     for _ in range(count // ACK_BLOCK):
         began = time.monotonic()
-        found += await latencies(fake, url, ACK_BLOCK)
+        found += await block_of_acks(fake, url, ACK_BLOCK)
         await asyncio.sleep(max(0.0, ACK_EVERY_S - (time.monotonic() - began)))
     return found
 
 
 async def propose_over_slack(
-    fake: FakeSlack, url: str, processes: BotProcesses, db_url: str, count: int
+    fake: FakeSlackProcess, url: str, processes: BotProcesses, db_url: str, count: int
 ) -> list[int]:
     """`count` plans proposed through serve; their ids."""
     gate = asyncio.Semaphore(PROPOSING_AT_ONCE)
@@ -226,9 +242,7 @@ async def propose_over_slack(
     async def one(n: int) -> None:
         async with gate:
             text = f'load idea number {n} special:"{ITEMS_PER_RUN}"'
-            await fake.send_command(
-                url, "/propose", text, signing_secret=SECRET, user_id=USER, channel_id=CHANNEL
-            )
+            await fake.command(url, "/propose", text, user_id=USER, channel_id=CHANNEL)
 
     await asyncio.gather(*(one(n) for n in range(count)))
     await wait_for(processes, db_url, PLANNED, count)
@@ -248,7 +262,7 @@ async def acks_idle_and_busy(
     busy: list[float] = []
     busy_s = 0.0
     try:
-        async with FakeSlack() as fake:
+        async with FakeSlackProcess(SECRET) as fake:
             port = free_port()
             env = bot_env(
                 folder,
@@ -268,7 +282,7 @@ async def acks_idle_and_busy(
                     await processes.start(env, "worker", "--concurrency", str(CONCURRENCY))
                 plan_ids = await propose_over_slack(fake, url, processes, db_url, PLANS_FOR_LOAD)
                 await wait_for(processes, db_url, WORKERS_READY, BUSY_WORKERS)
-                await latencies(fake, url, WARM_UP)  # the first request also runs auth.test
+                await block_of_acks(fake, url, WARM_UP)  # the first also runs auth.test
                 load = BusyLoad(fake, url, db_url, plan_ids)
                 for _ in range(ROUNDS):
                     idle += await paced_acks(fake, url, ACK_COMMANDS)
