@@ -118,6 +118,14 @@ class Settings(BaseSettings):
     slack_app_token: SecretStr | None = Field(None, alias="SLACK_APP_TOKEN")
     slack_port: int = Field(3000, alias="SLACK_PORT")
     slack_api_url: str = Field("https://slack.com/api/", alias="SLACK_API_URL")
+    # Installing in many workspaces (OAuth v2): with both set, each workspace installs draftroom
+    # from /slack/install and SLACK_BOT_TOKEN is not used (bot/slack_oauth.py).
+    slack_client_id: str | None = Field(None, alias="SLACK_CLIENT_ID")
+    slack_client_secret: SecretStr | None = Field(None, alias="SLACK_CLIENT_SECRET")
+    slack_oauth_url: str = Field("https://slack.com/oauth/v2/authorize", alias="SLACK_OAUTH_URL")
+    # Seals the installed workspaces' tokens in the database: Fernet keys, comma-separated, the
+    # first sealing and all opening (storage/sealing.py).
+    secrets_key: SecretStr | None = Field(None, alias="SECRETS_KEY")
 
     # Discord
     discord_bot_token: SecretStr | None = Field(None, alias="DISCORD_BOT_TOKEN")
@@ -199,8 +207,13 @@ class Settings(BaseSettings):
         return pairs
 
     @property
+    def slack_oauth(self) -> bool:
+        """Many workspaces, each installing through OAuth, instead of one SLACK_BOT_TOKEN."""
+        return bool(self.slack_client_id) and self.slack_client_secret is not None
+
+    @property
     def slack_enabled(self) -> bool:
-        return self.slack_bot_token is not None
+        return self.slack_bot_token is not None or self.slack_oauth
 
     @property
     def discord_enabled(self) -> bool:
@@ -215,6 +228,8 @@ class Settings(BaseSettings):
             self.slack_bot_token,
             self.slack_signing_secret,
             self.slack_app_token,
+            self.slack_client_secret,
+            self.secrets_key,
             self.discord_bot_token,
             self.web_secret_key,
         ]

@@ -3,6 +3,8 @@
 What each request becomes is in `bot.slack_listeners`; what the room says goes out through
 `SlackPort`, the `ChatPort` on Slack's Web API. Socket Mode when SLACK_APP_TOKEN is set, else
 HTTP on SLACK_PORT (`POST /slack/events`, `GET /healthz`); both serve the same listeners.
+With SLACK_CLIENT_ID and SLACK_CLIENT_SECRET, each workspace installs draftroom through OAuth
+instead of one SLACK_BOT_TOKEN (`bot.slack_oauth`; HTTP mode only).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from bot.errors import ConfigError
 from bot.settings import Settings
 from bot.slack_home import SlackHome
 from bot.slack_listeners import SlackListeners, register_listeners
+from bot.slack_oauth import NOT_INSTALLED, SlackOAuth
 from bot.slack_port import PLATFORM, SlackClient, SlackPort, retry_handlers
 from bot.web import Site
 from bot.web_server import page_url
@@ -79,6 +82,7 @@ class SlackAdapter:
         self._runner: web.AppRunner | None = None
         self._socket: AsyncSocketModeHandler | None = None
         self._session: aiohttp.ClientSession | None = None
+        self.oauth: SlackOAuth | None = None
 
     @property
     def socket_mode(self) -> bool:
@@ -92,8 +96,13 @@ class SlackAdapter:
     async def start(self) -> None:
         token = _secret(self.settings.slack_bot_token)
         signing_secret = _secret(self.settings.slack_signing_secret)
-        if token is None:
+        if token is None and not self.settings.slack_oauth:
             raise ConfigError("Slack needs SLACK_BOT_TOKEN (xoxb-...).")
+        if self.settings.slack_oauth and self.socket_mode:
+            raise ConfigError(
+                "Installing through OAuth (SLACK_CLIENT_ID) serves /slack/install in HTTP mode: "
+                "unset SLACK_APP_TOKEN."
+            )
         if signing_secret is None and not self.socket_mode:
             raise ConfigError(
                 "Slack in HTTP mode needs SLACK_SIGNING_SECRET; or set SLACK_APP_TOKEN for "
@@ -102,14 +111,30 @@ class SlackAdapter:
         # One session for every Web API call keeps connections alive; slack-sdk would
         # otherwise open a session, and a TLS connection, per call.
         self._session = aiohttp.ClientSession()
-        client = SlackClient(
-            token=token,
-            base_url=self.settings.slack_api_url,
-            retry_handlers=retry_handlers(),
-            session=self._session,
-        )
+        options = {
+            "base_url": self.settings.slack_api_url,
+            "retry_handlers": retry_handlers(),
+            "session": self._session,
+        }
+        if self.settings.slack_oauth:
+            app_client = SlackClient(**options)  # bolt gives each request its workspace's token
+            self.oauth = SlackOAuth(self.settings, self.room.deps.db, app_client)
+            client: SlackClient = self.oauth.room_client(**options)
+            self.app = AsyncApp(
+                client=app_client,
+                signing_secret=signing_secret or "",
+                oauth_settings=self.oauth.settings,
+                # An `AsyncAuthorize` is taken as it is (bolt's hint names functions only).
+                authorize=self.oauth.authorize,  # type: ignore[arg-type]
+                user_facing_authorize_error_message=NOT_INSTALLED,
+            )
+            self.oauth.register_listeners(self.app)
+        else:
+            client = SlackClient(token=token, **options)
+            self.app = AsyncApp(client=client, signing_secret=signing_secret or "")
         self.slack = SlackPort(client)
-        self.app = AsyncApp(client=client, signing_secret=signing_secret or "")
+        if self.oauth is not None:
+            self.oauth.on_installed = self.slack.remember_workspace
         self.home = SlackHome(self.room, client, self.background)
         listeners = SlackListeners(self.room, self.slack, self.background)
         register_listeners(self.app, listeners, self.home)
@@ -131,6 +156,8 @@ class SlackAdapter:
         acknowledged and then lost in a crash: Slack does not deliver an acked event again.
         Approval state is recomputed from history, so re-applying a counted ✅ changes nothing."""
         assert self.slack is not None
+        if self.oauth is not None and await self.oauth.store.sole_installation() is None:
+            return  # the room's client has no workspace to read back (bot.slack_oauth)
         try:
             me = str((await self.slack.client.auth_test()).get("user_id", ""))
             for link in await self.room.awaiting_drafts(PLATFORM):

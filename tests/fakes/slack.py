@@ -18,6 +18,8 @@ What it fakes
   every answer to the bot token carries them in `x-oauth-scopes`, as Slack's do).
   Undeclared channel ids starting with C, G or D exist with the bot in them, unless
   `strict_channels`. `create_channel(..., member=False, is_private=True)`, `invite_bot(channel)`.
+- OAuth v2 install and token rotation (see `tests.fakes.slack_oauth`): teams, the authorize page,
+  oauth.v2.access (codes and refresh tokens, each spent once), tokens that expire.
 - Faults on request: `fail_next(method, status=429, retry_after=1, times=N)` and `delay_next(...)`.
 - Sending to the bot in HTTP mode, signed like Slack: `send_event`, `send_command`,
   `send_interactive`; `response_url`s in payloads point back here and are recorded.
@@ -54,6 +56,7 @@ from tests.fakes.slack_chat import ChatMethodsMixin
 from tests.fakes.slack_conversations import ConversationMethodsMixin
 from tests.fakes.slack_files import FileMethodsMixin
 from tests.fakes.slack_http import ApiError, Fault, WebApiPlumbingMixin
+from tests.fakes.slack_oauth import OAuthMixin
 from tests.fakes.slack_recording import (
     Call,
     FakeMessage,
@@ -105,6 +108,7 @@ class FakeSlack(
     ConversationMethodsMixin,
     ViewMethodsMixin,
     RecordingMixin,
+    OAuthMixin,  # before the plumbing: it accepts the tokens it issued
     WebApiPlumbingMixin,
     SlackToBot,
 ):
@@ -162,11 +166,13 @@ class FakeSlack(
             "apps.connections.open": self._connections_open,
         }
         self._setup_views()
+        self._setup_oauth()
 
     # ------------------------------------------------------------------ lifecycle
 
     async def start(self) -> FakeSlack:
         app = web.Application(client_max_size=1024**3)
+        self.add_oauth_routes(app)
         app.router.add_route("*", "/api/{method}", self._handle_api)
         app.router.add_post("/upload/v1/{key}", self._handle_upload)
         app.router.add_post("/response/{rid}", self._handle_response_url)
@@ -224,15 +230,17 @@ class FakeSlack(
     # ------------------------------------------------------------------ Web API methods
 
     def _auth_test(self, params: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "url": "https://fake.slack.com/",
-            "team": "Fake Team",
-            "user": "draftroom",
-            "team_id": self.team_id,
-            "user_id": self.bot_user_id,
-            "bot_id": self.bot_id,
-            "is_enterprise_install": False,
-        }
+        return self._auth_test_of_token(
+            {
+                "url": "https://fake.slack.com/",
+                "team": "Fake Team",
+                "user": "draftroom",
+                "team_id": self.team_id,
+                "user_id": self.bot_user_id,
+                "bot_id": self.bot_id,
+                "is_enterprise_install": False,
+            }
+        )
 
     def _connections_open(self, params: dict[str, Any]) -> dict[str, Any]:
         return {"url": self.socket.issue_url(f"ws://127.0.0.1:{self.port}/socket")}
