@@ -15,9 +15,10 @@ from typing import Any
 import pytest
 
 from bot.cli import main
-from storage import chat, processes, reactions, reservations, search, variants
+from storage import chat, processes, reactions, reservations, search, slack_installations, variants
 from storage.db import Database
 from storage.postgres_db import PostgresDatabase
+from storage.sealing import Sealer
 from storage.sqlite_db import SqliteDatabase
 from tests.postgres import PostgresServer
 from tests.support import SEED_IDEA, SEED_SPECIAL, console_session, make_settings
@@ -83,6 +84,24 @@ async def fill_sqlite(tmp_path: Path) -> Path:
         await conn.execute(
             "INSERT INTO post_expiries (post_id, rev, expired_at) VALUES (1, 1, ?)", (now,)
         )
+        # A Slack workspace installed through OAuth, and an install under way.
+        installed = slack_installations.SlackInstallation(
+            enterprise_id=None,
+            team_id="T1",
+            team_name="One",
+            app_id="A1",
+            bot_user_id="U0BOT",
+            bot_id="B1",
+            bot_scopes="commands,chat:write",
+            bot_token="xoxe.xoxb-copied",
+            bot_refresh_token="xoxe-1-copied",
+            bot_token_expires_at=1_790_043_200,
+            installer_user_id="U1",
+            installed_at=now,
+        )
+        sealer = Sealer("Hjx0F0HXOdm3PKUVWz3B5Zq3xgwUZUVF3-GQ4S8Ou2A=")
+        await slack_installations.save(conn, installed, sealer)
+        await slack_installations.issue_state(conn, "state-1", now + 600, now)
     return path
 
 
