@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import functools
 import re
+import weakref
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -32,6 +33,10 @@ from storage.unusable import DatabaseUnusableError, one_line
 WRITER_LOCK = 0x64726166  # "draf": held by every write transaction
 MIGRATION_LOCK = 0x6D696772  # "migr": two processes starting at once migrate once
 EXCLUSIVE_NS = 0x706F7374  # "post": `exclusive()` locks, (namespace, hash of the name)
+# Connections that hold `exclusive()` locks, from a pool of their own: a holder's work needs the
+# main pool, so holders taking its connections could starve themselves (40 drafts posted at once
+# did, with a pool of 20).
+EXCLUSIVE_CONNECTIONS = 4
 
 # A string literal is matched whole, so that a `?` in it (`COALESCE(x, '?')`) stays text.
 _PLACEHOLDER = re.compile(r"'[^']*'|%|\?")
@@ -151,6 +156,10 @@ class PostgresDatabase(ReaderQueries):
         self._pool: AsyncConnectionPool[Any] | None = None
         self._reader: _PooledReader | None = None
         self._write_lock = asyncio.Lock()  # waits here, not holding a pooled connection
+        self._lock_pool: AsyncConnectionPool[Any] | None = None
+        self._lock_pool_opening = asyncio.Lock()
+        # One waiter per name per process on the server; the others wait here, holding nothing.
+        self._named: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
     def __repr__(self) -> str:
         return f"PostgresDatabase({self.shown!r})"
@@ -184,6 +193,9 @@ class PostgresDatabase(ReaderQueries):
 
     async def close(self) -> None:
         pool, self._pool, self._reader = self._pool, None, None
+        lock_pool, self._lock_pool = self._lock_pool, None
+        if lock_pool is not None:
+            await lock_pool.close()
         if pool is not None:
             await pool.close()
 
@@ -224,9 +236,12 @@ class PostgresDatabase(ReaderQueries):
 
     @contextlib.asynccontextmanager
     async def exclusive(self, name: str) -> AsyncIterator[None]:
-        """A session advisory lock on a pooled connection for as long as the block runs: a
-        process killed while holding it loses it with its session."""
-        async with self.pool.connection() as raw:
+        """A session advisory lock for as long as the block runs, on a connection of the lock
+        pool: a process killed while holding it loses it with its session."""
+        lock = self._named.get(name)
+        if lock is None:
+            lock = self._named[name] = asyncio.Lock()
+        async with lock, (await self._locks()).connection(timeout=None) as raw:
             await raw.execute("SELECT pg_advisory_lock(%s, hashtext(%s))", (EXCLUSIVE_NS, name))
             try:
                 yield
@@ -237,6 +252,18 @@ class PostgresDatabase(ReaderQueries):
                             "SELECT pg_advisory_unlock(%s, hashtext(%s))", (EXCLUSIVE_NS, name)
                         )
                     )
+
+    async def _locks(self) -> AsyncConnectionPool[Any]:
+        self.pool  # noqa: B018 - refuses the same way when the database is not open
+        async with self._lock_pool_opening:
+            if self._lock_pool is None:
+                pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
+                    self.url, min_size=1, max_size=EXCLUSIVE_CONNECTIONS, open=False,
+                    kwargs={"autocommit": True},
+                )  # fmt: skip
+                await pool.open(wait=True, timeout=15)
+                self._lock_pool = pool
+            return self._lock_pool
 
     async def _migrate(self) -> None:
         known = migrations("migrations_pg")

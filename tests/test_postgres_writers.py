@@ -70,3 +70,24 @@ async def test_a_read_then_write_loses_no_update_of_another_process(
         assert await first.scalar("SELECT current_rev FROM plans WHERE id = ?", (plan_id,)) == (
             before + 2
         )
+
+
+async def test_more_exclusive_holders_than_pooled_connections_all_get_their_turn(
+    tmp_path: Path,
+) -> None:
+    """Forty drafts posted at once, each under its delivery key (Database.exclusive), each
+    reading and writing while it holds its key: on PostgreSQL the holders once took the pool's
+    twenty connections and then waited for one more each, for ever."""
+    async with database_for(tmp_path) as db:
+        async with db.transaction() as conn:
+            await conn.execute("CREATE TABLE sent (key TEXT NOT NULL)")
+
+        async def post(n: int) -> None:
+            async with db.exclusive(f"draft-{n}"):
+                await asyncio.sleep(0.01)  # the send to the platform takes a while
+                await db.scalar("SELECT COUNT(*) FROM sent")
+                async with db.transaction() as conn:
+                    await conn.execute("INSERT INTO sent (key) VALUES (?)", (f"draft-{n}",))
+
+        await asyncio.wait_for(asyncio.gather(*(post(n) for n in range(40))), 20)
+        assert await db.scalar("SELECT COUNT(DISTINCT key) FROM sent") == 40
