@@ -20,6 +20,7 @@ from bot.doctor_local import local_checks
 from bot.doctor_networks import network_checks
 from bot.doctor_providers import fal_checks, text_checks
 from bot.doctor_slack import slack_checks
+from bot.doctor_slack_oauth import oauth_checks
 from bot.doctor_webhook import webhook_checks
 from bot.settings import Settings
 
@@ -33,8 +34,10 @@ async def run_checks(
     channels = state.recent_channels.get("slack", []) if state else []
     async with httpx.AsyncClient(follow_redirects=False) as http:
         sections: list[Awaitable[list[Check]]] = []
-        if settings.slack_enabled:
+        if settings.slack_bot_token is not None:
             sections.append(slack_checks(settings, http, channels))
+        elif settings.slack_oauth:
+            sections.append(oauth_checks(settings, http))
         if settings.discord_enabled:
             sections.append(discord_checks(settings, http))
         sections += [

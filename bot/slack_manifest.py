@@ -13,11 +13,13 @@ import json
 from bot.settings import Settings
 from bot.slack_adapter import EVENTS_PATH
 from bot.slack_listeners import COMMANDS
+from bot.slack_oauth import REDIRECT_PATH
 from handlers.commands import USAGE
 
 APP_NAME = "draftroom"
 DESCRIPTION = "Plan, draft and approve posts with an AI content pipeline, in your channels."
 REQUEST_URL = f"https://YOUR-HOST{EVENTS_PATH}"
+REDIRECT_URL = f"https://YOUR-HOST{REDIRECT_PATH}"
 # No chat:write.public: it would let the bot post a card into a public channel it has not
 # joined, where it can then neither react, upload, edit nor hear replies. The bot works in the
 # channels it is invited to, and says "invite me with /invite @draftroom" everywhere else.
@@ -39,6 +41,9 @@ BOT_EVENTS = (
     "message.channels",
     "message.groups",
     "app_home_opened",
+    # An uninstall, or its tokens revoked: the workspace's tokens and settings are deleted.
+    "app_uninstalled",
+    "tokens_revoked",
 )
 
 
@@ -69,6 +74,10 @@ def manifest(settings: Settings) -> str:
     token = settings.slack_app_token
     socket_mode = token is not None and bool(token.get_secret_value())
     request_url = [] if socket_mode else [f"    request_url: {REQUEST_URL}"]
+    # Installed with a button (SLACK_CLIENT_ID): Slack sends the installer back here, and the
+    # bot tokens expire and are refreshed (bot/slack_oauth.py).
+    oauth = settings.slack_oauth
+    redirect = ["  redirect_urls:", f"    - {REDIRECT_URL}"] if oauth else []
     lines = [
         "_metadata:",
         "  major_version: 1",
@@ -85,6 +94,7 @@ def manifest(settings: Settings) -> str:
         "  slash_commands:",
         *(line for command in COMMANDS for line in _command_lines(command, socket_mode)),
         "oauth_config:",
+        *redirect,
         "  scopes:",
         "    bot:",
         *(f"      - {_quoted(scope)}" for scope in BOT_SCOPES),
@@ -98,6 +108,6 @@ def manifest(settings: Settings) -> str:
         *request_url,
         "  org_deploy_enabled: false",
         f"  socket_mode_enabled: {'true' if socket_mode else 'false'}",
-        "  token_rotation_enabled: false",
+        f"  token_rotation_enabled: {'true' if oauth else 'false'}",
     ]
     return "\n".join(lines) + "\n"

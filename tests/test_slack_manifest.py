@@ -102,7 +102,11 @@ def test_http_mode_manifest() -> None:
         "message.channels",
         "message.groups",
         "app_home_opened",
+        "app_uninstalled",
+        "tokens_revoked",
     }
+    assert "redirect_urls" not in parsed["oauth_config"]
+    assert settings_part["token_rotation_enabled"] is False
     scopes = set(parsed["oauth_config"]["scopes"]["bot"])
     assert scopes >= {
         "commands",
@@ -116,6 +120,14 @@ def test_http_mode_manifest() -> None:
     assert len(parsed["display_information"]["description"]) <= 140
     # The tests' fake Slack grants exactly what an install of this manifest grants.
     assert set(FakeSlack().scopes) == scopes
+
+
+def test_an_app_installed_with_a_button_redirects_back_and_rotates_its_tokens() -> None:
+    parsed = parse_yaml(
+        manifest(settings(SLACK_CLIENT_ID="1.2", SLACK_CLIENT_SECRET="s", SECRETS_KEY="k"))
+    )
+    assert parsed["oauth_config"]["redirect_urls"] == ["https://YOUR-HOST/slack/oauth_redirect"]
+    assert parsed["settings"]["token_rotation_enabled"] is True
 
 
 def test_socket_mode_manifest_has_no_request_urls() -> None:
