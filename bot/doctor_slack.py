@@ -9,7 +9,7 @@ import httpx
 
 from bot.doctor_check import Check, json_of, ok, problem, unreachable, warning
 from bot.settings import Settings
-from bot.slack_manifest import BOT_SCOPES
+from bot.slack_scopes import BOT_SCOPES
 
 COPY_TOKEN = "copy the Bot User OAuth Token (xoxb-…) from OAuth & Permissions into SLACK_BOT_TOKEN."
 ADD_SCOPES = (

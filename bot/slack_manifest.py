@@ -14,27 +14,13 @@ from bot.settings import Settings
 from bot.slack_adapter import EVENTS_PATH
 from bot.slack_listeners import COMMANDS
 from bot.slack_oauth import REDIRECT_PATH
+from bot.slack_scopes import BOT_SCOPES
 from handlers.commands import USAGE
 
 APP_NAME = "draftroom"
 DESCRIPTION = "Plan, draft and approve posts with an AI content pipeline, in your channels."
 REQUEST_URL = f"https://YOUR-HOST{EVENTS_PATH}"
 REDIRECT_URL = f"https://YOUR-HOST{REDIRECT_PATH}"
-# No chat:write.public: it would let the bot post a card into a public channel it has not
-# joined, where it can then neither react, upload, edit nor hear replies. The bot works in the
-# channels it is invited to, and says "invite me with /invite @draftroom" everywhere else.
-BOT_SCOPES = (
-    "commands",
-    "chat:write",
-    "reactions:read",
-    "reactions:write",
-    "files:write",
-    "channels:history",
-    "groups:history",
-    # users.conversations: the channels a Home tab's viewer shares with the bot.
-    "channels:read",
-    "groups:read",
-)
 BOT_EVENTS = (
     "reaction_added",
     "reaction_removed",

@@ -57,25 +57,13 @@ from bot.slack_installation_store import (
     workspace_key,
 )
 from bot.slack_port import SlackClient
+from bot.slack_scopes import BOT_SCOPES
 
 log = logging.getLogger(__name__)
 
 INSTALL_PATH, REDIRECT_PATH = "/slack/install", "/slack/oauth_redirect"
 ROTATE_BEFORE_MIN = 120  # Slack's tokens live 12 hours; refreshed in their last two
 STATE_EXPIRATION_S = 600
-# What an install asks for: the manifest's BOT_SCOPES (bot/slack_manifest.py imports the adapter,
-# so it cannot be imported here; tests/test_slack_install.py keeps the two equal).
-INSTALL_SCOPES = (
-    "commands",
-    "chat:write",
-    "reactions:read",
-    "reactions:write",
-    "files:write",
-    "channels:history",
-    "groups:history",
-    "channels:read",
-    "groups:read",
-)
 NOT_INSTALLED = (
     ":warning: draftroom is not installed in this workspace any more. "
     f"Install it again from {INSTALL_PATH}."
@@ -194,7 +182,7 @@ class SlackOAuth:
         self.settings = AsyncOAuthSettings(
             client_id=client_id,
             client_secret=client_secret,
-            scopes=list(INSTALL_SCOPES),
+            scopes=list(BOT_SCOPES),
             user_scopes=[],
             redirect_uri=f"{base}{REDIRECT_PATH}" if base else None,
             install_path=INSTALL_PATH,

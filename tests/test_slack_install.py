@@ -15,8 +15,8 @@ import pytest
 from bot.bootstrap import build
 from bot.errors import ConfigError
 from bot.slack_adapter import SlackAdapter
-from bot.slack_manifest import BOT_SCOPES
-from bot.slack_oauth import INSTALL_PATH, INSTALL_SCOPES, REDIRECT_PATH
+from bot.slack_oauth import INSTALL_PATH, REDIRECT_PATH
+from bot.slack_scopes import BOT_SCOPES
 from tests.fakes.slack import FakeSlack
 from tests.slack_oauth_support import (
     TEAM_A,
@@ -32,10 +32,6 @@ from tests.slack_oauth_support import (
 )
 from tests.slack_support import running_bot, slack_settings
 from tests.support import wait_until
-
-
-def test_an_install_asks_for_the_manifests_scopes() -> None:
-    assert INSTALL_SCOPES == BOT_SCOPES
 
 
 async def test_two_workspaces_install_each_with_its_own_sealed_token(tmp_path: Path) -> None:
