@@ -50,16 +50,27 @@ def register_app(fake: FakeSlack, *bots: Bot) -> None:
 
 
 def browser(bot: Bot) -> aiohttp.ClientSession:
+    return browser_at(base_url(bot))
+
+
+def browser_at(base: str) -> aiohttp.ClientSession:
     """A browser's session: it keeps cookies, and, as browsers do for 127.0.0.1, sends the
-    Secure ones over plain HTTP to the bot."""
-    jar = aiohttp.CookieJar(unsafe=True, treat_as_secure_origin=[URL(base_url(bot))])
+    Secure ones over plain HTTP to the bot at `base`."""
+    jar = aiohttp.CookieJar(unsafe=True, treat_as_secure_origin=[URL(base)])
     return aiohttp.ClientSession(cookie_jar=jar)
 
 
 async def install(bot: Bot, team_id: str, user: str = "UINSTALLER") -> tuple[int, str, URL]:
-    """Open /slack/install as `user` of `team_id` and follow Slack's redirects to the end."""
-    bot.fake.installing(team_id, user)
-    async with browser(bot) as session, session.get(base_url(bot) + INSTALL_PATH) as resp:
+    return await install_at(bot.fake, base_url(bot), team_id, user)
+
+
+async def install_at(
+    fake: FakeSlack, base: str, team_id: str, user: str = "UINSTALLER"
+) -> tuple[int, str, URL]:
+    """Open /slack/install of the bot at `base` (an app or a process) as `user` of `team_id`
+    and follow Slack's redirects to the end."""
+    fake.installing(team_id, user)
+    async with browser_at(base) as session, session.get(base + INSTALL_PATH) as resp:
         return resp.status, await resp.text(), resp.url
 
 
