@@ -12,12 +12,10 @@ database never sees one.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import secrets
 import time
-import weakref
 from collections.abc import AsyncIterator, Callable
 
 from slack_sdk.oauth.installation_store import Installation
@@ -44,12 +42,6 @@ __all__ = [
 
 CACHE_S = 60.0
 Key = tuple[str, str]  # (enterprise id or '', team id or '')
-
-# SQLite's `exclusive` lets one process's callers take turns themselves (one process uses the
-# file): per event loop and lock name, so two apps of one process on one file take turns too.
-_LOCAL_LOCKS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Lock]] = (
-    weakref.WeakKeyDictionary()
-)
 
 
 def workspace_key(
@@ -152,13 +144,7 @@ class DraftroomInstallationStore(AsyncInstallationStore):
     @contextlib.asynccontextmanager
     async def rotation_turn(self, key: Key) -> AsyncIterator[None]:
         """One refresh of the workspace's tokens at a time, across every process."""
-        name = f"slack-token-rotation:{key[0]}:{key[1]}"
-        if self.db.dialect == "postgres":  # an advisory lock: sessions of one process too
-            async with self.db.exclusive(name):
-                yield
-            return
-        locks = _LOCAL_LOCKS.setdefault(asyncio.get_running_loop(), {})
-        async with locks.setdefault(name, asyncio.Lock()), self.db.exclusive(name):
+        async with self.db.exclusive(f"slack-token-rotation:{key[0]}:{key[1]}"):
             yield
 
     def _kept_row(self, key: Key) -> SlackInstallation | None:

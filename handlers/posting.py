@@ -12,9 +12,7 @@ Recording a message's link also collects the reactions that reached it before th
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
@@ -45,7 +43,6 @@ class Posting:
         self.db = db
         self.ports = ports
         self.clock = clock
-        self._turns: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
     async def post_once(
         self,
@@ -62,10 +59,7 @@ class Posting:
         # Two callers with one key (an item finishing while the sweeper runs, here or in another
         # process on the database) take turns, so the second finds the first's message recorded
         # instead of asking the platform too early, and posting it again.
-        turn = self._turns.get(key)
-        if turn is None:
-            turn = self._turns[key] = asyncio.Lock()
-        async with turn, self.db.exclusive(f"delivery:{key}"):
+        async with self.db.exclusive(f"delivery:{key}"):
             return await self._post_once(key, link, card, reactions, thread_id)
 
     async def _post_once(

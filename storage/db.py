@@ -8,6 +8,8 @@ the two differ for real (full-text search, dates), a module asks `conn.dialect`.
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from collections.abc import Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Literal, Protocol
@@ -70,9 +72,9 @@ class Database(Protocol):
     def transaction(self) -> AbstractAsyncContextManager[Connection]: ...
 
     def exclusive(self, name: str) -> AbstractAsyncContextManager[None]:
-        """Held by one process at a time across the database (for a network call that must
+        """Held by one caller at a time across the database (for a network call that must
         not be made twice at once, such as posting a message under its delivery key). SQLite:
-        one process uses the file, and its callers take turns themselves."""
+        one process uses the file, so a lock in the process per file and name."""
         ...
 
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[Row]: ...
@@ -80,6 +82,21 @@ class Database(Protocol):
     async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> Row | None: ...
 
     async def scalar(self, sql: str, params: Iterable[Any] = ()) -> Any: ...
+
+
+class NamedLocks:
+    """One asyncio lock per name, kept while someone holds it or waits for it: how the callers
+    of one process take turns at `Database.exclusive` before (PostgreSQL) or instead of
+    (SQLite) the database's own turn."""
+
+    def __init__(self) -> None:
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+
+    def __call__(self, name: str) -> asyncio.Lock:
+        lock = self._locks.get(name)
+        if lock is None:
+            lock = self._locks[name] = asyncio.Lock()
+        return lock
 
 
 class ReaderQueries:

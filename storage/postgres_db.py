@@ -15,7 +15,6 @@ import asyncio
 import contextlib
 import functools
 import re
-import weakref
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -26,7 +25,7 @@ from psycopg.adapt import Loader
 from psycopg.rows import RowMaker
 from psycopg_pool import AsyncConnectionPool
 
-from storage.db import Connection, Cursor, Dialect, ReaderQueries, Row
+from storage.db import Connection, Cursor, Dialect, NamedLocks, ReaderQueries, Row
 from storage.sqlite_db import migrations
 from storage.unusable import DatabaseUnusableError, one_line
 
@@ -159,7 +158,7 @@ class PostgresDatabase(ReaderQueries):
         self._lock_pool: AsyncConnectionPool[Any] | None = None
         self._lock_pool_opening = asyncio.Lock()
         # One waiter per name per process on the server; the others wait here, holding nothing.
-        self._named: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        self._turns = NamedLocks()
 
     def __repr__(self) -> str:
         return f"PostgresDatabase({self.shown!r})"
@@ -238,10 +237,7 @@ class PostgresDatabase(ReaderQueries):
     async def exclusive(self, name: str) -> AsyncIterator[None]:
         """A session advisory lock for as long as the block runs, on a connection of the lock
         pool: a process killed while holding it loses it with its session."""
-        lock = self._named.get(name)
-        if lock is None:
-            lock = self._named[name] = asyncio.Lock()
-        async with lock, (await self._locks()).connection(timeout=None) as raw:
+        async with self._turns(name), (await self._locks()).connection(timeout=None) as raw:
             await raw.execute("SELECT pg_advisory_lock(%s, hashtext(%s))", (EXCLUSIVE_NS, name))
             try:
                 yield

@@ -17,7 +17,7 @@ from typing import Any
 
 import aiosqlite
 
-from storage.db import Connection, Cursor, Dialect, ReaderQueries, Row
+from storage.db import Connection, Cursor, Dialect, NamedLocks, ReaderQueries, Row
 from storage.unusable import check_path, damaged, explain, migration_failed, too_new
 
 
@@ -152,7 +152,12 @@ class SqliteDatabase(ReaderQueries):
 
     @contextlib.asynccontextmanager
     async def exclusive(self, name: str) -> AsyncIterator[None]:
-        yield
+        # By file, not by object: two apps of one process on one file take turns too.
+        async with _FILE_TURNS(f"{self.path}\0{name}"):
+            yield
+
+
+_FILE_TURNS = NamedLocks()
 
 
 def migrations(folder_name: str) -> list[tuple[int, str]]:

@@ -67,7 +67,7 @@ from tests.fakes.slack_recording import (
 from tests.fakes.slack_socket import Delivery, SlackToBot, SocketModeHub
 from tests.fakes.slack_views import ViewMethodsMixin
 
-# What installing the app's manifest grants (bot/slack_manifest.py; a test keeps them equal).
+# What installing the app's manifest grants (bot/slack_scopes.py; a test keeps them equal).
 DEFAULT_SCOPES = (
     "commands",
     "chat:write",
