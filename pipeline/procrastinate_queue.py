@@ -209,9 +209,17 @@ class ProcrastinateRunQueue:
         self._note(await self.jobs.defer_publish(post_id))
         return True
 
+    @property
+    def waiting_for(self) -> frozenset[int]:
+        """The jobs `settle` waits for: deferred here, not yet seen finished."""
+        return frozenset(self._deferred)
+
     async def settle(self) -> None:
         while self._deferred:
-            self._deferred &= await self.jobs.unfinished(self._deferred)
+            # Only what was asked about can be dropped: a job deferred while the query was
+            # out is not in its answer, and is still waited for.
+            asked = set(self._deferred)
+            self._deferred -= asked - await self.jobs.unfinished(asked)
             if self._deferred:
                 await asyncio.sleep(0.02)
 

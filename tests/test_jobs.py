@@ -5,6 +5,7 @@ of a destination does not check its state)."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import io
 from collections.abc import AsyncIterator
@@ -15,6 +16,7 @@ import pytest
 from bot.bootstrap import App, build
 from bot.console import Console
 from bot.settings import Settings
+from pipeline.procrastinate_queue import ProcrastinateRunQueue
 from tests.crash_support import draft_cards
 from tests.fakes.fal import FakeFal
 from tests.fakes.providers import FakeOpenAI
@@ -135,3 +137,23 @@ async def test_two_publish_jobs_at_once_publish_the_post_once(tmp_path: Path) ->
             assert [tuple(r) for r in rows] == [("webhook", "published", 1)]
             assert await db.scalar("SELECT status FROM posts WHERE id = 1") == "published"
             assert out.getvalue().count("post 1 is published") == 1
+
+
+async def test_a_job_deferred_while_settle_asks_about_others_is_still_waited_for(
+    tmp_path: Path,
+) -> None:
+    # CI saw a publish deferred during settle's query be forgotten: settle returned with the
+    # post still publishing. No worker runs here, so every job deferred must stay waited for.
+    async with room_without_workers(make_settings(tmp_path)) as (app, _console, _out):
+        queue = app.room.deps.queue
+        assert isinstance(queue, ProcrastinateRunQueue)
+        assert await queue.defer_publication(10_000)
+        settling = asyncio.create_task(queue.settle())
+        try:
+            for post_id in range(10_001, 10_041):
+                assert await queue.defer_publication(post_id)
+            assert len(queue.waiting_for) == 41
+            assert len(await jobs_left(app)) == 41
+            assert not settling.done()
+        finally:
+            settling.cancel()
