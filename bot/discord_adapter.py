@@ -268,6 +268,7 @@ class DiscordAdapter:
             added,
             event_key=None,
             emoji=name,
+            workspace=server_of(payload.guild_id),
         )
 
         async def in_thread(shown: Card | str) -> None:
@@ -295,6 +296,7 @@ class DiscordAdapter:
             str(message.author.id),
             message.content,
             event_key=f"message:{message.id}",
+            workspace=server_of(message.guild.id if message.guild else None),
         )
 
         async def in_thread(shown: Card | str) -> None:
@@ -345,6 +347,7 @@ def invocation(interaction: Interaction) -> Invocation:
     """Who ran a command, and where; in a thread, the thread hangs from a message in its parent."""
     channel = interaction.channel
     user_id = str(interaction.user.id)
+    server = server_of(interaction.guild_id)
     if isinstance(channel, discord.Thread) and channel.parent_id is not None:
         return Invocation(
             PLATFORM,
@@ -352,8 +355,20 @@ def invocation(interaction: Interaction) -> Invocation:
             user_id,
             thread_id=str(channel.id),
             event_key=str(interaction.id),
+            workspace=server,
         )
-    return Invocation(PLATFORM, str(interaction.channel_id), user_id, event_key=str(interaction.id))
+    return Invocation(
+        PLATFORM,
+        str(interaction.channel_id),
+        user_id,
+        event_key=str(interaction.id),
+        workspace=server,
+    )
+
+
+def server_of(guild_id: int | None) -> str | None:
+    """The core's name for the Discord server a request came from, whose settings apply."""
+    return f"{PLATFORM}:{guild_id}" if guild_id is not None else None
 
 
 async def _no_reply(work: Awaitable[None]) -> Reply | None:

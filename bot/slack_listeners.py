@@ -52,7 +52,13 @@ class SlackListeners:
             return  # nobody to answer, and nowhere to
         asker = Asker(channel, user, response_url=_string(command, "response_url"))
         # trigger_id is unique to one invocation: a replayed request carries the same one.
-        inv = Invocation(PLATFORM, channel, user, event_key=_string(command, "trigger_id"))
+        inv = Invocation(
+            PLATFORM,
+            channel,
+            user,
+            event_key=_string(command, "trigger_id"),
+            workspace=workspace_of(_string(command, "team_id")),
+        )
         name, text = str(command.get("command", "")).lstrip("/"), _string(command, "text") or ""
         self.background.spawn(self._answer(asker, self.room.command(inv, name, text)))
 
@@ -70,7 +76,15 @@ class SlackListeners:
             return
         added = event["type"] == "reaction_added"
         reaction = ReactionEvent(
-            PLATFORM, channel, ts, user, action, added, event_key=event_key(body), emoji=name
+            PLATFORM,
+            channel,
+            ts,
+            user,
+            action,
+            added,
+            event_key=event_key(body),
+            emoji=name,
+            workspace=workspace_of(_string(body, "team_id")),
         )
         asker = Asker(reaction.channel_id, user)
         self.background.spawn(self._answer(asker, _no_reply(self.room.reaction(reaction))))
@@ -88,7 +102,14 @@ class SlackListeners:
             return
         text = _string(event, "text") or ""
         message = ThreadMessage(
-            PLATFORM, channel, thread_ts, ts, user, text, event_key=event_key(body)
+            PLATFORM,
+            channel,
+            thread_ts,
+            ts,
+            user,
+            text,
+            event_key=event_key(body),
+            workspace=workspace_of(_string(body, "team_id")),
         )
         asker = Asker(message.channel_id, message.user_id, message.thread_id)
         self.background.spawn(self._answer(asker, _no_reply(self.room.thread_message(message))))
@@ -115,6 +136,11 @@ def _string(payload: object, key: str) -> str | None:
     """`payload[key]` if it is a non-empty string: a field missing or of another type is None."""
     value = payload.get(key) if isinstance(payload, dict) else None
     return value if isinstance(value, str) and value else None
+
+
+def workspace_of(team_id: str | None) -> str | None:
+    """The core's name for the Slack workspace a request came from, whose settings apply."""
+    return f"{PLATFORM}:{team_id}" if team_id else None
 
 
 def event_key(body: dict[str, Any]) -> str | None:

@@ -18,7 +18,7 @@ import logging
 from handlers import permissions, scheduling
 from handlers.announcements import say_in_thread
 from handlers.commands import RunPlan
-from handlers.deps import Deps
+from handlers.deps import Deps, Rules
 from handlers.planning import start_run
 from handlers.ports import (
     APPROVE,
@@ -31,6 +31,7 @@ from handlers.ports import (
     qualified_id,
 )
 from handlers.publishing import publish_soon
+from handlers.workspace_settings import rules_for
 from pipeline.spec import FORMATS
 from storage import chat, plans, posts, reactions, steps
 from storage.db import Connection
@@ -88,9 +89,10 @@ async def replay_early_reactions(deps: Deps, link: MessageLink, early: list[Reac
 async def _on_plan_card(deps: Deps, event: ReactionEvent, plan_id: int) -> None:
     if event.action != APPROVE or not event.added:
         return
-    if not deps.rules.roles.is_approver(event.who):
+    plan = await plans.get_plan(deps.db.reader, plan_id)
+    if plan is None or not (await rules_for(deps, plan.workspace)).roles.is_approver(event.who):
         return
-    inv = Invocation(event.platform, event.channel_id, event.user_id)
+    inv = Invocation(event.platform, event.channel_id, event.user_id, workspace=plan.workspace)
     await start_run(deps, inv, RunPlan(plan_id), from_reaction=True)
 
 
@@ -102,9 +104,9 @@ async def _counts(deps: Deps, event: ReactionEvent, post: Post, plan: Plan) -> s
             return scheduling.expired_refusal(deps.rules.approval_expiry_hours)
         return refusal
     if event.action == REJECT:
-        roles = deps.rules.roles
+        roles = (await rules_for(deps, plan.workspace)).roles
         return None if roles.is_approver(event.who) else permissions.NOT_AN_APPROVER
-    if permissions.may_change(deps, event.who, plan):
+    if await permissions.may_change(deps, event.who, plan):
         return None
     return "only the plan's proposer, the approvers and the editors can regenerate it"
 
@@ -133,7 +135,8 @@ async def _on_draft(deps: Deps, event: ReactionEvent, link: MessageLink) -> None
         )
         fresh = await posts.get_post(conn, post.id)
         if refusal is None and fresh is not None and fresh.rev == link.rev:
-            publish, regenerate = await _decide(deps, conn, event, fresh)
+            rules = await rules_for(deps, plan.workspace)
+            publish, regenerate = await _decide(deps, rules, conn, event, fresh)
             if publish:
                 moved = await scheduling.hold_for_lead_time(deps, conn, fresh)
     deps.ports.queues_changed(post.platform)
@@ -148,14 +151,14 @@ async def _on_draft(deps: Deps, event: ReactionEvent, link: MessageLink) -> None
 
 
 async def _decide(
-    deps: Deps, conn: Connection, event: ReactionEvent, post: Post
+    deps: Deps, rules: Rules, conn: Connection, event: ReactionEvent, post: Post
 ) -> tuple[bool, bool]:
     """Move the post on, inside the transaction that stored the reaction. (publish, regenerate)"""
-    roles = deps.rules.roles
+    roles = rules.roles
     approvers = {
         roles.person(u) for u in await reactions.active_reactors(conn, post.id, post.rev, APPROVE)
     }
-    enough = len(approvers) >= deps.rules.approvals_required
+    enough = len(approvers) >= rules.approvals_required
     now, by = deps.clock(), event.who
     if event.action == APPROVE and post.status == "awaiting_approval" and enough:
         await posts.set_status(conn, post.id, "approved", now=now, by_user=by)

@@ -13,6 +13,7 @@ from handlers.commands import ShowQueue
 from handlers.deps import Deps
 from handlers.people import qualified
 from handlers.ports import Card, Invocation, Link, MessageRef, Reply, Section
+from handlers.workspace_settings import rules_for
 from storage import approver_queue
 from storage.approver_queue import Awaiting
 from storage.models import Place
@@ -46,11 +47,18 @@ class Queue:
 
 
 async def queue_for(
-    deps: Deps, who: str, places: Sequence[Place], *, with_links: bool = True
+    deps: Deps,
+    who: str,
+    places: Sequence[Place],
+    *,
+    workspace: str | None = None,
+    with_links: bool = True,
 ) -> Queue:
-    """What waits for `who` in `places`, newest first: drafts they may approve and have not, and
-    drafts they wrote (who cannot approve their own unless ALLOW_SELF_APPROVAL)."""
-    roles = deps.rules.roles
+    """What waits for `who` in `places` (of one workspace), newest first: drafts they may
+    approve and have not, and drafts they wrote (who cannot approve their own unless the
+    workspace allows self-approval)."""
+    rules = await rules_for(deps, workspace)
+    roles = rules.roles
     found = await approver_queue.awaiting_in(deps.db.reader, places, limit=SHOWN * 4)
     to_approve: list[Waiting] = []
     yours: list[Waiting] = []
@@ -60,7 +68,7 @@ async def queue_for(
         approved = any(roles.same_person(who, user) for user in entry.approving)
         if mine and len(yours) < SHOWN:
             yours.append(await _waiting(deps, entry, with_links))
-        may = roles.is_approver(who) and (not mine or deps.rules.allow_self_approval)
+        may = roles.is_approver(who) and (not mine or rules.allow_self_approval)
         if may and not approved and len(to_approve) < SHOWN:
             to_approve.append(await _waiting(deps, entry, with_links))
     return Queue(tuple(to_approve), tuple(yours))
@@ -107,7 +115,8 @@ def queue_card(queue: Queue) -> Card:
 async def show_queue(deps: Deps, inv: Invocation, cmd: ShowQueue) -> Reply:
     """`/queue`, privately: what waits in the channels the adapter says the person can see, or
     in this one."""
-    queue = await queue_for(deps, inv.who, cmd.places or [inv.place], with_links=False)
+    places = cmd.places or [inv.place]
+    queue = await queue_for(deps, inv.who, places, workspace=inv.workspace, with_links=False)
     card = queue_card(queue)
     wanted = [("post", w.post_id) for w in (*queue.to_approve, *queue.yours)][:10]
     return Reply(await linked(deps.links, card, inv.place, wanted, made_by=inv.who))

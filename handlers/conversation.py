@@ -33,6 +33,7 @@ async def handle_thread_message(deps: Deps, message: ThreadMessage) -> bool:
         message.user_id,
         thread_id=message.thread_id,
         message_id=message.message_id,
+        workspace=message.workspace,
     )
     if not text:
         return True
@@ -43,7 +44,7 @@ async def handle_thread_message(deps: Deps, message: ThreadMessage) -> bool:
         )
     if link.kind == "plan_card" and link.plan_id is not None:
         plan = await plans.get_plan(deps.db.reader, link.plan_id)
-        if plan is not None and not permissions.may_change(deps, inv.who, plan):
+        if plan is not None and not await permissions.may_change(deps, inv.who, plan):
             await _tell(deps, inv, permissions.change_refusal(plan))
             return True
         await refine(deps, inv, Refine(link.plan_id, text))
@@ -57,7 +58,7 @@ async def _revise_draft(deps: Deps, inv: Invocation, post_id: int, note: str) ->
     plan = await plans.get_plan(deps.db.reader, post.plan_id) if post else None
     if post is None or plan is None:
         return
-    if not permissions.may_change(deps, inv.who, plan):
+    if not await permissions.may_change(deps, inv.who, plan):
         await _tell(deps, inv, permissions.change_refusal(plan))
         return
     # The status is checked in the transaction that starts the revision: a post that was

@@ -98,7 +98,7 @@ async def costs(deps: Deps, inv: Invocation, cmd: Costs) -> Reply:
 
 
 async def ask(deps: Deps, inv: Invocation, cmd: Ask) -> Reply | None:
-    if not permissions.may_spend(deps, inv.who):
+    if not await permissions.may_spend(deps, inv):
         raise UserError(permissions.SPEND_REFUSAL)
     found = await search.search_posts(deps.db.reader, cmd.question, place=inv.place, limit=5)
     request = TextRequest(

@@ -8,6 +8,9 @@
   proposer, whoever wrote the note of the plan revision it was drafted from, whoever wrote the
   note of the draft's revision) unless `ALLOW_SELF_APPROVAL=true`. People are compared as
   people (`PEOPLE`), so a person's Slack and Discord ids are one author.
+
+Each rule is the workspace's (handlers/workspace_settings.py): a plan's own workspace for what
+is done to the plan and its drafts, the asker's for a new plan.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ import json
 
 from handlers.deps import Deps
 from handlers.people import qualified
+from handlers.ports import Invocation
+from handlers.workspace_settings import rules_for
 from storage import plans, steps
 from storage.models import Plan, Post
 
@@ -24,15 +29,15 @@ SPEND_REFUSAL = "only editors and approvers can start work that costs money here
 OWN_DRAFT = "it is your own draft (you proposed or wrote part of it); another approver must"
 
 
-def may_spend(deps: Deps, who: str) -> bool:
-    roles = deps.rules.roles
+async def may_spend(deps: Deps, inv: Invocation) -> bool:
+    roles = (await rules_for(deps, inv.workspace)).roles
     if not roles.editors:
         return True
-    return roles.is_editor(who) or roles.is_approver(who)
+    return roles.is_editor(inv.who) or roles.is_approver(inv.who)
 
 
-def may_change(deps: Deps, who: str, plan: Plan) -> bool:
-    roles = deps.rules.roles
+async def may_change(deps: Deps, who: str, plan: Plan) -> bool:
+    roles = (await rules_for(deps, plan.workspace)).roles
     proposer = qualified(plan.platform, plan.proposer)
     return roles.same_person(who, proposer) or roles.is_approver(who) or roles.is_editor(who)
 
@@ -61,10 +66,11 @@ async def authors_of(deps: Deps, post: Post, plan: Plan) -> set[str]:
 
 async def approval_refusal(deps: Deps, who: str, post: Post, plan: Plan) -> str | None:
     """Why this person's ✅ does not count, or None when it does."""
-    roles = deps.rules.roles
+    rules = await rules_for(deps, plan.workspace)
+    roles = rules.roles
     if not roles.is_approver(who):
         return NOT_AN_APPROVER
-    if deps.rules.allow_self_approval:
+    if rules.allow_self_approval:
         return None
     if any(roles.same_person(who, author) for author in await authors_of(deps, post, plan)):
         return OWN_DRAFT

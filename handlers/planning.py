@@ -23,7 +23,7 @@ from storage.models import Plan, PlanRevision
 
 async def propose(deps: Deps, inv: Invocation, cmd: Propose) -> Reply | None:
     # Everything that can be refused is checked before anything is written or spent.
-    if not permissions.may_spend(deps, inv.who):
+    if not await permissions.may_spend(deps, inv):
         raise UserError(permissions.SPEND_REFUSAL)
     persona = deps.personas.persona(cmd.persona)
     pillar = deps.personas.pillar(persona, cmd.pillar)
@@ -44,6 +44,7 @@ async def propose(deps: Deps, inv: Invocation, cmd: Propose) -> Reply | None:
             platform=inv.platform,
             channel_id=inv.channel_id,
             now=deps.clock(),
+            workspace=inv.workspace,
         )
         step_id = await steps.add_step(conn, name="plan", position=0, plan_id=plan_id, plan_rev=1)
         estimate = deps.pipeline.providers.text.estimate_cost(request)
@@ -128,7 +129,7 @@ async def load_plan(deps: Deps, inv: Invocation, plan_id: int) -> tuple[Plan, Pl
 async def changeable_plan(deps: Deps, inv: Invocation, plan_id: int) -> tuple[Plan, PlanRevision]:
     """The plan, if this person may change it and spend on it; else a refusal saying who may."""
     plan, revision = await load_plan(deps, inv, plan_id)
-    if not permissions.may_change(deps, inv.who, plan):
+    if not await permissions.may_change(deps, inv.who, plan):
         raise UserError(permissions.change_refusal(plan))
     return plan, revision
 

@@ -122,6 +122,9 @@ class Invocation:
     # The platform's id of this very request (a Slack trigger_id, a Discord interaction id): a
     # replay of the same request is recognised and does nothing.
     event_key: str | None = None
+    # The workspace asked in (`slack:T…`, `discord:<guild>`), whose settings apply; None where
+    # the platform has none (the console): the install's own rules.
+    workspace: str | None = None
 
     @property
     def who(self) -> str:
@@ -142,6 +145,7 @@ class ReactionEvent:
     added: bool
     event_key: str | None = None  # the platform's delivery id, when it has one
     emoji: str = ""  # which emoji (aliases share an action); empty means the action's own
+    workspace: str | None = None
 
     @property
     def who(self) -> str:
@@ -161,6 +165,7 @@ class ThreadMessage:
     user_id: str
     text: str
     event_key: str | None = None
+    workspace: str | None = None
 
     @property
     def who(self) -> str:

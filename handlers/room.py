@@ -22,6 +22,7 @@ from handlers import (
     planning,
     scheduling,
     sharing,
+    workspace_settings,
 )
 from handlers.approvals import handle_reaction, reconcile_draft
 from handlers.commands import Command
@@ -45,6 +46,7 @@ from handlers.process_lease import ProcessLease
 from handlers.publishing import publish_post, publish_soon, send_announcements
 from handlers.refusals import refusals_as_user_errors
 from handlers.setup_help import setup_help
+from handlers.workspace_settings import SettingsForm, WorkspaceSettings
 from pipeline.queue import Workers
 from storage import chat, plans, posts, publication_targets, reactions
 from storage.models import MessageLink, Place
@@ -229,6 +231,21 @@ class DraftRoom:
         with refusals_as_user_errors():
             await self._once(event.platform, event.event_key, handle_reaction(self.deps, event))
 
+    async def workspace_settings(self, workspace: str) -> WorkspaceSettings:
+        """The settings in force in the workspace (its own, or the install's)."""
+        return await workspace_settings.settings_of(self.deps, workspace)
+
+    async def save_workspace_settings(
+        self, workspace: str, platform: str, user_id: str, *, admin: bool, form: SettingsForm
+    ) -> WorkspaceSettings:
+        """An admin's form, checked and stored whole; `admin` is the platform's word (Slack:
+        a workspace admin or owner; Discord: Manage Server). Raises UserError, or
+        SettingsFormError with each wrong field, and then writes nothing."""
+        who = qualified_id(platform, user_id)
+        return await workspace_settings.save_settings(
+            self.deps, workspace, who, admin=admin, form=form
+        )
+
     async def plan_suggestions(self, place: Place, limit: int) -> list[tuple[int, str]]:
         """The newest plans of a channel with a one-line label each, for pickers."""
         return await library.plan_suggestions(self.deps, place, limit)
@@ -324,11 +341,11 @@ class DraftRoom:
                 await asyncio.sleep(0.05)
 
     async def queue_for(
-        self, platform: str, user_id: str, places: list[Place]
+        self, platform: str, user_id: str, places: list[Place], *, workspace: str | None = None
     ) -> approver_queue.Queue:
         """What waits for this person in the channels they can see (the adapter says which)."""
         who = qualified_id(platform, user_id)
-        return await approver_queue.queue_for(self.deps, who, places)
+        return await approver_queue.queue_for(self.deps, who, places, workspace=workspace)
 
     async def library_link(self, place: Place) -> Link | None:
         """A link to the channel's library (and its costs), or None when links are off."""

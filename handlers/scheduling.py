@@ -53,7 +53,7 @@ async def _changeable_post(deps: Deps, inv: Invocation, post_id: int) -> Post:
         hint = f" The newest here is post {newest[0]}." if newest else " No posts here yet."
         raise UserError(f"there is no post {post_id} here.{hint}")
     plan = await plans.get_plan(deps.db.reader, post.plan_id)
-    if plan is None or not permissions.may_change(deps, inv.who, plan):
+    if plan is None or not await permissions.may_change(deps, inv.who, plan):
         raise UserError(
             f"only the proposer of post {post.id}'s plan, the approvers and the editors can "
             "schedule it; nothing was changed."

@@ -12,6 +12,7 @@ from handlers.cards import when
 from handlers.commands import ListLinks, Revoke
 from handlers.deps import Deps
 from handlers.ports import Card, Invocation, Reply, Section, UserError
+from handlers.workspace_settings import rules_for
 from storage import shares
 from storage.models import Share
 
@@ -50,7 +51,7 @@ async def revoke(deps: Deps, inv: Invocation, cmd: Revoke) -> Reply:
     share = await shares.get_share(deps.db.reader, share_id) if share_id is not None else None
     if share is None or share.place != inv.place:
         raise UserError("that is not a link to this channel's pages; /links lists them.")
-    roles = deps.rules.roles
+    roles = (await rules_for(deps, inv.workspace)).roles
     if not (roles.same_person(inv.who, share.made_by) or roles.is_approver(inv.who)):
         raise UserError(
             f"link {share.id} was made for {share.made_by}; only they or an approver may revoke it."

@@ -32,6 +32,7 @@ class Plan(Record):
     channel_id: str
     current_rev: int
     created_at: float
+    workspace: str | None = None  # `slack:T…`, `discord:<guild>`; None: the install's own rules
 
     @property
     def place(self) -> Place:

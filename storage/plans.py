@@ -16,12 +16,13 @@ async def create_plan(
     platform: str,
     channel_id: str,
     now: float,
+    workspace: str | None = None,
 ) -> int:
     return await insert(
         conn,
         "INSERT INTO plans (persona, pillar, idea, proposer, platform, channel_id, current_rev,"
-        " created_at) VALUES (?, ?, ?, ?, ?, ?, 0, ?)",
-        (persona, pillar, idea, proposer, platform, channel_id, now),
+        " created_at, workspace) VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?)",
+        (persona, pillar, idea, proposer, platform, channel_id, now, workspace),
     )
 
 

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from storage import workspace_settings
 from storage.db import Connection, Row, changes, fetchall, fetchone
 from storage.sealing import Sealer
 
-# Every table holding rows of one Slack workspace, keyed by (enterprise_id, team_id).
+# Every table holding rows of one Slack workspace, keyed by (enterprise_id, team_id); its
+# settings (keyed by the core's workspace name) go with them.
 WORKSPACE_TABLES = ("slack_installations",)
 
 _COLUMNS = (
@@ -103,12 +105,21 @@ async def delete_workspace(
     """Delete everything the workspace owns; how many rows went, per table. For an org-wide
     install (team None) that is the enterprise's own rows."""
     key = workspace_key(enterprise_id, team_id)
-    return {
+    deleted = {
         table: await changes(
             conn, f"DELETE FROM {table} WHERE enterprise_id = ? AND team_id = ?", key
         )
         for table in WORKSPACE_TABLES
     }
+    deleted["workspace_settings"] = await workspace_settings.delete(
+        conn, slack_workspace(enterprise_id, team_id)
+    )
+    return deleted
+
+
+def slack_workspace(enterprise_id: str | None, team_id: str | None) -> str:
+    """The core's name for the workspace (`slack:T…`; an org-wide install: `slack:E…`)."""
+    return f"slack:{team_id or enterprise_id or ''}"
 
 
 async def issue_state(conn: Connection, state: str, expires_at: float, now: float) -> None:

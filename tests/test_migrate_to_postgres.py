@@ -15,7 +15,16 @@ from typing import Any
 import pytest
 
 from bot.cli import main
-from storage import chat, processes, reactions, reservations, search, slack_installations, variants
+from storage import (
+    chat,
+    processes,
+    reactions,
+    reservations,
+    search,
+    slack_installations,
+    variants,
+    workspace_settings,
+)
 from storage.db import Database
 from storage.postgres_db import PostgresDatabase
 from storage.sealing import Sealer
@@ -102,6 +111,10 @@ async def fill_sqlite(tmp_path: Path) -> Path:
         sealer = Sealer("Hjx0F0HXOdm3PKUVWz3B5Zq3xgwUZUVF3-GQ4S8Ou2A=")
         await slack_installations.save(conn, installed, sealer)
         await slack_installations.issue_state(conn, "state-1", now + 600, now)
+        settings = workspace_settings.WorkspaceRow(
+            "slack:T0MIGRATE", ("slack:U0A1",), (), 1, False, "slack:U0ADMIN", now
+        )
+        await workspace_settings.put(conn, settings)
     return path
 
 

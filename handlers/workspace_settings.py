@@ -1,0 +1,207 @@
+"""A workspace's own rules: who approves and edits, how many approvals publish, and whether an
+author may approve their own draft.
+
+A workspace is a Slack team (`slack:T…`) or a Discord server (`discord:<guild id>`). Its row is
+read on every decision, so a change applies to the next command with no restart; a workspace
+without a row, and the console, follow the install's `.env` (APPROVERS, EDITORS,
+APPROVALS_REQUIRED, ALLOW_SELF_APPROVAL). The workspace's admins change it through a form each
+adapter shows (Slack: the App Home's Settings modal; Discord: `/draftroom settings`); the form
+arrives here as text, is checked whole, and is written whole or not at all.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+
+from handlers.deps import Deps, Rules
+from handlers.people import Roles
+from handlers.ports import Card, Section, UserError
+from storage import workspace_settings
+from storage.workspace_settings import WorkspaceRow
+
+MAX_APPROVALS = 10
+MAX_PEOPLE = 50
+NOT_AN_ADMIN = (
+    "only this workspace's admins can change draftroom's settings (Slack: workspace admins and "
+    "owners; Discord: Manage Server); nothing was changed."
+)
+# A person as each platform's form gives them: an id, or a mention of one.
+_ID = {
+    "slack": re.compile(r"<@([UW][A-Z0-9]{2,})(?:\|[^>]*)?>|([UW][A-Z0-9]{2,})"),
+    "discord": re.compile(r"<@!?([0-9]{15,21})>|([0-9]{15,21})"),
+}
+_WHAT_ID = {"slack": "a Slack user id (U…) or @mention", "discord": "a Discord user id or @mention"}
+_YES, _NO = ("yes", "true", "on", "1"), ("no", "false", "off", "0", "")
+
+
+@dataclass(frozen=True)
+class SettingsForm:
+    """The form as the person filled it in, every field as text (lists: ids or mentions,
+    separated by commas or spaces)."""
+
+    approvers: str = ""
+    editors: str = ""
+    approvals_required: str = "1"
+    allow_self_approval: str = "no"
+
+
+@dataclass(frozen=True)
+class WorkspaceSettings:
+    approvers: tuple[str, ...]  # qualified ids
+    editors: tuple[str, ...]
+    approvals_required: int
+    allow_self_approval: bool
+    own: bool  # False: the workspace has none of its own and follows the install's .env
+
+    def form(self) -> SettingsForm:
+        """The form filled in with these settings (the ids without their platform)."""
+        return SettingsForm(
+            approvers=", ".join(_bare(i) for i in self.approvers),
+            editors=", ".join(_bare(i) for i in self.editors),
+            approvals_required=str(self.approvals_required),
+            allow_self_approval="yes" if self.allow_self_approval else "no",
+        )
+
+
+class SettingsFormError(UserError):
+    """The form had wrong values: what is wrong with each field, by the field's name."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        self.errors = errors
+        said = "; ".join(f"{field}: {error}" for field, error in errors.items())
+        super().__init__(f"the settings were not saved ({said}).")
+
+
+def _bare(who: str) -> str:
+    return who.split(":", 1)[1] if ":" in who else who
+
+
+def platform_of(workspace: str) -> str:
+    return workspace.split(":", 1)[0]
+
+
+async def rules_for(deps: Deps, workspace: str | None) -> Rules:
+    """The rules that apply in this workspace now."""
+    row = None if workspace is None else await workspace_settings.get(deps.db.reader, workspace)
+    if row is None:
+        return deps.rules
+    roles = Roles(frozenset(row.approvers), frozenset(row.editors), deps.rules.roles.people)
+    return replace(
+        deps.rules,
+        roles=roles,
+        approvals_required=row.approvals_required,
+        allow_self_approval=row.allow_self_approval,
+    )
+
+
+async def settings_of(deps: Deps, workspace: str) -> WorkspaceSettings:
+    row = await workspace_settings.get(deps.db.reader, workspace)
+    if row is not None:
+        return WorkspaceSettings(
+            row.approvers, row.editors, row.approvals_required, row.allow_self_approval, True
+        )
+    roles, platform = deps.rules.roles, platform_of(workspace)
+    return WorkspaceSettings(
+        _of_platform(platform, roles.approvers),
+        _of_platform(platform, roles.editors),
+        deps.rules.approvals_required,
+        deps.rules.allow_self_approval,
+        False,
+    )
+
+
+def _of_platform(platform: str, entries: frozenset[str]) -> tuple[str, ...]:
+    """The .env's entries that name someone on this platform, qualified; names from PEOPLE
+    and other platforms' ids cannot be shown in a form of this one."""
+    found = []
+    for entry in sorted(entries):
+        bare = _bare(entry) if entry.startswith(f"{platform}:") else entry
+        if platform in _ID and _ID[platform].fullmatch(bare):
+            found.append(f"{platform}:{bare}")
+    return tuple(found)
+
+
+def checked(workspace: str, form: SettingsForm) -> WorkspaceSettings:
+    """The settings the form asks for, or SettingsFormError naming each wrong field."""
+    platform = platform_of(workspace)
+    errors: dict[str, str] = {}
+    approvers = _people(platform, "approvers", form.approvers, errors)
+    editors = _people(platform, "editors", form.editors, errors)
+    if not approvers and "approvers" not in errors:
+        errors["approvers"] = "name at least one approver: without one nothing can be published"
+    required = 0
+    text = form.approvals_required.strip()
+    if not text.isdigit() or not 1 <= int(text) <= MAX_APPROVALS:
+        errors["approvals_required"] = f"write a whole number from 1 to {MAX_APPROVALS}"
+    else:
+        required = int(text)
+        if approvers and required > len(approvers):
+            errors["approvals_required"] = (
+                f"{required} approvals need at least {required} approvers; "
+                f"{len(approvers)} {'is' if len(approvers) == 1 else 'are'} named"
+            )
+    self_approval = form.allow_self_approval.strip().lower()
+    if self_approval not in _YES + _NO:
+        errors["allow_self_approval"] = "write yes or no"
+    if errors:
+        raise SettingsFormError(errors)
+    return WorkspaceSettings(approvers, editors, required, self_approval in _YES, True)
+
+
+def _people(platform: str, field: str, text: str, errors: dict[str, str]) -> tuple[str, ...]:
+    pattern = _ID.get(platform)
+    if pattern is None:
+        errors[field] = f"{platform} has no workspace settings"
+        return ()
+    found: list[str] = []
+    for part in filter(None, re.split(r"[\s,]+", text.strip())):
+        match = pattern.fullmatch(part)
+        if match is None:
+            errors[field] = f"{part[:40]!r} is not {_WHAT_ID[platform]}"
+            return ()
+        qualified = f"{platform}:{match.group(1) or match.group(2)}"
+        if qualified not in found:
+            found.append(qualified)
+    if len(found) > MAX_PEOPLE:
+        errors[field] = f"name at most {MAX_PEOPLE} people ({len(found)} given)"
+        return ()
+    return tuple(found)
+
+
+async def save_settings(
+    deps: Deps, workspace: str, who: str, *, admin: bool, form: SettingsForm
+) -> WorkspaceSettings:
+    """Check the form and store it for the workspace; refused (nothing written) for anyone
+    but its admins and for any wrong field."""
+    if not admin:
+        raise UserError(NOT_AN_ADMIN)
+    settings = checked(workspace, form)
+    row = WorkspaceRow(
+        workspace=workspace,
+        approvers=settings.approvers,
+        editors=settings.editors,
+        approvals_required=settings.approvals_required,
+        allow_self_approval=settings.allow_self_approval,
+        updated_by=who,
+        updated_at=deps.clock(),
+    )
+    async with deps.db.transaction() as conn:
+        await workspace_settings.put(conn, row)
+    return settings
+
+
+def settings_card(settings: WorkspaceSettings) -> Card:
+    """The settings as a card (the App Home, `/draftroom settings`, the web pages)."""
+
+    def people(ids: tuple[str, ...]) -> str:
+        return ", ".join(_bare(i) for i in ids) or "nobody"
+
+    lines = [
+        f"Approvers: {people(settings.approvers)}",
+        f"Editors: {people(settings.editors) if settings.editors else 'anyone may propose'}",
+        f"Approvals required: {settings.approvals_required}",
+        f"Authors may approve their own drafts: {'yes' if settings.allow_self_approval else 'no'}",
+    ]
+    footer = None if settings.own else "Not set for this workspace yet: the install's defaults."
+    return Card("draftroom settings", (Section(None, "\n".join(lines)),), footer=footer)

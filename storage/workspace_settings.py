@@ -1,0 +1,64 @@
+"""A workspace's own rules, one row per workspace (see migrations/0020_workspace_settings.sql).
+
+Lists are stored as comma-separated qualified ids (`slack:U0AB12,slack:U0CD34`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from storage.db import Connection, changes, fetchone
+
+
+@dataclass(frozen=True)
+class WorkspaceRow:
+    workspace: str
+    approvers: tuple[str, ...]
+    editors: tuple[str, ...]
+    approvals_required: int
+    allow_self_approval: bool
+    updated_by: str
+    updated_at: float
+
+
+def _ids(text: str) -> tuple[str, ...]:
+    return tuple(one for one in text.split(",") if one)
+
+
+async def get(conn: Connection, workspace: str) -> WorkspaceRow | None:
+    row = await fetchone(conn, "SELECT * FROM workspace_settings WHERE workspace = ?", (workspace,))
+    if row is None:
+        return None
+    return WorkspaceRow(
+        workspace=str(row["workspace"]),
+        approvers=_ids(str(row["approvers"])),
+        editors=_ids(str(row["editors"])),
+        approvals_required=int(row["approvals_required"]),
+        allow_self_approval=bool(row["allow_self_approval"]),
+        updated_by=str(row["updated_by"]),
+        updated_at=float(row["updated_at"]),
+    )
+
+
+async def put(conn: Connection, row: WorkspaceRow) -> None:
+    """Insert the workspace's row, or replace it whole: a save writes every field at once."""
+    await conn.execute(
+        "INSERT INTO workspace_settings (workspace, approvers, editors, approvals_required,"
+        " allow_self_approval, updated_by, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (workspace) DO UPDATE SET approvers = excluded.approvers,"
+        " editors = excluded.editors, approvals_required = excluded.approvals_required,"
+        " allow_self_approval = excluded.allow_self_approval,"
+        " updated_by = excluded.updated_by, updated_at = excluded.updated_at",
+        (
+            row.workspace,
+            ",".join(row.approvers),
+            ",".join(row.editors),
+            row.approvals_required,
+            int(row.allow_self_approval),
+            row.updated_by,
+            row.updated_at,
+        ),
+    )
+
+
+async def delete(conn: Connection, workspace: str) -> int:
+    return await changes(conn, "DELETE FROM workspace_settings WHERE workspace = ?", (workspace,))
