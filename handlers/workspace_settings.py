@@ -1,12 +1,13 @@
-"""A workspace's own rules: who approves and edits, how many approvals publish, and whether an
-author may approve their own draft.
+"""A workspace's own rules: who approves and edits, how many approvals publish, whether an
+author may approve their own draft, and its daily budget.
 
 A workspace is a Slack team (`slack:T…`) or a Discord server (`discord:<guild id>`). Its row is
 read on every decision, so a change applies to the next command with no restart; a workspace
 without a row, and the console, follow the install's `.env` (APPROVERS, EDITORS,
-APPROVALS_REQUIRED, ALLOW_SELF_APPROVAL). The workspace's admins change it through a form each
-adapter shows (Slack: the App Home's Settings modal; Discord: `/draftroom settings`); the form
-arrives here as text, is checked whole, and is written whole or not at all.
+APPROVALS_REQUIRED, ALLOW_SELF_APPROVAL, DAILY_BUDGET_USD), and so does a budget left empty.
+The workspace's admins change it through a form each adapter shows (Slack: the App Home's
+Settings modal; Discord: `/draftroom settings`); the form arrives here as text, is checked
+whole, and is written whole or not at all.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from storage import workspace_settings
 from storage.workspace_settings import WorkspaceRow
 
 MAX_APPROVALS = 10
+MAX_DAILY_USD = 10_000.0
 MAX_PEOPLE = 50
 NOT_AN_ADMIN = (
     "only this workspace's admins can change draftroom's settings (Slack: workspace admins and "
@@ -44,6 +46,7 @@ class SettingsForm:
     editors: str = ""
     approvals_required: str = "1"
     allow_self_approval: str = "no"
+    daily_budget_usd: str = ""  # dollars a day; empty: the install's DAILY_BUDGET_USD
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,7 @@ class WorkspaceSettings:
     editors: tuple[str, ...]
     approvals_required: int
     allow_self_approval: bool
+    daily_budget_usd: float | None  # None: the install's
     own: bool  # False: the workspace has none of its own and follows the install's .env
 
     def form(self) -> SettingsForm:
@@ -61,6 +65,7 @@ class WorkspaceSettings:
             editors=", ".join(_bare(i) for i in self.editors),
             approvals_required=str(self.approvals_required),
             allow_self_approval="yes" if self.allow_self_approval else "no",
+            daily_budget_usd="" if self.daily_budget_usd is None else f"{self.daily_budget_usd:g}",
         )
 
 
@@ -99,7 +104,12 @@ async def settings_of(deps: Deps, workspace: str) -> WorkspaceSettings:
     row = await workspace_settings.get(deps.db.reader, workspace)
     if row is not None:
         return WorkspaceSettings(
-            row.approvers, row.editors, row.approvals_required, row.allow_self_approval, True
+            row.approvers,
+            row.editors,
+            row.approvals_required,
+            row.allow_self_approval,
+            row.daily_budget_usd,
+            True,
         )
     roles, platform = deps.rules.roles, platform_of(workspace)
     return WorkspaceSettings(
@@ -107,6 +117,7 @@ async def settings_of(deps: Deps, workspace: str) -> WorkspaceSettings:
         _of_platform(platform, roles.editors),
         deps.rules.approvals_required,
         deps.rules.allow_self_approval,
+        None,
         False,
     )
 
@@ -144,9 +155,23 @@ def checked(workspace: str, form: SettingsForm) -> WorkspaceSettings:
     self_approval = form.allow_self_approval.strip().lower()
     if self_approval not in _YES + _NO:
         errors["allow_self_approval"] = "write yes or no"
+    budget = _dollars(form.daily_budget_usd, errors)
     if errors:
         raise SettingsFormError(errors)
-    return WorkspaceSettings(approvers, editors, required, self_approval in _YES, True)
+    return WorkspaceSettings(approvers, editors, required, self_approval in _YES, budget, True)
+
+
+def _dollars(text: str, errors: dict[str, str]) -> float | None:
+    text = text.strip().removeprefix("$").strip()
+    if not text:
+        return None
+    if re.fullmatch(r"[0-9]{1,5}(\.[0-9]{1,2})?", text) and float(text) <= MAX_DAILY_USD:
+        return float(text)
+    errors["daily_budget_usd"] = (
+        f"write dollars a day from 0 to {MAX_DAILY_USD:,.0f}, such as 5 or 12.50, or leave it "
+        "empty for the install's budget"
+    )
+    return None
 
 
 def _people(platform: str, field: str, text: str, errors: dict[str, str]) -> tuple[str, ...]:
@@ -183,6 +208,7 @@ async def save_settings(
         editors=settings.editors,
         approvals_required=settings.approvals_required,
         allow_self_approval=settings.allow_self_approval,
+        daily_budget_usd=settings.daily_budget_usd,
         updated_by=who,
         updated_at=deps.clock(),
     )
@@ -202,6 +228,12 @@ def settings_card(settings: WorkspaceSettings) -> Card:
         f"Editors: {people(settings.editors) if settings.editors else 'anyone may propose'}",
         f"Approvals required: {settings.approvals_required}",
         f"Authors may approve their own drafts: {'yes' if settings.allow_self_approval else 'no'}",
+        "Daily budget: "
+        + (
+            "the install's"
+            if settings.daily_budget_usd is None
+            else f"${settings.daily_budget_usd:.2f}"
+        ),
     ]
     footer = None if settings.own else "Not set for this workspace yet: the install's defaults."
     return Card("draftroom settings", (Section(None, "\n".join(lines)),), footer=footer)

@@ -16,6 +16,7 @@ class WorkspaceRow:
     editors: tuple[str, ...]
     approvals_required: int
     allow_self_approval: bool
+    daily_budget_usd: float | None  # None: the install's DAILY_BUDGET_USD
     updated_by: str
     updated_at: float
 
@@ -28,12 +29,14 @@ async def get(conn: Connection, workspace: str) -> WorkspaceRow | None:
     row = await fetchone(conn, "SELECT * FROM workspace_settings WHERE workspace = ?", (workspace,))
     if row is None:
         return None
+    budget = row["daily_budget_usd"]
     return WorkspaceRow(
         workspace=str(row["workspace"]),
         approvers=_ids(str(row["approvers"])),
         editors=_ids(str(row["editors"])),
         approvals_required=int(row["approvals_required"]),
         allow_self_approval=bool(row["allow_self_approval"]),
+        daily_budget_usd=None if budget is None else float(budget),
         updated_by=str(row["updated_by"]),
         updated_at=float(row["updated_at"]),
     )
@@ -43,10 +46,12 @@ async def put(conn: Connection, row: WorkspaceRow) -> None:
     """Insert the workspace's row, or replace it whole: a save writes every field at once."""
     await conn.execute(
         "INSERT INTO workspace_settings (workspace, approvers, editors, approvals_required,"
-        " allow_self_approval, updated_by, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+        " allow_self_approval, daily_budget_usd, updated_by, updated_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
         " ON CONFLICT (workspace) DO UPDATE SET approvers = excluded.approvers,"
         " editors = excluded.editors, approvals_required = excluded.approvals_required,"
         " allow_self_approval = excluded.allow_self_approval,"
+        " daily_budget_usd = excluded.daily_budget_usd,"
         " updated_by = excluded.updated_by, updated_at = excluded.updated_at",
         (
             row.workspace,
@@ -54,6 +59,7 @@ async def put(conn: Connection, row: WorkspaceRow) -> None:
             ",".join(row.editors),
             row.approvals_required,
             int(row.allow_self_approval),
+            row.daily_budget_usd,
             row.updated_by,
             row.updated_at,
         ),

@@ -112,7 +112,7 @@ async def fill_sqlite(tmp_path: Path) -> Path:
         await slack_installations.save(conn, installed, sealer)
         await slack_installations.issue_state(conn, "state-1", now + 600, now)
         settings = workspace_settings.WorkspaceRow(
-            "slack:T0MIGRATE", ("slack:U0A1",), (), 1, False, "slack:U0ADMIN", now
+            "slack:T0MIGRATE", ("slack:U0A1",), (), 1, False, 7.5, "slack:U0ADMIN", now
         )
         await workspace_settings.put(conn, settings)
     return path

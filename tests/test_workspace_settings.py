@@ -22,7 +22,7 @@ async def rows(app: object) -> list[tuple[object, ...]]:
     db = app.room.deps.db  # type: ignore[attr-defined]
     found = await db.fetchall(
         "SELECT workspace, approvers, editors, approvals_required, allow_self_approval,"
-        " updated_by FROM workspace_settings ORDER BY workspace"
+        " daily_budget_usd, updated_by FROM workspace_settings ORDER BY workspace"
     )
     return [tuple(r) for r in found]
 
@@ -41,6 +41,8 @@ async def rows(app: object) -> list[tuple[object, ...]]:
         ),
         (SettingsForm(approvers="U0A1", allow_self_approval="maybe"), "allow_self_approval", "yes"),
         (SettingsForm(approvers="U0A1", editors="#general"), "editors", "'#general'"),
+        (SettingsForm(approvers="U0A1", daily_budget_usd="-1"), "daily_budget_usd", "from 0"),
+        (SettingsForm(approvers="U0A1", daily_budget_usd="lots"), "daily_budget_usd", "from 0"),
     ],
 )
 async def test_a_wrong_field_is_named_and_nothing_is_written(
@@ -71,12 +73,13 @@ async def test_a_save_replaces_the_row_and_applies_to_the_next_decision(tmp_path
         before = await app.room.workspace_settings(SLACK)
         assert (before.own, before.approvers) == (False, ("slack:U0ENV",))
 
-        first = SettingsForm("U0A1, <@U0A2|ann>", "U0E1", "2", "yes")
+        first = SettingsForm("U0A1, <@U0A2|ann>", "U0E1", "2", "yes", "$12.50")
         await app.room.save_workspace_settings(SLACK, "slack", "U0ADMIN", admin=True, form=first)
         rules = await rules_for(deps, SLACK)
         assert rules.roles.is_approver("slack:U0A2")
         assert not rules.roles.is_approver("slack:U0ENV")
         assert (rules.approvals_required, rules.allow_self_approval) == (2, True)
+        assert (await app.room.workspace_settings(SLACK)).daily_budget_usd == 12.5
         # Another workspace, and the console, still follow the .env.
         assert (await rules_for(deps, OTHER)).roles.is_approver("slack:U0ENV")
         assert (await rules_for(deps, None)).approvals_required == 1
@@ -84,9 +87,9 @@ async def test_a_save_replaces_the_row_and_applies_to_the_next_decision(tmp_path
         await app.room.save_workspace_settings(
             SLACK, "slack", "U0ADMIN2", admin=True, form=SettingsForm(approvers="U0A3")
         )
-        assert await rows(app) == [(SLACK, "slack:U0A3", "", 1, 0, "slack:U0ADMIN2")]
+        assert await rows(app) == [(SLACK, "slack:U0A3", "", 1, 0, None, "slack:U0ADMIN2")]
         shown = await app.room.workspace_settings(SLACK)
-        assert shown.own and shown.form() == SettingsForm("U0A3", "", "1", "no")
+        assert shown.own and shown.form() == SettingsForm("U0A3", "", "1", "no", "")
 
 
 async def test_a_discord_server_takes_ids_and_mentions(tmp_path: Path) -> None:

@@ -1,5 +1,6 @@
 -- A workspace (a Slack team, a Discord server) that set its own rules: who approves and edits,
--- how many approvals publish, whether authors may approve their own. Without a row the
+-- how many approvals publish, whether authors may approve their own, its daily budget (NULL:
+-- the install's DAILY_BUDGET_USD). Without a row the
 -- install's .env applies. `workspace` is `slack:T…` or `discord:<guild id>`; a plan records
 -- the workspace it was proposed in, so its drafts are judged by that workspace's rules.
 CREATE TABLE workspace_settings (
@@ -8,6 +9,7 @@ CREATE TABLE workspace_settings (
     editors              TEXT NOT NULL DEFAULT '',
     approvals_required   INTEGER NOT NULL DEFAULT 1,
     allow_self_approval  INTEGER NOT NULL DEFAULT 0,
+    daily_budget_usd     REAL,
     updated_by           TEXT NOT NULL,
     updated_at           REAL NOT NULL
 );
