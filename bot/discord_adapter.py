@@ -26,8 +26,9 @@ from bot.background import Background
 from bot.discord_client import DraftroomClient
 from bot.discord_client_setup import back_off_if_crash_looping, point_discord_py_at
 from bot.discord_client_shards import RETRY_S, ShardLocks, ShardOwnership, Unshared
-from bot.discord_commands import Interaction, add_commands
+from bot.discord_commands import Interaction, add_commands, server_of
 from bot.discord_port import PLATFORM, DiscordPort
+from bot.discord_settings import SettingsDialog, is_settings_form
 from bot.outcomes import outcome
 from bot.settings import Settings
 from handlers.commands import Command
@@ -74,6 +75,7 @@ class DiscordAdapter:
         self.room = room
         self.guild_ready_timeout = guild_ready_timeout
         wanted = settings.discord_shards
+        self.settings_dialog = SettingsDialog(room, self.guarded, self._follow_up)
         self.client = self._new_client(wanted[0], syncs_commands=True)
         self.port = DiscordPort(self.client)
         self.reconciliations = 0
@@ -102,6 +104,7 @@ class DiscordAdapter:
             syncs_commands=syncs_commands,
         )
         add_commands(client.tree, self.room, self.run_command)
+        self.settings_dialog.add_command(client.tree)
         return client
 
     # -- lifecycle
@@ -235,6 +238,12 @@ class DiscordAdapter:
 
         await self.guarded(f"/{name}", work(), follow_up)
 
+    async def on_modal_submit(self, interaction: Interaction) -> None:
+        if is_settings_form(interaction):
+            await self.settings_dialog.submitted(interaction)
+        else:
+            log.info("discord: ignored the submission of an unknown modal")
+
     async def _follow_up(self, interaction: Interaction, shown: Card | str) -> None:
         if isinstance(shown, str):
             await interaction.followup.send(
@@ -364,11 +373,6 @@ def invocation(interaction: Interaction) -> Invocation:
         event_key=str(interaction.id),
         workspace=server,
     )
-
-
-def server_of(guild_id: int | None) -> str | None:
-    """The core's name for the Discord server a request came from, whose settings apply."""
-    return f"{PLATFORM}:{guild_id}" if guild_id is not None else None
 
 
 async def _no_reply(work: Awaitable[None]) -> Reply | None:

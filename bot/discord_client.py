@@ -36,6 +36,8 @@ class ClientEvents(Protocol):
 
     async def on_message(self, message: discord.Message) -> None: ...
 
+    async def on_modal_submit(self, interaction: Interaction) -> None: ...
+
 
 class DraftroomClient(discord.Client):
     """One gateway shard (`shard_id` of `shard_count`); the one that `syncs_commands` also
@@ -87,6 +89,11 @@ class DraftroomClient(discord.Client):
 
     async def on_message(self, message: discord.Message) -> None:
         await self.events.on_message(message)
+
+    async def on_interaction(self, interaction: Interaction) -> None:
+        # Commands reach the tree; a modal's submission comes here (see bot/discord_settings).
+        if interaction.type is discord.InteractionType.modal_submit:
+            await self.events.on_modal_submit(interaction)
 
 
 class DraftroomTree(app_commands.CommandTree[DraftroomClient]):

@@ -104,6 +104,11 @@ async def post_choices(
     ]
 
 
+def server_of(guild_id: int | None) -> str | None:
+    """The core's name for the Discord server a request came from, whose settings apply."""
+    return f"{PLATFORM}:{guild_id}" if guild_id is not None else None
+
+
 def visible_places(interaction: Interaction) -> tuple[tuple[str, str], ...]:
     """The server's text channels this person may view, from discord.py's cache (the scope of
     their queue: a post lives in the channel it was proposed in)."""

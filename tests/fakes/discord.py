@@ -49,6 +49,10 @@ What the fake provides
 * Events: ``dispatch_interaction``, ``dispatch_component``, ``dispatch_message``,
   ``dispatch_reaction``, ``dispatch_event``; ``add_reaction_silently``, ``seed_message``;
   ``disconnect_clients``, ``request_reconnect``, ``invalidate_sessions``.
+* Modals and permissions (``discord_modals``): a MODAL callback is checked and recorded
+  (``modals``, ``open_modal(user)``), ``submit_modal(values, user)`` sends the MODAL_SUBMIT;
+  ``give_permissions(user, MANAGE_GUILD)``; a command's ``default_member_permissions`` hide it
+  from others unless ``allow_command(name, user)``.
 * The bot's own REST actions produce the gateway events Discord would send it
   (MESSAGE_CREATE/UPDATE/DELETE, MESSAGE_REACTION_ADD/REMOVE, THREAD_CREATE/UPDATE), filtered by
   the intents it identified with; MESSAGE_CONTENT is honoured.
@@ -60,10 +64,11 @@ helpers. The rest is split by responsibility into mixins and helpers:
 ``discord_records`` (``Call``, ``UploadedFile``, interactions, snowflakes, timestamps),
 ``discord_payloads`` (JSON for users, members, guild, messages), ``discord_messages``
 (messages, channels, attachments), ``discord_interactions`` (commands, callbacks, follow-ups),
-``discord_reactions_threads``, ``discord_lookup_routes`` (users, application, guild),
-``discord_limits`` (error bodies and validation), ``discord_http`` (middleware, request
-bodies), ``discord_faults`` (``fail_next``), and the gateway: ``discord_gateway``,
-``discord_gateway_protocol`` and ``discord_user_events``.
+``discord_modals`` (modals, who sees a command), ``discord_reactions_threads``,
+``discord_lookup_routes`` (users, application, guild), ``discord_limits`` (error bodies and
+validation), ``discord_http`` (middleware, request bodies), ``discord_faults``
+(``fail_next``), and the gateway: ``discord_gateway``, ``discord_gateway_protocol`` and
+``discord_user_events``.
 """
 
 from __future__ import annotations
@@ -89,6 +94,7 @@ from tests.fakes.discord_messages import (
     FLAG_LOADING,
     MessageRoutesMixin,
 )
+from tests.fakes.discord_modals import MANAGE_GUILD, ModalsMixin, ShownModal
 from tests.fakes.discord_payloads import (
     BOT_PERMISSIONS,
     EVERYONE_PERMISSIONS,
@@ -114,6 +120,7 @@ __all__ = [
     "FLAG_LOADING",
     "INTENT_GUILDS",
     "INTENT_GUILD_MESSAGES",
+    "MANAGE_GUILD",
     "ApiError",
     "Call",
     "FakeDiscord",
@@ -121,6 +128,7 @@ __all__ = [
     "Fault",
     "GatewayMixin",
     "InteractionResponse",
+    "ShownModal",
     "Snowflakes",
     "UploadedFile",
     "bucket_hash",
@@ -139,6 +147,7 @@ UPLOAD_LIMITS = {0: 10 * MIB, 1: 10 * MIB, 2: 50 * MIB, 3: 100 * MIB}
 class FakeDiscord(
     MessageRoutesMixin,
     InteractionRoutesMixin,
+    ModalsMixin,
     ReactionThreadRoutesMixin,
     LookupRoutesMixin,
     GuildListRoutesMixin,
@@ -227,6 +236,7 @@ class FakeDiscord(
         self._reactions: dict[int, dict[str, dict[str, Any]]] = {}
         self._nonces: dict[tuple[int, int, str], tuple[int, float]] = {}
         self._faults: list[Fault] = []
+        self._init_modals()
         self._init_gateway()
 
     # -- lifecycle ----------------------------------------------------------------------------

@@ -2,8 +2,9 @@
 
 ``InteractionRoutesMixin`` stores synced commands (with Discord's command checks), answers
 interaction callbacks (the 3 s deadline, 40060 when acknowledged twice, 10062 when unknown or
-late), follow-ups (the first after a deferred "thinking" response edits it) and the webhook
-message routes (``@original`` and follow-ups, valid for the token's 15 minutes).
+late; a modal is checked and recorded by ``discord_modals``), follow-ups (the first after a
+deferred "thinking" response edits it) and the webhook message routes (``@original`` and
+follow-ups, valid for the token's 15 minutes).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from tests.fakes.discord_limits import (
     field_error,
     nest_errors,
     parse_snowflake,
+    permission_bits,
     too_long,
     validate_choices,
     validate_command,
@@ -99,7 +101,7 @@ class InteractionRoutesMixin:
                 "name": cmd["name"],
                 "description": cmd.get("description", ""),
                 "options": cmd.get("options", []),
-                "default_member_permissions": cmd.get("default_member_permissions"),
+                "default_member_permissions": _bits_text(cmd.get("default_member_permissions")),
                 "dm_permission": cmd.get("dm_permission", True),
                 "nsfw": cmd.get("nsfw", False),
                 "contexts": cmd.get("contexts"),
@@ -153,7 +155,11 @@ class InteractionRoutesMixin:
             raise ApiError(400, 40060, "Interaction has already been acknowledged.")
         if time.monotonic() - record.created > self.interaction_deadline:
             raise ApiError(404, 10062, "Unknown interaction")
-        allowed = {2: {4, 5, 9}, 3: {4, 5, 6, 7, 9}, 4: {8}}[record.type]
+        # A modal's submission may not be answered with another modal, and may update a
+        # message only when the modal was opened from one.
+        from_message = "message" in record.payload
+        submit = {4, 5, 6, 7} if from_message else {4, 5}
+        allowed = {2: {4, 5, 9}, 3: {4, 5, 6, 7, 9}, 4: {8}, 5: submit}[record.type]
         if kind not in allowed:
             error = field_error("INTERACTION_RESPONSE_TYPE_INVALID", "Invalid callback type.")
             raise ApiError.invalid_form({"type": error})
@@ -172,6 +178,8 @@ class InteractionRoutesMixin:
             record.original_message_id = int(message["id"])
             if kind == 7:
                 message = await self._edit_message(message, data, files)
+        elif kind == 9:
+            self._show_modal(record, data)
         elif kind == 8:
             errors: dict[str, Any] = {}
             validate_choices(data.get("choices") or [], ["data", "choices"], errors)
@@ -216,6 +224,14 @@ class InteractionRoutesMixin:
             metadata["command_type"] = 1
         if record.type == 3:
             metadata["interacted_message_id"] = record.payload["message"]["id"]
+        if record.type == 5 and record.opened_by is not None:
+            opened = record.opened_by
+            metadata["triggering_interaction_metadata"] = {
+                "id": str(opened.id),
+                "type": opened.type,
+                "user": self._user_payload(opened.user_id),
+                "authorizing_integration_owners": {"0": str(self.guild_id)},
+            }
         if followup and record.original_message_id is not None:
             metadata["original_response_message_id"] = str(record.original_message_id)
         extra: dict[str, Any] = {
@@ -299,3 +315,8 @@ class InteractionRoutesMixin:
         return json_response(
             await self._edit_message(msg, request[REQUEST_BODY], request[REQUEST_FILES])
         )
+
+
+def _bits_text(value: Any) -> str | None:
+    """Discord writes a permission bitfield back as a string, however it was sent."""
+    return None if value is None else str(permission_bits(value))

@@ -2,7 +2,8 @@
 
 ``ApiError`` becomes Discord's ``{"message", "code"[, "errors"]}`` body. The validators raise
 50035 Invalid Form Body with Discord's nested ``errors`` (or 50006 for an empty message) for
-messages, embeds (sizes, and an embed ``url`` that is not http(s)) and application commands;
+messages, embeds (sizes, and an embed ``url`` that is not http(s)) and application commands
+(subcommands too; ``default_member_permissions`` a permission bitfield);
 ``parse_snowflake`` rejects ids that are not numbers.
 """
 
@@ -159,6 +160,11 @@ def validate_command(cmd: dict[str, Any], path: list[str], errors: dict[str, Any
     if kind == 1 and not 1 <= len(cmd.get("description") or "") <= 100:
         message = "Must be between 1 and 100 in length."
         nest_errors([*path, "description"], field_error("BASE_TYPE_BAD_LENGTH", message), errors)
+    permissions = cmd.get("default_member_permissions")
+    if permissions is not None and permission_bits(permissions) is None:
+        message = f'Value "{permissions}" is not a valid permissions bitfield.'
+        error = field_error("PERMISSIONS_TYPE_INVALID", message)
+        nest_errors([*path, "default_member_permissions"], error, errors)
     options = cmd.get("options") or []
     if len(options) > 25:
         nest_errors([*path, "options"], too_long(25), errors)
@@ -168,6 +174,18 @@ def validate_command(cmd: dict[str, Any], path: list[str], errors: dict[str, Any
             validate_command(dict(option, type=1), where, errors)
         else:
             validate_choices(option.get("choices") or [], [*where, "choices"], errors)
+
+
+def permission_bits(value: object) -> int | None:
+    """A permission bitfield as Discord takes it: its number as a string (as Discord writes it
+    back), or as a whole number (as discord.py sends it); None for anything else."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if value >= 0 else None
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    return None
 
 
 def _bad_length(low: int, high: int) -> dict[str, Any]:

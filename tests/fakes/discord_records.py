@@ -74,7 +74,7 @@ class InteractionResponse:
 class FakeInteraction:
     id: int
     token: str
-    type: int  # 2 command, 3 component, 4 autocomplete
+    type: int  # 2 command, 3 component, 4 autocomplete, 5 modal submit
     data: dict[str, Any]
     user_id: int
     channel_id: int
@@ -85,6 +85,7 @@ class FakeInteraction:
     original_message_id: int | None = None
     followup_ids: list[int] = field(default_factory=list)
     followup_edited_loading: bool = False
+    opened_by: FakeInteraction | None = None  # a modal submit's: the interaction shown it
 
     @property
     def name(self) -> str | None:

@@ -97,6 +97,7 @@ class UserEventsMixin:
         user_id = self.approver_id if user_id is None else user_id
         channel_id = self.channel_id if channel_id is None else channel_id
         command, guild_scoped = self._find_command(name.split()[0])
+        self.check_command_visible(command, user_id)
         data: dict[str, Any] = {
             "id": str(command["id"]) if command else str(self.ids.next()),
             "name": name.split()[0],

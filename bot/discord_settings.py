@@ -1,0 +1,248 @@
+"""`/draftroom settings`: the server's draftroom settings in a modal, for members with Manage
+Server.
+
+The command answers with a modal pre-filled with the settings in force; its submission is
+checked and stored whole by the core, which names each wrong field. Discord cannot show an
+error beside a field of a modal, so a refused form is answered with one line per wrong field.
+
+Discord hides the command from members without Manage Server (`default_member_permissions`),
+but a server can give it to others under Integrations, so both the command and the submission
+check the member's permissions again.
+
+The submission is read from the interaction itself rather than from a modal object discord.py
+keeps in memory: a modal may stay open for minutes, and in that time the process that opened it
+may restart, or another may take over the server's shard. So the modal is never handed to
+discord.py's view store, and `DraftroomClient.on_interaction` passes every MODAL_SUBMIT here.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import discord
+from discord import app_commands
+
+from bot import discord_embeds as embeds
+from bot.discord_commands import Interaction, server_of
+from bot.discord_port import PLATFORM
+from handlers.ports import WARNING, Card, Reply, Section, UserError
+from handlers.room import DraftRoom
+from handlers.workspace_settings import (
+    NOT_AN_ADMIN,
+    SettingsForm,
+    SettingsFormError,
+    settings_card,
+)
+
+log = logging.getLogger(__name__)
+
+SETTINGS_MODAL_ID = "draftroom:settings"
+TITLE = "draftroom settings"
+NOT_SAVED = f"{WARNING} Not saved:"
+NOT_IN_A_SERVER = "draftroom's settings belong to a server: run /draftroom settings in one."
+TEXT_MAX = 4000  # Discord's longest text input; a title and each label: 45 characters
+
+Shown = Card | str
+Guarded = Callable[
+    [str, Awaitable[Reply | None], Callable[[Shown], Awaitable[None]]], Awaitable[None]
+]
+FollowUp = Callable[[Interaction, Shown], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str  # SettingsForm's field, and the text input's custom_id
+    label: str
+    style: discord.TextStyle
+    max_length: int
+    required: bool
+    placeholder: str | None = None
+
+
+FIELDS = (
+    Field(
+        "approvers",
+        "Approvers: user ids or @mentions",
+        discord.TextStyle.paragraph,
+        TEXT_MAX,
+        True,
+        "123456789012345678, <@223456789012345678>",
+    ),
+    Field(
+        "editors",
+        "Editors (empty: anyone may propose)",
+        discord.TextStyle.paragraph,
+        TEXT_MAX,
+        False,
+        "user ids or @mentions, separated by commas or spaces",
+    ),
+    Field("approvals_required", "Approvals needed to publish", discord.TextStyle.short, 6, True),
+    Field(
+        "allow_self_approval",
+        "Authors may approve their own drafts",
+        discord.TextStyle.short,
+        5,
+        True,
+        "yes or no",
+    ),
+    Field(
+        "daily_budget_usd",
+        "Daily budget in USD (empty: the install's)",
+        discord.TextStyle.short,
+        12,
+        False,
+        "such as 5 or 12.50",
+    ),
+)
+LABELS = {field.name: field.label for field in FIELDS}
+
+
+class SettingsModal(discord.ui.Modal):
+    """The five fields of the settings form, filled in with `form`."""
+
+    def __init__(self, form: SettingsForm) -> None:
+        super().__init__(title=TITLE, custom_id=SETTINGS_MODAL_ID, timeout=None)
+        for field in FIELDS:
+            # Never cut: a cut list of people would save fewer of them, or a wrong id.
+            value: str = getattr(form, field.name)
+            self.add_item(
+                discord.ui.TextInput(
+                    label=field.label,
+                    style=field.style,
+                    custom_id=field.name,
+                    placeholder=field.placeholder,
+                    default=value or None,
+                    required=field.required,
+                    max_length=field.max_length,
+                )
+            )
+
+
+def submitted_form(data: Mapping[str, Any]) -> SettingsForm:
+    """The form as a MODAL_SUBMIT carries it: text inputs in action rows (or, in newer modals,
+    in labels); a field that is missing reads as empty."""
+    values: dict[str, str] = {}
+
+    def walk(components: Any) -> None:
+        for component in components or []:
+            if not isinstance(component, Mapping):
+                continue
+            if component.get("type") == 1:
+                walk(component.get("components"))
+            elif component.get("type") == 18:
+                walk([component.get("component")])
+            elif component.get("custom_id") in LABELS:
+                values[str(component["custom_id"])] = str(component.get("value") or "")
+
+    walk(data.get("components"))
+    return SettingsForm(**{name: values.get(name, "") for name in LABELS})
+
+
+def not_saved(errors: Mapping[str, str]) -> Card:
+    lines = [f"**{LABELS.get(field, field)}**: {error}" for field, error in errors.items()]
+    footer = "Nothing was changed; run /draftroom settings to try again."
+    return Card(NOT_SAVED, (Section(None, "\n".join(lines)),), footer=footer)
+
+
+def may_change_settings(interaction: Interaction) -> bool:
+    """Manage Server, as Discord resolved the member's permissions for this interaction."""
+    permissions = interaction.permissions
+    return permissions.manage_guild or permissions.administrator
+
+
+class SettingsDialog:
+    """Opens the settings modal and saves what comes back; every answer goes through the
+    adapter's `guarded`, and only the person who asked sees it."""
+
+    def __init__(self, room: DraftRoom, guarded: Guarded, follow_up: FollowUp) -> None:
+        self.room = room
+        self.guarded = guarded
+        self.follow_up = follow_up
+
+    def add_command(self, tree: app_commands.CommandTree[Any]) -> None:
+        group = app_commands.Group(
+            name="draftroom",
+            description="draftroom's own settings for this server.",
+            guild_only=True,
+            default_permissions=discord.Permissions(manage_guild=True),
+        )
+
+        @group.command(name="settings", description="Who approves and edits, approvals, budget.")
+        async def settings(interaction: Interaction) -> None:
+            await self.open(interaction)
+
+        tree.add_command(group)
+
+    async def open(self, interaction: Interaction) -> None:
+        async def work() -> Reply | None:
+            workspace = _workspace(interaction)
+            if not may_change_settings(interaction):
+                raise UserError(NOT_AN_ADMIN)
+            current = await self.room.workspace_settings(workspace)
+            modal = SettingsModal(current.form())
+            modal.stop()  # not kept by discord.py: the submission is read statelessly
+            await interaction.response.send_modal(modal)
+            return None
+
+        await self.guarded("/draftroom settings", work(), self._answer(interaction))
+
+    async def submitted(self, interaction: Interaction) -> None:
+        try:
+            await interaction.response.defer(ephemeral=True, thinking=True)
+        except discord.HTTPException as exc:
+            log.warning("could not defer the settings form in time (%s); dropped", exc)
+            return
+
+        async def work() -> Reply | None:
+            workspace = _workspace(interaction)
+            form = submitted_form(interaction.data or {})
+            try:
+                saved = await self.room.save_workspace_settings(
+                    workspace,
+                    PLATFORM,
+                    str(interaction.user.id),
+                    admin=may_change_settings(interaction),
+                    form=form,
+                )
+            except SettingsFormError as refused:
+                return Reply(not_saved(refused.errors))
+            return Reply(settings_card(saved))
+
+        await self.guarded("the settings form", work(), self._answer(interaction))
+
+    def _answer(self, interaction: Interaction) -> Callable[[Shown], Awaitable[None]]:
+        async def answer(shown: Shown) -> None:
+            if interaction.response.is_done():
+                await self.follow_up(interaction, shown)
+            elif isinstance(shown, str):
+                await interaction.response.send_message(
+                    embeds.plain(shown), ephemeral=True, allowed_mentions=embeds.NO_MENTIONS
+                )
+            else:
+                rendered = embeds.render(shown)
+                await interaction.response.send_message(
+                    embeds=rendered.embeds,
+                    files=rendered.files(),
+                    ephemeral=True,
+                    allowed_mentions=embeds.NO_MENTIONS,
+                )
+
+        return answer
+
+
+def is_settings_form(interaction: Interaction) -> bool:
+    data: Mapping[str, Any] = interaction.data or {}
+    return (
+        interaction.type is discord.InteractionType.modal_submit
+        and data.get("custom_id") == SETTINGS_MODAL_ID
+    )
+
+
+def _workspace(interaction: Interaction) -> str:
+    workspace = server_of(interaction.guild_id)
+    if workspace is None:
+        raise UserError(NOT_IN_A_SERVER)
+    return workspace
