@@ -26,6 +26,7 @@ from bot.slack_home import SlackHome
 from bot.slack_listeners import SlackListeners, register_listeners
 from bot.slack_oauth import NOT_INSTALLED, SlackOAuth
 from bot.slack_port import PLATFORM, SlackClient, SlackPort, retry_handlers
+from bot.slack_settings import SlackAdmins, SlackSettings
 from bot.web import Site
 from bot.web_server import page_url
 from handlers.room import DraftRoom
@@ -135,9 +136,11 @@ class SlackAdapter:
         self.slack = SlackPort(client)
         if self.oauth is not None:
             self.oauth.on_installed = self.slack.remember_workspace
-        self.home = SlackHome(self.room, client, self.background)
+        admins = SlackAdmins()
+        self.home = SlackHome(self.room, client, self.background, admins=admins)
         listeners = SlackListeners(self.room, self.slack, self.background)
-        register_listeners(self.app, listeners, self.home)
+        settings = SlackSettings(self.room, admins, self.home.queues_changed)
+        register_listeners(self.app, listeners, self.home, settings)
         self.room.deps.ports.watch_queues(PLATFORM, self.home.queues_changed)
         self.room.connect(self.slack)
         try:

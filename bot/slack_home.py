@@ -19,6 +19,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.background import Background
 from bot.slack_blocks import cut, escape, links_text
+from bot.slack_settings import SlackAdmins, settings_blocks, workspace_of
 from handlers.approver_queue import Queue, Waiting
 from handlers.ports import Link
 from handlers.room import DraftRoom
@@ -86,9 +87,10 @@ def _list(title: str, entries: Sequence[Waiting], empty: str, room: int) -> list
     return blocks
 
 
-def home_view(queue: Queue) -> dict[str, Any]:
-    """The `home` view of a queue, newest first, within Slack's 100 blocks."""
-    room = (MAX_HOME_BLOCKS - FIXED_BLOCKS) // 2
+def home_view(queue: Queue, settings: Sequence[Block] = ()) -> dict[str, Any]:
+    """The `home` view of a queue, newest first, within Slack's 100 blocks; `settings`: the
+    Settings section an admin of the workspace sees (bot.slack_settings.settings_blocks)."""
+    room = (MAX_HOME_BLOCKS - FIXED_BLOCKS - len(settings)) // 2
     summary = (
         f"{len(queue.to_approve)} waiting for your approval · "
         f"{len(queue.yours)} of yours waiting for others"
@@ -98,6 +100,7 @@ def home_view(queue: Queue) -> dict[str, Any]:
         _context(summary),
         *_list(TO_APPROVE, queue.to_approve, TO_APPROVE_EMPTY, room),
         *_list(YOURS, queue.yours, YOURS_EMPTY, room),
+        *settings,
         _context(FOOTER),
     ]
     return {"type": "home", "blocks": blocks}
@@ -106,9 +109,10 @@ def home_view(queue: Queue) -> dict[str, Any]:
 class SlackHome:
     """Keeps the Home tab of everyone who opened it current.
 
-    Who opened Home is remembered in memory only, from the first time since this process
-    started: after a restart a viewer's tab is refreshed again once they next open it (until
-    then Slack keeps showing the last view published).
+    Who opened Home, and in which workspace, is remembered in memory only, from the first time
+    since this process started: after a restart a viewer's tab is refreshed again once they
+    next open it (until then Slack keeps showing the last view published). With `admins`, a
+    workspace admin's tab also shows the workspace's settings.
     """
 
     def __init__(
@@ -118,12 +122,15 @@ class SlackHome:
         background: Background,
         *,
         min_interval: float = REFRESH_INTERVAL_S,
+        admins: SlackAdmins | None = None,
     ) -> None:
         self.room = room
+        self.admins = admins
         self.client = client
         self.background = background
         self.min_interval = min_interval
         self._viewers: set[str] = set()
+        self._teams: dict[str, str | None] = {}  # viewer -> the workspace they opened it in
         self._due: set[str] = set()  # a refresh is scheduled and has not started reading yet
         self._last: dict[str, float] = {}  # loop time each viewer's last refresh ended
         self._publishing: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
@@ -131,14 +138,16 @@ class SlackHome:
         self._fresh: set[str] = set()  # viewers whose next refresh reads their channels anew
         self._channel_lists: dict[str | None, tuple[float, list[str]]] = {}
 
-    async def on_app_home_opened(self, event: dict[str, Any]) -> None:
+    async def on_app_home_opened(self, body: dict[str, Any], event: dict[str, Any]) -> None:
         """bolt's listener; the Messages and About tabs have nothing to publish."""
-        user = event.get("user")
+        user, team = event.get("user"), body.get("team_id")
         if event.get("tab") == "home" and isinstance(user, str) and user:
-            self.opened(user)
+            self.opened(user, team if isinstance(team, str) and team else None)
 
-    def opened(self, user: str) -> None:
+    def opened(self, user: str, team: str | None = None) -> None:
         self._viewers.add(user)
+        if team is not None:
+            self._teams[user] = team
         self._fresh.add(user)
         self._schedule(user)
 
@@ -174,8 +183,14 @@ class SlackHome:
     async def publish(self, user: str) -> None:
         try:
             places = await self.places_of(user)
-            queue = await self.room.queue_for(PLATFORM, user, places)
-            await self.client.views_publish(user_id=user, view=home_view(queue))
+            team = self._teams.get(user)
+            workspace = workspace_of(team)
+            queue = await self.room.queue_for(PLATFORM, user, places, workspace=workspace)
+            settings: list[dict[str, Any]] = []
+            admin = self.admins is not None and await self.admins.may_see(self.client, team, user)
+            if admin and workspace is not None:
+                settings = settings_blocks(await self.room.workspace_settings(workspace))
+            await self.client.views_publish(user_id=user, view=home_view(queue, settings))
         except Exception as exc:
             log.warning("Slack: refreshing the Home tab of %s failed: %s", user, exc)
 

@@ -20,6 +20,7 @@ from bot.background import Background
 from bot.outcomes import outcome
 from bot.slack_home import SlackHome
 from bot.slack_port import PLATFORM, Asker, SlackPort, platform_refusal
+from bot.slack_settings import CALLBACK_ID, OPEN_ACTION, SlackSettings, workspace_of
 from handlers.commands import USAGE
 from handlers.ports import (
     Card,
@@ -138,11 +139,6 @@ def _string(payload: object, key: str) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def workspace_of(team_id: str | None) -> str | None:
-    """The core's name for the Slack workspace a request came from, whose settings apply."""
-    return f"{PLATFORM}:{team_id}" if team_id else None
-
-
 def event_key(body: dict[str, Any]) -> str | None:
     """The delivery id of an Events API envelope: app, workspace (the enterprise for an org-wide
     install, whose events are the org's) and event id; the same for each retry of it."""
@@ -162,7 +158,9 @@ def event_key(body: dict[str, Any]) -> str | None:
     return f"{_string(body, 'api_app_id')}:{workspace}:{event_id}"
 
 
-def register_listeners(app: AsyncApp, listeners: SlackListeners, home: SlackHome) -> None:
+def register_listeners(
+    app: AsyncApp, listeners: SlackListeners, home: SlackHome, settings: SlackSettings
+) -> None:
     """Every route the Slack app serves, in HTTP and Socket Mode alike."""
     for command in COMMANDS:
         app.command(command)(listeners.on_command)
@@ -170,3 +168,5 @@ def register_listeners(app: AsyncApp, listeners: SlackListeners, home: SlackHome
     app.event("reaction_removed")(listeners.on_reaction)
     app.event("message")(listeners.on_message)
     app.event("app_home_opened")(home.on_app_home_opened)
+    app.action(OPEN_ACTION)(settings.on_open)
+    app.view(CALLBACK_ID)(settings.on_submit)

@@ -17,4 +17,6 @@ BOT_SCOPES = (
     # users.conversations: the channels a Home tab's viewer shares with the bot.
     "channels:read",
     "groups:read",
+    # users.info: whether a Home tab's viewer is a workspace admin, who may change its settings.
+    "users:read",
 )

@@ -20,8 +20,10 @@ from bot.settings import Settings
 from bot.slack_blocks import escape
 from bot.slack_home import TO_APPROVE, TO_APPROVE_EMPTY, YOURS, YOURS_EMPTY, home_view
 from bot.slack_manifest import manifest
+from bot.slack_settings import settings_blocks
 from handlers.approver_queue import Queue, Waiting
 from handlers.ports import Link
+from handlers.workspace_settings import WorkspaceSettings
 from storage import posts
 from tests.fakes.slack import FakeSlack
 from tests.slack_support import (
@@ -290,13 +292,23 @@ async def test_a_full_queue_of_long_headlines_fits_a_home_view(fake: FakeSlack) 
     assert post_ids(listed(fake, APPROVER, TO_APPROVE))[0] == 80
     assert post_ids(listed(fake, APPROVER, YOURS)) == list(range(20, 0, -1))
     assert "older, not shown here" in text
+    # An admin's tab has the Settings section too, and still fits.
+    settings = WorkspaceSettings(
+        tuple(f"slack:U{n:08d}" for n in range(50)), (), 10, False, 9999.0, True
+    )
+    view = home_view(queue, settings_blocks(settings))
+    assert len(view["blocks"]) <= 100
+    assert (await client.views_publish(user_id=APPROVER, view=view))["ok"]
+    assert "*Settings*" in fake.home_text(APPROVER) and "older, not shown here" in text
 
 
 def test_the_manifest_enables_the_home_tab_and_what_it_needs() -> None:
     parsed = parse_yaml(manifest(Settings(_env_file=None, SLACK_BOT_TOKEN="xoxb-1")))  # type: ignore[call-arg]
     assert parsed["features"]["app_home"]["home_tab_enabled"] is True
     assert "app_home_opened" in parsed["settings"]["event_subscriptions"]["bot_events"]
-    assert {"channels:read", "groups:read"} <= set(parsed["oauth_config"]["scopes"]["bot"])
+    assert {"channels:read", "groups:read", "users:read"} <= set(
+        parsed["oauth_config"]["scopes"]["bot"]
+    )
 
 
 async def test_a_change_in_the_queue_reuses_the_channel_lists_read_when_the_tab_opened(

@@ -5,8 +5,9 @@ What it fakes
   auth.test, chat.postMessage/update/delete/postEphemeral/getPermalink, reactions.add/remove/get,
   files.getUploadURLExternal + the upload URL + files.completeUploadExternal (what
   `files_upload_v2` does), conversations.history/replies, users.conversations, views.publish
-  (the Home tab: `home_views`, `add_member`, `app_home_opened`; see `slack_views`) and
-  apps.connections.open. Parameters are read from the query string, form, multipart or JSON
+  (the Home tab: `home_views`, `add_member`, `app_home_opened`; see `slack_views`), users.info,
+  views.open (trigger_ids, modals: `add_user`, `open_views`, `age_triggers`; see `slack_modals`)
+  and apps.connections.open. Parameters are read from the query string, form, multipart or JSON
   bodies; the token from `Authorization: Bearer` or a `token` field. Errors use Slack's names
   (`invalid_auth`, `channel_not_found`, `not_in_channel`, `message_not_found`, `already_reacted`,
   `invalid_blocks`, `msg_blocks_too_long`, `unknown_method`, ...) and Block Kit limits are
@@ -22,7 +23,8 @@ What it fakes
   oauth.v2.access (codes and refresh tokens, each spent once), tokens that expire.
 - Faults on request: `fail_next(method, status=429, retry_after=1, times=N)` and `delay_next(...)`.
 - Sending to the bot in HTTP mode, signed like Slack: `send_event`, `send_command`,
-  `send_interactive`; `response_url`s in payloads point back here and are recorded.
+  `send_interactive`; `response_url`s in payloads point back here and are recorded. A person
+  using the app's views: `click_home_button`, `submit_view` (see `slack_interactions`).
 - Socket Mode (see `tests.fakes.slack_socket`): `apps.connections.open` hands out a ws:// URL;
   `push_envelope`, `wait_ack`, `acked_envelopes`, `disconnect_sockets`.
 
@@ -56,6 +58,8 @@ from tests.fakes.slack_chat import ChatMethodsMixin
 from tests.fakes.slack_conversations import ConversationMethodsMixin
 from tests.fakes.slack_files import FileMethodsMixin
 from tests.fakes.slack_http import ApiError, Fault, WebApiPlumbingMixin
+from tests.fakes.slack_interactions import InteractionsMixin
+from tests.fakes.slack_modals import ModalMethodsMixin
 from tests.fakes.slack_oauth import OAuthMixin
 from tests.fakes.slack_recording import (
     Call,
@@ -78,6 +82,7 @@ DEFAULT_SCOPES = (
     "groups:history",
     "channels:read",
     "groups:read",
+    "users:read",
 )
 
 __all__ = [
@@ -107,6 +112,8 @@ class FakeSlack(
     FileMethodsMixin,
     ConversationMethodsMixin,
     ViewMethodsMixin,
+    ModalMethodsMixin,  # before SlackToBot: it issues the trigger_ids of what that sends
+    InteractionsMixin,
     RecordingMixin,
     OAuthMixin,  # before the plumbing: it accepts the tokens it issued
     WebApiPlumbingMixin,
@@ -166,6 +173,7 @@ class FakeSlack(
             "apps.connections.open": self._connections_open,
         }
         self._setup_views()
+        self._setup_modals()
         self._setup_oauth()
 
     # ------------------------------------------------------------------ lifecycle

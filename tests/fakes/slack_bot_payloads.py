@@ -26,6 +26,9 @@ class BotPayloadsMixin:
     _counter: int
     _response_ids: set[str]
 
+    def issue_trigger(self, user: str) -> str:
+        raise NotImplementedError  # slack_modals: views.open takes each once, within 3 s
+
     def _record_user_message(
         self, channel: str, ts: str, user: str, text: str, thread_ts: str | None
     ) -> None:
@@ -182,7 +185,7 @@ class BotPayloadsMixin:
             "api_app_id": self.app_id,
             "is_enterprise_install": "false",
             "response_url": self.new_response_url(),
-            "trigger_id": f"{self._counter}.{secrets.token_hex(6)}",
+            "trigger_id": self.issue_trigger(user_id),
         }
 
     def block_action_payload(
@@ -222,7 +225,7 @@ class BotPayloadsMixin:
                 "channel_id": channel,
                 "is_ephemeral": False,
             },
-            "trigger_id": f"{self._counter}.{secrets.token_hex(6)}",
+            "trigger_id": self.issue_trigger(user),
             "team": {"id": self.team_id, "domain": "fake"},
             "enterprise": None,
             "is_enterprise_install": False,
