@@ -31,6 +31,7 @@ class ProcessLease:
         async with self.deps.db.transaction() as conn:
             await processes.register(conn, self.deps.process, now=self.deps.clock())
         await self.take_over(at_start=True)
+        self.deps.queue.ready()
         self._beating = asyncio.create_task(self._beat_forever(), name="process-heartbeat")
 
     async def take_over(self, *, at_start: bool = False) -> TakenOver:

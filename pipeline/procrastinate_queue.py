@@ -193,17 +193,22 @@ class ProcrastinateRunQueue:
     the claiming, so this process's own run workers find nothing to claim.
 
     `work_here` > 0 (`draftroom run`): a worker in this process works the jobs, that many at
-    once. It starts at the first enqueue, which the room makes when it starts (every queued
-    run, once this process is registered as an owner) or for a /run: so no job claims a run
-    for a process the others could not yet see alive."""
+    once. It starts once this process is registered as an owner (`ready`), so no job claims a
+    run for a process the others could not yet see alive, whether or not this process has
+    deferred any job itself."""
 
     def __init__(self, jobs: JobQueue, *, work_here: int = 0) -> None:
         self.jobs = jobs
         self.work_here = work_here
         self._deferred: set[int] = set()  # jobs this process deferred that may not be done
+        self._ready = False
 
     async def enqueue(self, run_id: int) -> None:
         self._note(await self.jobs.defer_run(run_id))
+
+    def ready(self) -> None:
+        self._ready = True
+        self._start_working()
 
     async def defer_publication(self, post_id: int) -> bool:
         self._note(await self.jobs.defer_publish(post_id))
@@ -226,7 +231,10 @@ class ProcrastinateRunQueue:
     def _note(self, job_id: int | None) -> None:
         if job_id is not None:
             self._deferred.add(job_id)
-        if self.work_here and not self.jobs.working:
+        self._start_working()
+
+    def _start_working(self) -> None:
+        if self._ready and self.work_here and not self.jobs.working:
             self.jobs.start_worker(concurrency=self.work_here, name="in-process")
 
     async def claim(self) -> int | None:

@@ -24,6 +24,10 @@ log = logging.getLogger(__name__)
 class RunQueue(Protocol):
     async def enqueue(self, run_id: int) -> None: ...
 
+    def ready(self) -> None:
+        """This process is registered as an owner: work may be taken here from now on."""
+        ...
+
     async def claim(self) -> int | None: ...
 
     async def defer_publication(self, post_id: int) -> bool:
@@ -46,6 +50,9 @@ class SqliteRunQueue:
     async def enqueue(self, run_id: int) -> None:
         """Runs are created queued in the caller's transaction; this only wakes the workers."""
         self._wakeup.set()
+
+    def ready(self) -> None:
+        return None  # this process's run workers claim from the table as soon as they start
 
     async def claim(self) -> int | None:
         async with self.db.transaction() as conn:

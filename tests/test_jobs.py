@@ -157,3 +157,22 @@ async def test_a_job_deferred_while_settle_asks_about_others_is_still_waited_for
             assert not settling.done()
         finally:
             settling.cancel()
+
+
+async def test_a_process_that_deferred_nothing_works_the_jobs_others_defer(
+    tmp_path: Path,
+) -> None:
+    # A `draftroom run` beside a process that only defers (as `serve` does): its worker must
+    # run from its start, not from the first job it defers itself.
+    settings = make_settings(tmp_path)
+    async with build(settings) as worker_app:
+        await worker_app.room.start()
+        try:
+            async with room_without_workers(settings) as (app, console, _out):
+                await console.handle_line('/propose one post special:"1 text"')
+                await console.handle_line("/run 1")
+                await wait_until(lambda: finished_all(app, RUN, 1), 30)
+                db = app.room.deps.db
+                assert await db.scalar("SELECT status FROM runs WHERE id = 1") == "done"
+        finally:
+            await worker_app.room.stop()
