@@ -92,7 +92,7 @@ async def list_posts(deps: Deps, inv: Invocation, cmd: ListPosts) -> Reply:
 
 async def costs(deps: Deps, inv: Invocation, cmd: Costs) -> Reply:
     since = start_of_day(deps.clock()) - (cmd.days - 1) * 86400
-    rows = await steps.costs_by_day(deps.db.reader, since)
+    rows = await steps.costs_by_day(deps.db.reader, since, workspace=inv.workspace)
     card = cards.costs_card(rows, cmd.days)
     return Reply(await costs_link(deps.links, card, inv.place, made_by=inv.who))
 
@@ -115,7 +115,7 @@ async def ask(deps: Deps, inv: Invocation, cmd: Ask) -> Reply | None:
     )
     estimate = deps.pipeline.providers.text.estimate_cost(request)
     async with deps.db.transaction() as conn:
-        step_id = await steps.add_step(conn, name="ask", position=0)
+        step_id = await steps.add_step(conn, name="ask", position=0, workspace=inv.workspace)
         # Refused, the transaction writes no step.
         claim = await deps.pipeline.budget.reserve_call(conn, estimate, step_id=step_id)
     await log_user_turn(deps, inv, f"/ask {cmd.question}")

@@ -225,7 +225,7 @@ async def start_run(
             raise UserError(f"plan {plan.id} is already running as run {active.id}.")
         if from_reaction and await plans.revision_has_run(conn, plan.id, revision.rev):
             return None  # a repeated ✅ must not start the same revision twice
-        await deps.pipeline.budget.check_run(conn, estimate)
+        await deps.pipeline.budget.check_run(conn, estimate, workspace=plan.workspace)
         run_id = await plans.create_run(
             conn,
             plan_id=plan.id,

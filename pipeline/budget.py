@@ -24,6 +24,11 @@ fit go ahead, and the others are refused before any provider request.
   survives a restart, and what a step recorded is what was spent.
 - Free calls (offline providers, unpriced models: estimate 0) reserve and write nothing.
 
+- Budgets are per workspace (handlers/workspace_settings.py): a workspace with a daily budget of
+  its own spends from it alone, and its running out refuses only its own calls; every other
+  workspace and the install's own work (the console) share DAILY_BUDGET_USD, as before there
+  were workspaces. A call's workspace is its step's or its run's plan's.
+
 Limits: a request whose cost the provider does not report counts its estimate while the call
 runs, then nothing (the step says "cost unknown"); runs reserve one round per text call, so a
 repair round that no longer fits fails its step with the refusal, rather than run over budget.
@@ -36,19 +41,35 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from storage import reservations
+from storage import reservations, workspace_settings
 from storage.db import Connection, Database
 
 _SLACK = 1e-9  # float sums of prices: a call that fits to the billionth of a cent fits
 
 
 class BudgetExceeded(Exception):  # noqa: N818 - a refusal the user reads
-    def __init__(self, needed: float, left: float, daily: float) -> None:
+    def __init__(self, needed: float, left: float, daily: float, *, own: bool = False) -> None:
         self.needed, self.left, self.daily = needed, left, daily
+        raise_it = (
+            "An admin can raise this workspace's daily budget in its draftroom settings"
+            if own
+            else "Raise DAILY_BUDGET_USD"
+        )
         super().__init__(
             f"over the daily budget: this needs up to ${needed:.2f} and ${left:.2f} of "
-            f"${daily:.2f} is left today. Raise DAILY_BUDGET_USD or try again tomorrow (UTC)."
+            f"${daily:.2f} is left today. {raise_it}, or try again tomorrow (UTC)."
         )
+
+
+@dataclass(frozen=True)
+class Pool:
+    """The money a call draws on: a workspace's own budget, or the shared one (`name` None)."""
+
+    name: str | None
+    daily_usd: float
+
+    def exceeded(self, needed: float, left: float) -> BudgetExceeded:
+        return BudgetExceeded(needed, max(left, 0.0), self.daily_usd, own=self.name is not None)
 
 
 def start_of_day(now: float) -> float:
@@ -84,10 +105,30 @@ class Budget:
         self.clock = clock
         self.owner = owner  # the process its reservations belong to (storage/processes.py)
 
-    async def _left(self, conn: Connection, run_id: int | None = None) -> tuple[float, float]:
-        """(left for anyone, of which unused of run `run_id`)."""
-        found = await reservations.position(conn, since=start_of_day(self.clock()), run_id=run_id)
-        return self.daily_usd - found.committed, found.unused_of_run
+    async def pool(self, conn: Connection, workspace: str | None) -> Pool:
+        row = None if workspace is None else await workspace_settings.get(conn, workspace)
+        if row is None or row.daily_budget_usd is None:
+            return Pool(None, self.daily_usd)
+        return Pool(workspace, row.daily_budget_usd)
+
+    async def _left(
+        self, conn: Connection, pool: Pool, run_id: int | None = None
+    ) -> tuple[float, float]:
+        """(left in the pool, of which unused of run `run_id`)."""
+        found = await reservations.position(
+            conn, since=start_of_day(self.clock()), run_id=run_id, pool=pool.name
+        )
+        return pool.daily_usd - found.committed, found.unused_of_run
+
+    async def _pool_of_call(self, conn: Connection, reservation: Reservation) -> Pool:
+        workspace = await reservations.workspace_of_call(
+            conn, step_id=reservation.step_id, run_id=reservation.run_id
+        )
+        return await self.pool(conn, workspace)
+
+    async def _pool_of_run(self, conn: Connection, run_id: int) -> Pool:
+        workspace = await reservations.workspace_of_call(conn, step_id=None, run_id=run_id)
+        return await self.pool(conn, workspace)
 
     async def reserve(self, conn: Connection, reservation: Reservation, estimate: float) -> None:
         """Inside a write transaction: make `reservation` cover a request estimated at
@@ -102,9 +143,10 @@ class Budget:
             money = await reservations.run_money(conn, reservation.run_id)
             fits_in_run = needed <= money.unused + _SLACK
         if not fits_in_run:
-            free, unused = await self._left(conn, reservation.run_id)
+            pool = await self._pool_of_call(conn, reservation)
+            free, unused = await self._left(conn, pool, reservation.run_id)
             if needed > free + unused + _SLACK:
-                raise BudgetExceeded(needed, max(free + unused, 0.0), self.daily_usd)
+                raise pool.exceeded(needed, free + unused)
         if reservation.id is None:
             reservation.id = await reservations.open_call(
                 conn,
@@ -139,13 +181,16 @@ class Budget:
             async with db.transaction() as conn:
                 await self.settle(conn, reservation)
 
-    async def check_run(self, conn: Connection, estimate: float) -> None:
+    async def check_run(
+        self, conn: Connection, estimate: float, *, workspace: str | None = None
+    ) -> None:
         """Inside the transaction that creates the run, so concurrent starts cannot both pass."""
         if estimate <= 0:
             return
-        free, _ = await self._left(conn)
+        pool = await self.pool(conn, workspace)
+        free, _ = await self._left(conn, pool)
         if estimate > free + _SLACK:
-            raise BudgetExceeded(estimate, max(free, 0.0), self.daily_usd)
+            raise pool.exceeded(estimate, free)
 
     async def add_to_run(self, conn: Connection, run_id: int, estimate: float) -> None:
         """Inside the transaction that starts a new revision of one of the run's items: the
@@ -153,9 +198,10 @@ class Budget:
         finished run holds nothing, so it reserves exactly that again when it is requeued."""
         if estimate <= 0:
             return
-        free, _ = await self._left(conn)
+        pool = await self._pool_of_run(conn, run_id)
+        free, _ = await self._left(conn, pool)
         if estimate > free + _SLACK:
-            raise BudgetExceeded(estimate, max(free, 0.0), self.daily_usd)
+            raise pool.exceeded(estimate, free)
         run = await reservations.run_money(conn, run_id)
         reserved = run.spent + run.open_calls + run.unused + estimate
         await reservations.set_run_reserved(conn, run_id, round(reserved, 9))

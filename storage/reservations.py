@@ -3,6 +3,9 @@
 What is committed today is what steps spent today (`steps.cost_usd` by `ended_at`), plus every
 open call reservation, plus for each queued or running run what it reserved and has neither
 spent nor reserved for a call yet (never below 0). See pipeline/budget.py for the rules.
+
+Each sum is over one pool: a workspace with a daily budget of its own, or (`pool` None) every
+other workspace and the install's own work together.
 """
 
 from __future__ import annotations
@@ -10,6 +13,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from storage.db import Connection, changes, fetchone, insert
+
+# A call's workspace: its step's, else its run's plan's. Parameters: (step_id, run_id).
+WORKSPACE_OF_CALL = (
+    "COALESCE((SELECT workspace FROM steps WHERE id = ?),"
+    " (SELECT p.workspace FROM runs r JOIN plans p ON p.id = r.plan_id WHERE r.id = ?))"
+)
+OWN_BUDGETS = "SELECT workspace FROM workspace_settings WHERE daily_budget_usd IS NOT NULL"
 
 _UNUSED_OF_RUN = (
     "r.reserved_usd"
@@ -25,18 +35,29 @@ class Position:
     unused_of_run: float  # of the run asked about; 0 when it is not queued or running
 
 
-async def position(conn: Connection, *, since: float, run_id: int | None = None) -> Position:
+def _in_pool(column: str, pool: str | None) -> tuple[str, tuple[str, ...]]:
+    if pool is not None:
+        return f"{column} = ?", (pool,)
+    return f"({column} IS NULL OR {column} NOT IN ({OWN_BUDGETS}))", ()
+
+
+async def position(
+    conn: Connection, *, since: float, run_id: int | None = None, pool: str | None = None
+) -> Position:
+    runs, runs_params = _in_pool("p.workspace", pool)
+    spent, spent_params = _in_pool("workspace", pool)
     row = await fetchone(
         conn,
         f"WITH left_over AS (SELECT r.id, {_UNUSED_OF_RUN} AS usd FROM runs r"
-        " WHERE r.status IN ('queued', 'running')),"
+        f" JOIN plans p ON p.id = r.plan_id WHERE r.status IN ('queued', 'running') AND {runs}),"
         # Never below 0, in SQL both databases speak (no two-argument MAX in PostgreSQL).
         " active AS (SELECT id, CASE WHEN usd > 0 THEN usd ELSE 0 END AS unused FROM left_over)"
-        " SELECT (SELECT COALESCE(SUM(cost_usd), 0) FROM steps WHERE ended_at >= ?)"
-        " + (SELECT COALESCE(SUM(amount_usd), 0) FROM reservations WHERE settled_at IS NULL)"
+        f" SELECT (SELECT COALESCE(SUM(cost_usd), 0) FROM steps WHERE ended_at >= ? AND {spent})"
+        " + (SELECT COALESCE(SUM(amount_usd), 0) FROM reservations"
+        f" WHERE settled_at IS NULL AND {spent})"
         " + (SELECT COALESCE(SUM(unused), 0) FROM active) AS committed,"
         " (SELECT COALESCE(SUM(unused), 0) FROM active WHERE id = ?) AS unused_of_run",
-        (since, run_id),
+        (*runs_params, since, *spent_params, *spent_params, run_id),
     )
     assert row is not None
     return Position(float(row["committed"]), float(row["unused_of_run"]))
@@ -53,10 +74,17 @@ async def open_call(
 ) -> int:
     return await insert(
         conn,
-        "INSERT INTO reservations (amount_usd, run_id, step_id, created_at, owner)"
-        " VALUES (?, ?, ?, ?, ?)",
-        (amount_usd, run_id, step_id, now, owner),
+        "INSERT INTO reservations (amount_usd, run_id, step_id, created_at, owner, workspace)"
+        f" VALUES (?, ?, ?, ?, ?, {WORKSPACE_OF_CALL})",
+        (amount_usd, run_id, step_id, now, owner, step_id, run_id),
     )
+
+
+async def workspace_of_call(
+    conn: Connection, *, step_id: int | None, run_id: int | None
+) -> str | None:
+    row = await fetchone(conn, f"SELECT {WORKSPACE_OF_CALL} AS workspace", (step_id, run_id))
+    return None if row is None or row["workspace"] is None else str(row["workspace"])
 
 
 async def add_to_call(conn: Connection, reservation_id: int, amount_usd: float) -> None:

@@ -8,6 +8,15 @@ from typing import Any
 from storage.db import Connection, changes, fetchall, fetchone, insert
 from storage.models import Step
 
+ANY_WORKSPACE = "*"  # no workspace is named so: costs_by_day over all of them
+
+# A step's workspace, written as it is inserted: the one given (an /ask), else its plan's,
+# directly or through its run. Parameters: (workspace, plan_id, run_id).
+WORKSPACE_OF_STEP = (
+    "COALESCE(?, (SELECT workspace FROM plans WHERE id ="
+    " COALESCE(?, (SELECT plan_id FROM runs WHERE id = ?))))"
+)
+
 
 async def add_step(
     conn: Connection,
@@ -20,11 +29,12 @@ async def add_step(
     post_id: int | None = None,
     post_rev: int | None = None,
     inputs: dict[str, Any] | None = None,
+    workspace: str | None = None,
 ) -> int:
     return await insert(
         conn,
         "INSERT INTO steps (plan_id, plan_rev, run_id, post_id, post_rev, position, name, status,"
-        " input_json) VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?)",
+        f" input_json, workspace) VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, {WORKSPACE_OF_STEP})",
         (
             plan_id,
             plan_rev,
@@ -34,6 +44,9 @@ async def add_step(
             position,
             name,
             json.dumps(inputs) if inputs else None,
+            workspace,
+            plan_id,
+            run_id,
         ),
     )
 
@@ -56,8 +69,8 @@ async def add_done_step(
     return await insert(
         conn,
         "INSERT INTO steps (run_id, post_id, post_rev, position, name, status, provider, model,"
-        " cost_usd, cost_known, latency_s, started_at, ended_at, attempts)"
-        " VALUES (?, ?, 1, 0, ?, 'done', ?, ?, ?, ?, ?, ?, ?, ?)",
+        " cost_usd, cost_known, latency_s, started_at, ended_at, attempts, workspace)"
+        f" VALUES (?, ?, 1, 0, ?, 'done', ?, ?, ?, ?, ?, ?, ?, ?, {WORKSPACE_OF_STEP})",
         (
             run_id,
             post_id,
@@ -70,6 +83,9 @@ async def add_done_step(
             started_at,
             ended_at,
             attempts,
+            None,
+            None,
+            run_id,
         ),
     )
 
@@ -168,15 +184,20 @@ async def costs_by_day(
     until: float | None = None,
     *,
     place: tuple[str, str] | None = None,
+    workspace: str | None = ANY_WORKSPACE,
 ) -> list[dict[str, Any]]:
     """Cost per UTC day, persona and provider, from `since` up to `until` (excluded); with
-    `place`, only what the channel's plans and posts spent (answers to /ask belong to no plan).
+    `place`, only what the channel's plans and posts spent (answers to /ask belong to no plan);
+    with `workspace`, only what that workspace spent (None: the install's own, the console's).
     Plan steps count for the plan's persona."""
     where, params = "", []
     if place is not None:
         where = " AND COALESCE(p.platform, pl.platform) = ?"
         where += " AND COALESCE(p.channel_id, pl.channel_id) = ?"
         params = list(place)
+    if workspace != ANY_WORKSPACE:
+        where += " AND COALESCE(s.workspace, '') = ?"
+        params.append(workspace or "")
     day = (
         "date(s.ended_at, 'unixepoch')"
         if conn.dialect == "sqlite"

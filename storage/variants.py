@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from storage import steps
 from storage.db import Connection, fetchall
 
 
@@ -51,8 +52,8 @@ async def add_step_after(
         (post_id, rev, at),
     )
     await conn.execute(
-        "INSERT INTO steps (run_id, post_id, post_rev, position, name, status)"
-        " VALUES (?, ?, ?, ?, ?, 'queued')",
-        (run_id, post_id, rev, at, name),
+        "INSERT INTO steps (run_id, post_id, post_rev, position, name, status, workspace)"
+        f" VALUES (?, ?, ?, ?, ?, 'queued', {steps.WORKSPACE_OF_STEP})",
+        (run_id, post_id, rev, at, name, None, None, run_id),
     )
     return True

@@ -14,3 +14,7 @@ CREATE TABLE workspace_settings (
     updated_at           DOUBLE PRECISION NOT NULL
 );
 ALTER TABLE plans ADD COLUMN workspace TEXT;
+-- What each step spent, and each open reservation holds, is the workspace's: its budget and
+-- its /costs count them (NULL: the install's own, as before workspaces).
+ALTER TABLE steps ADD COLUMN workspace TEXT;
+ALTER TABLE reservations ADD COLUMN workspace TEXT;
