@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import discord
@@ -209,7 +209,11 @@ class SettingsDialog:
                 )
             except SettingsFormError as refused:
                 return Reply(not_saved(refused.errors))
-            return Reply(settings_card(saved))
+            page = await self.room.settings_link(
+                workspace, PLATFORM, str(interaction.user.id), admin=True
+            )
+            card = settings_card(saved)
+            return Reply(replace(card, links=(page,)) if page is not None else card)
 
         await self.guarded("the settings form", work(), self._answer(interaction))
 

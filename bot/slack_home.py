@@ -189,7 +189,9 @@ class SlackHome:
             settings: list[dict[str, Any]] = []
             admin = self.admins is not None and await self.admins.may_see(self.client, team, user)
             if admin and workspace is not None:
-                settings = settings_blocks(await self.room.workspace_settings(workspace))
+                page = await self.room.settings_link(workspace, PLATFORM, user, admin=True)
+                found = await self.room.workspace_settings(workspace)
+                settings = settings_blocks(found, page)
             await self.client.views_publish(user_id=user, view=home_view(queue, settings))
         except Exception as exc:
             log.warning("Slack: refreshing the Home tab of %s failed: %s", user, exc)

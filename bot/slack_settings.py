@@ -23,9 +23,9 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.slack_blocks import escape
+from bot.slack_blocks import escape, links_text
 from bot.slack_port import PLATFORM
-from handlers.ports import UserError
+from handlers.ports import Link, UserError
 from handlers.room import DraftRoom
 from handlers.workspace_settings import (
     NOT_AN_ADMIN,
@@ -90,8 +90,9 @@ def _mentions(text: str, settings: WorkspaceSettings) -> str:
     return _USER_ID.sub(lambda m: f"<@{m[0]}>" if m[0] in named else m[0], text)
 
 
-def settings_blocks(settings: WorkspaceSettings) -> list[Block]:
-    """The Home tab's Settings section: the settings in force and the button that changes them."""
+def settings_blocks(settings: WorkspaceSettings, page: Link | None = None) -> list[Block]:
+    """The Home tab's Settings section: the settings in force, the link to their web page (when
+    links are on) and the button that changes them."""
     card = settings_card(settings)
     text = "\n".join(escape(section.text) for section in card.sections)
     blocks: list[Block] = [
@@ -101,8 +102,12 @@ def settings_blocks(settings: WorkspaceSettings) -> list[Block]:
             "text": {"type": "mrkdwn", "text": f"*Settings*\n{_mentions(text, settings)}"},
         },
     ]
-    if card.footer:
-        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": card.footer}]})
+    notes = [card.footer] if card.footer else []
+    if page is not None:
+        notes.append(links_text((page,)))
+    if notes:
+        text = " · ".join(notes)
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": text}]})
     button = {
         "type": "button",
         "action_id": OPEN_ACTION,

@@ -70,6 +70,7 @@ class Site:
             ("/runs/{run:[0-9]{1,12}}/items", Site.run_items),
             ("/plans/{plan:[0-9]{1,12}}", Site.plan),
             ("/costs", Site.costs),
+            ("/settings", Site.settings),
             ("/static/{name}", Site.static),
         ):
             app.router.add_get(path, self._page(route))
@@ -200,6 +201,11 @@ class Site:
             chart=day_bars(page.by_day),
             token=grant.token,
         )
+
+    async def settings(self, request: web.Request) -> web.StreamResponse:
+        grant = await self._grant(request)
+        page = await self.pages.settings(grant)
+        return self.html("settings.html", page=page, title="draftroom settings", nav=None)
 
     async def static(self, request: web.Request) -> web.StreamResponse:
         name = request.match_info["name"]

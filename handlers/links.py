@@ -21,7 +21,14 @@ from storage import shares
 from storage.db import Database
 from storage.models import Place, Share
 
-PATHS = {"post": "/p/{}", "plan": "/plans/{}", "run": "/runs/{}", "library": "/posts"}
+# A settings link's place is (platform, workspace): it opens that workspace's settings page.
+PATHS = {
+    "post": "/p/{}",
+    "plan": "/plans/{}",
+    "run": "/runs/{}",
+    "library": "/posts",
+    "settings": "/settings",
+}
 KEY_NAME = "link_signing_key"
 SALT = "draftroom-share"
 

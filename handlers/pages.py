@@ -4,13 +4,21 @@ Every page is scoped to the channel the link was made for, and none of them writ
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
-from handlers import post_page, site_pages
+from handlers import post_page, site_pages, workspace_settings
 from handlers.deps import Deps
 from handlers.links import Grant
-from handlers.post_page import MediaUrl, PostPage
+from handlers.post_page import MediaUrl, PageNotFoundError, PostPage
 from handlers.site_pages import CostsPage, LibraryPage, PlanPage, RunPage
+
+
+@dataclass(frozen=True)
+class SettingsPage:
+    workspace: str
+    lines: tuple[tuple[str, str], ...]
+    own: bool  # False: the workspace follows the install's .env
 
 
 class Pages:
@@ -47,6 +55,15 @@ class Pages:
         since = site_pages.parse_day(query.get("from"), "from")
         until = site_pages.parse_day(query.get("to"), "to")
         return await site_pages.costs_page(self.deps, grant, since, until)
+
+    async def settings(self, grant: Grant) -> SettingsPage:
+        """A settings link (made for an admin) opens its workspace's settings, nothing else."""
+        if grant.share.kind != "settings":
+            raise PageNotFoundError("This link opens one page, not the settings.")
+        workspace = grant.place[1]
+        found = await workspace_settings.settings_of(self.deps, workspace)
+        lines = tuple(workspace_settings.settings_lines(found))
+        return SettingsPage(workspace, lines, found.own)
 
     def serving_at(self, url: str) -> None:
         self.deps.links.serving_at(url)

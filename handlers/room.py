@@ -246,6 +246,14 @@ class DraftRoom:
             self.deps, workspace, who, admin=admin, form=form
         )
 
+    async def settings_link(
+        self, workspace: str, platform: str, user_id: str, *, admin: bool
+    ) -> Link | None:
+        """A link to the workspace's settings page for one of its admins (`admin` is the
+        platform's word, as for saving); None when shared links are off."""
+        who = qualified_id(platform, user_id)
+        return await workspace_settings.settings_link(self.deps, workspace, who, admin=admin)
+
     async def plan_suggestions(self, place: Place, limit: int) -> list[tuple[int, str]]:
         """The newest plans of a channel with a one-line label each, for pickers."""
         return await library.plan_suggestions(self.deps, place, limit)

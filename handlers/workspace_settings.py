@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 
 from handlers.deps import Deps, Rules
 from handlers.people import Roles
-from handlers.ports import Card, Section, UserError
+from handlers.ports import Card, Link, Section, UserError
 from storage import workspace_settings
 from storage.workspace_settings import WorkspaceRow
 
@@ -217,23 +217,33 @@ async def save_settings(
     return settings
 
 
+async def settings_link(deps: Deps, workspace: str, who: str, *, admin: bool) -> Link | None:
+    """A link to the workspace's settings page, for its admins only (None: links are off)."""
+    if not admin:
+        raise UserError(NOT_AN_ADMIN.replace("change", "see"))
+    place = (platform_of(workspace), workspace)
+    return await deps.links.link("settings", None, place, label="the settings page", made_by=who)
+
+
+def settings_lines(settings: WorkspaceSettings) -> list[tuple[str, str]]:
+    """Each setting as (what, value), as the card and the page show them."""
+
+    def people(ids: tuple[str, ...], empty: str) -> str:
+        return ", ".join(_bare(i) for i in ids) or empty
+
+    budget = settings.daily_budget_usd
+    return [
+        ("Approvers", people(settings.approvers, "nobody")),
+        ("Editors", people(settings.editors, "anyone may propose")),
+        ("Approvals required", str(settings.approvals_required)),
+        ("Authors may approve their own drafts", "yes" if settings.allow_self_approval else "no"),
+        ("Daily budget", "the install's" if budget is None else f"${budget:.2f}"),
+    ]
+
+
 def settings_card(settings: WorkspaceSettings) -> Card:
     """The settings as a card (the App Home, `/draftroom settings`, the web pages)."""
 
-    def people(ids: tuple[str, ...]) -> str:
-        return ", ".join(_bare(i) for i in ids) or "nobody"
-
-    lines = [
-        f"Approvers: {people(settings.approvers)}",
-        f"Editors: {people(settings.editors) if settings.editors else 'anyone may propose'}",
-        f"Approvals required: {settings.approvals_required}",
-        f"Authors may approve their own drafts: {'yes' if settings.allow_self_approval else 'no'}",
-        "Daily budget: "
-        + (
-            "the install's"
-            if settings.daily_budget_usd is None
-            else f"${settings.daily_budget_usd:.2f}"
-        ),
-    ]
+    lines = [f"{what}: {value}" for what, value in settings_lines(settings)]
     footer = None if settings.own else "Not set for this workspace yet: the install's defaults."
     return Card("draftroom settings", (Section(None, "\n".join(lines)),), footer=footer)
