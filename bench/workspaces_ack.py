@@ -254,6 +254,10 @@ async def measure() -> list[Row]:
     return figures(bench, phases, rotating, installed_at, before_rotation, after)
 
 
+def ref(name: str, value: float, unit: str) -> Row:
+    return row(name, value, unit, "reference", None)
+
+
 def ms(samples: list[Sample], pct: float) -> float:
     return percentile([s.seconds for s in samples], pct) * 1000
 
@@ -275,57 +279,27 @@ def figures(
     accepted = {k: sum(p.answered for p in phases if p.kind == k) for k in "AB"}
     refreshes = sum(before["grants"].values()) + sum(before["refused"].values())
     rows = [
-        row(
-            f"ack p50, 1 workspace installed ({sent_a} commands)",
-            ms(one, 50),
-            "ms",
-            "reference",
-            None,
-        ),
-        row(
-            f"ack p99, 1 workspace installed ({sent_a} commands)",
-            ms(one, 99),
-            "ms",
-            "reference",
-            None,
-        ),
-        row(
-            f"ack p50, {TEAMS} installed, steady ({len(steady)} commands)",
-            ms(steady, 50),
-            "ms",
-            "reference",
-            None,
-        ),
-        row(
-            f"ack p99, {TEAMS} installed, steady ({len(steady)} commands)",
-            ms(steady, 99),
-            "ms",
-            "reference",
-            None,
-        ),
-        row(f"p50 {TEAMS} workspaces / 1", p50, "x", "reference", None),
+        ref(f"ack p50, 1 workspace installed ({sent_a} commands)", ms(one, 50), "ms"),
+        ref(f"ack p99, 1 workspace installed ({sent_a} commands)", ms(one, 99), "ms"),
+        ref(f"ack p50, {TEAMS} installed, steady ({len(steady)} commands)", ms(steady, 50), "ms"),
+        ref(f"ack p99, {TEAMS} installed, steady ({len(steady)} commands)", ms(steady, 99), "ms"),
+        ref(f"p50 {TEAMS} workspaces / 1", p50, "x"),
         row(f"p99 {TEAMS} workspaces / 1", p99, "x", f"<= {TARGET_RATIO}", p99 <= TARGET_RATIO),
-        row(
+        ref(
             f"ack p50, each team's first command after its install ({len(cold)}: bolt's "
             "auth.test for the new token)",
             ms(cold, 50),
             "ms",
-            "reference",
-            None,
         ),
-        row(
+        ref(
             f"ack p99, each team's first command after its install ({len(cold)})",
             ms(cold, 99),
             "ms",
-            "reference",
-            None,
         ),
-        row(
+        ref(
             "install through the real flow, median per workspace",
             percentile(bench.install_s, 50) * 1000,
             "ms",
-            "reference",
-            None,
         ),
         row(
             "token refreshes (granted or refused) during A and B",
@@ -375,35 +349,19 @@ def rotation_rows(
     rest = [s for s in samples if s.team != ROTATING]
     label = f"rotation phase ({len(samples)} commands, {ROTATING}'s token refreshed mid-phase)"
     return [
-        row(f"ack p50, {label}", ms(samples, 50), "ms", "reference", None),
-        row(f"ack p99, {label}", ms(samples, 99), "ms", "reference", None),
-        row(
-            "rotation phase p99 / steady p99 of B",
-            ms(samples, 99) / ms(steady, 99),
-            "x",
-            "reference",
-            None,
-        ),
-        row(
-            f"ack p99 of the other {TEAMS - 1} teams in the rotation phase",
-            ms(rest, 99),
-            "ms",
-            "reference",
-            None,
-        ),
-        row(
+        ref(f"ack p50, {label}", ms(samples, 50), "ms"),
+        ref(f"ack p99, {label}", ms(samples, 99), "ms"),
+        ref("rotation phase p99 / steady p99 of B", ms(samples, 99) / ms(steady, 99), "x"),
+        ref(f"ack p99 of the other {TEAMS - 1} teams in the rotation phase", ms(rest, 99), "ms"),
+        ref(
             f"slowest ack of {ROTATING}'s {len(ours)} commands in the rotation phase",
             max(ours) * 1000,
             "ms",
-            "reference",
-            None,
         ),
-        row(
+        ref(
             f"{ROTATING}'s commands acked after more than 1 s (held by its refresh)",
             sum(t > 1 for t in ours),
             "commands",
-            "reference",
-            None,
         ),
         row(
             f"refresh grants for {ROTATING} in the rotation phase",
@@ -419,19 +377,15 @@ def rotation_rows(
             "= 0",
             others + refused == 0,
         ),
-        row(
+        ref(
             f"seconds from {ROTATING}'s install to its refresh grant",
             (refreshed_at - installed_at) if refreshed_at is not None else float("nan"),
             "s",
-            "reference",
-            None,
         ),
-        row(
+        ref(
             f"auth.test calls with {ROTATING}'s refreshed token (bolt's cache, per token)",
             after["auth_tests"].get(new_token, 0),
             "calls",
-            "reference",
-            None,
         ),
     ]
 
