@@ -23,7 +23,7 @@ from collections.abc import Callable
 from typing import Any
 
 from tests.fakes.slack_http import ApiError
-from tests.fakes.slack_views import MAX_VIEW_BLOCKS, MAX_VIEW_BYTES
+from tests.fakes.slack_views import MAX_VIEW_BLOCKS, MAX_VIEW_BYTES, view_param
 
 TRIGGER_LIFETIME_S = 3.0
 MAX_TITLE = 24  # title, submit and close of a modal
@@ -178,14 +178,7 @@ class ModalMethodsMixin:
         }
 
     def _views_open(self, params: dict[str, Any]) -> dict[str, Any]:
-        view = params.get("view")
-        if isinstance(view, str):
-            try:
-                view = json.loads(view)
-            except ValueError:
-                raise _invalid("failed to match all allowed schemas [json-pointer:/view]") from None
-        if not isinstance(view, dict):
-            raise _invalid("missing required field: view")
+        view = view_param(params)
         trigger = params.get("trigger_id")
         if not isinstance(trigger, str) or trigger not in self._triggers:
             raise ApiError("invalid_trigger_id")

@@ -38,6 +38,19 @@ def _invalid(message: str) -> ApiError:
     return ApiError("invalid_arguments", response_metadata={"messages": [f"[ERROR] {message}"]})
 
 
+def view_param(params: dict[str, Any]) -> dict[str, Any]:
+    """The `view` argument of a views.* method, as Slack reads it (a JSON string or object)."""
+    view = params.get("view")
+    if isinstance(view, str):
+        try:
+            view = json.loads(view)
+        except ValueError:
+            raise _invalid("failed to match all allowed schemas [json-pointer:/view]") from None
+    if not isinstance(view, dict):
+        raise _invalid("missing required field: view")
+    return view
+
+
 class ViewMethodsMixin:
     """users.conversations, views.publish and the app_home_opened payload; mixed into FakeSlack."""
 
@@ -166,14 +179,7 @@ class ViewMethodsMixin:
             raise _invalid("missing required field: user_id")
         if user[:1] not in ("U", "W"):
             raise _invalid("invalid `user_id`")
-        view = params.get("view")
-        if isinstance(view, str):
-            try:
-                view = json.loads(view)
-            except ValueError:
-                raise _invalid("failed to match all allowed schemas [json-pointer:/view]") from None
-        if not isinstance(view, dict):
-            raise _invalid("missing required field: view")
+        view = view_param(params)
         if view.get("type") != "home":
             raise _invalid("must be home [json-pointer:/view/type]")
         if len(json.dumps(view)) > MAX_VIEW_BYTES:
