@@ -204,6 +204,8 @@ class SlackAdapter:
         if self.home is not None:
             self.home.stop()
         await self.background.cancel_all()
+        if self.oauth is not None:
+            await self.oauth.tokens.close()
         if self._session is not None:
             # Calls after this (the room settling its last edits) get a session of their own.
             await self._session.close()

@@ -7,10 +7,13 @@ Slack's authorize page (the state in bolt's cookie and in the database, consumed
 (`bot.slack_installation_store`, tokens sealed with SECRETS_KEY). Each request from Slack is
 authorized with its workspace's bot token. Only HTTP mode serves the install pages.
 
-Token rotation is on: a bot token expiring within `ROTATE_BEFORE_MIN` is refreshed before it is
-used. A refresh token can be spent once, so the refresh takes the workspace's turn across every
-process (`Database.exclusive`) and reads the installation again inside it: another process may
-have refreshed it a moment ago, and then its token is the one to use. bolt's
+Token rotation is on: a bot token expiring within `ROTATE_BEFORE_MIN` is refreshed. While it
+still has more than `MUST_REFRESH_S` to live, the request goes on with it and the refresh runs
+beside it (one per workspace in a process), so no acknowledgement waits for a refresh, nor for
+another process's; a token closer to its end than that is refreshed before it is used. A
+refresh token can be spent once, so the refresh takes the workspace's turn across every process
+(`Database.exclusive`) and reads the installation again inside it: another process may have
+refreshed it a moment ago, and then its token is the one to use. bolt's
 `AsyncInstallationStoreAuthorize` calls `_rotate_and_save_tokens_if_necessary` for each request
 with the installation it found; that is the one method overridden here.
 
@@ -23,6 +26,7 @@ workspace comes with the next slice (per-workspace settings and scopes).
 
 from __future__ import annotations
 
+import asyncio
 import html
 import logging
 import time
@@ -51,6 +55,7 @@ from bot.slack_installation_store import (
     Database,
     DraftroomInstallationStore,
     DraftroomStateStore,
+    Key,
     SealingKeyError,
     installation_of,
     sealer,
@@ -63,6 +68,7 @@ log = logging.getLogger(__name__)
 
 INSTALL_PATH, REDIRECT_PATH = "/slack/install", "/slack/oauth_redirect"
 ROTATE_BEFORE_MIN = 120  # Slack's tokens live 12 hours; refreshed in their last two
+MUST_REFRESH_S = 300  # closer to its expiry than this, a token is refreshed before it is used
 STATE_EXPIRATION_S = 600
 NOT_INSTALLED = (
     ":warning: draftroom is not installed in this workspace any more. "
@@ -79,15 +85,41 @@ class WorkspaceTokens:
 
     def __init__(self, store: DraftroomInstallationStore, rotator: AsyncTokenRotator) -> None:
         self.store, self.rotator = store, rotator
+        self._beside: dict[Key, asyncio.Task[None]] = {}  # refreshes running beside requests
 
     async def rotated(self, installation: Installation) -> Installation | None:
-        """The installation with fresh tokens if they needed refreshing (by this process or by
-        another one a moment ago), else None: the installation's token is good to use."""
-        if not _expiring(installation.bot_token_expires_at):
+        """The installation with fresh tokens if they had to be refreshed first (by this process
+        or by another one a moment ago), else None: the installation's token is good to use."""
+        expires_at = installation.bot_token_expires_at
+        if not _expiring(expires_at):
             return None
         key = workspace_key(
             installation.enterprise_id, installation.team_id, installation.is_enterprise_install
         )
+        assert expires_at is not None
+        if expires_at > time.time() + MUST_REFRESH_S:
+            self._refresh_beside(key, installation)
+            return None
+        return await self._refresh(key, installation)
+
+    def _refresh_beside(self, key: Key, installation: Installation) -> None:
+        running = self._beside.get(key)
+        if running is None or running.done():
+            self._beside[key] = asyncio.create_task(self._refresh_logged(key, installation))
+
+    async def _refresh_logged(self, key: Key, installation: Installation) -> None:
+        try:
+            await self._refresh(key, installation)
+        except Exception as exc:  # the next request tries again; the token still works
+            log.warning("Slack: refreshing the bot token of %s/%s failed: %s", *key, exc)
+
+    async def close(self) -> None:
+        """Wait for the refreshes running beside requests (a refresh token spent must be
+        saved)."""
+        await asyncio.gather(*self._beside.values(), return_exceptions=True)
+        self._beside.clear()
+
+    async def _refresh(self, key: Key, installation: Installation) -> Installation | None:
         async with self.store.rotation_turn(key):
             now = await self.store.read(key)
             if now is None:

@@ -2,7 +2,8 @@
 processes run them: their own ports, clients and caches) get requests from one workspace whose
 token is about to expire, all at once. The refresh token is spent once (counted at the fake
 Slack: one refresh_token grant, no `invalid_refresh_token`), both bots use the new token, and
-requests are still answered after it."""
+requests are still answered after it. A token only in its last two hours is refreshed beside
+the requests: their acknowledgements never wait for the refresh."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ import asyncio
 import time
 from pathlib import Path
 
-from bot.slack_oauth import ROTATE_BEFORE_MIN
+from aiohttp import web
+
+from bot.slack_oauth import MUST_REFRESH_S, ROTATE_BEFORE_MIN
 from tests import support
 from tests.fakes.slack import FakeSlack
 from tests.slack_oauth_support import (
@@ -52,13 +55,13 @@ async def test_a_token_near_expiry_is_refreshed_once_by_two_replicas_at_once(
         settings = oauth_settings(tmp_path, fake, DATABASE_URL=support.DATABASE_URL)
         async with running_bot(fake, settings) as first, running_bot(fake, settings) as second:
             register_app(fake, first, second)
-            # A token that enters its last ROTATE_BEFORE_MIN a moment after the install.
-            fake.next_lifetime(ROTATE_BEFORE_MIN * 60 + NEARING_S)
+            # A token that enters its last MUST_REFRESH_S a moment after the install.
+            fake.next_lifetime(MUST_REFRESH_S + NEARING_S)
             assert (await install(first, TEAM_A))[0] == 200
             team = fake.teams[TEAM_A]
             assert len(team.tokens) == 1
             (row,) = await installation_rows(first.app.room.deps.db)
-            due = row["bot_token_expires_at"] - ROTATE_BEFORE_MIN * 60
+            due = row["bot_token_expires_at"] - MUST_REFRESH_S
             await wait_until(lambda: time.time() >= due, NEARING_S + 5)
 
             sent = [
@@ -84,3 +87,57 @@ async def test_a_token_near_expiry_is_refreshed_once_by_two_replicas_at_once(
             checks = [c for c in fake.calls if c.method == "auth.test" and c.token == fresh]
             assert checks and all(c.response["team_id"] == TEAM_A for c in checks)
             assert (team.refresh_grants, team.refused_refreshes) == (1, 0)
+
+
+class HeldRefreshSlack(FakeSlack):
+    """The fake Slack, holding every refresh grant until `release` is set."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = asyncio.Event()
+        self.refresh_asks = 0
+
+    async def _handle_oauth_access(self, request: web.Request) -> web.Response:
+        form = await request.post()  # aiohttp keeps it for the handler's own read
+        if form.get("grant_type") == "refresh_token":
+            self.refresh_asks += 1
+            await self.release.wait()
+        return await super()._handle_oauth_access(request)
+
+
+async def test_a_token_in_its_last_hours_is_refreshed_beside_the_requests(
+    tmp_path: Path,
+) -> None:
+    async with HeldRefreshSlack() as fake:
+        settings = oauth_settings(tmp_path, fake, DATABASE_URL=support.DATABASE_URL)
+        async with running_bot(fake, settings) as bot:
+            register_app(fake, bot)
+            fake.next_lifetime(ROTATE_BEFORE_MIN * 60 + NEARING_S)
+            assert (await install(bot, TEAM_A))[0] == 200
+            team = fake.teams[TEAM_A]
+            [old] = team.tokens
+            (row,) = await installation_rows(bot.app.room.deps.db)
+            due = row["bot_token_expires_at"] - ROTATE_BEFORE_MIN * 60
+            await wait_until(lambda: time.time() >= due, NEARING_S + 5)
+
+            # The refresh is held at Slack: the commands are acknowledged and answered anyway,
+            # with the token that still works, and one refresh is asked for, not two.
+            for user in ("U1", "U2"):
+                assert (
+                    await asyncio.wait_for(team_command(bot, TEAM_A, "/help", user=user), 2) == 200
+                )
+            await wait_until(lambda: len(answers(fake, old)) == 2)
+            assert fake.refresh_asks == 1 and team.refresh_grants == 0
+
+            fake.release.set()
+            await wait_until(lambda: team.refresh_grants == 1)
+            fresh = team.tokens[-1]
+
+            async def saved() -> bool:
+                (row,) = await installation_rows(bot.app.room.deps.db)
+                return bool(opened(row["bot_token_sealed"]) == fresh)
+
+            await wait_until(saved)
+            assert await team_command(bot, TEAM_A, "/help", user="U3") == 200
+            await wait_until(lambda: len(answers(fake, fresh)) == 1)
+            assert (fake.refresh_asks, team.refresh_grants, team.refused_refreshes) == (1, 1, 0)

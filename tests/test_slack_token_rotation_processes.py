@@ -24,7 +24,7 @@ import psycopg
 import pytest
 from aiohttp import web
 
-from bot.slack_oauth import REDIRECT_PATH, ROTATE_BEFORE_MIN
+from bot.slack_oauth import MUST_REFRESH_S, REDIRECT_PATH
 from storage.postgres_db import EXCLUSIVE_NS
 from tests import support
 from tests.fakes.slack import FakeSlack
@@ -35,7 +35,7 @@ from tests.support import wait_until
 from tests.worker_support import select
 
 COMMANDS_EACH = 6
-NEARING_S = 4  # the install's token enters its last ROTATE_BEFORE_MIN this long after its grant
+NEARING_S = 4  # the install's token enters its last MUST_REFRESH_S this long after its grant
 HOLD_S = 5  # within the fake's 10 s wait for a command's answer
 
 
@@ -124,12 +124,12 @@ async def test_two_processes_refresh_a_token_near_expiry_once(tmp_path: Path) ->
     async with held as fake, slack_processes(fake, tmp_path, 2, **oauth_env(fake)) as (one, two):
         fake.oauth_app(CLIENT_ID, CLIENT_SECRET, [base(one) + REDIRECT_PATH])
         team = fake.add_team(TEAM_A, "Alpha")
-        fake.next_lifetime(ROTATE_BEFORE_MIN * 60 + NEARING_S)
+        fake.next_lifetime(MUST_REFRESH_S + NEARING_S)
         status, page, _ = await install_at(fake, base(one), TEAM_A)
         assert status == 200, page
         assert len(team.tokens) == 1
         [(expires_at,)] = select("SELECT bot_token_expires_at FROM slack_installations")
-        due = float(expires_at) - ROTATE_BEFORE_MIN * 60
+        due = float(expires_at) - MUST_REFRESH_S
         await wait_until(lambda: time.time() >= due, NEARING_S + 5)
         assert (team.refresh_grants, team.refused_refreshes) == (0, 0)
 
