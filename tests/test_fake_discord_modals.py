@@ -15,8 +15,8 @@ import pytest
 import pytest_asyncio
 from discord import app_commands
 
+from tests.fake_discord_client import make_client, point_at, running, wait
 from tests.fakes.discord import MANAGE_GUILD, FakeDiscord
-from tests.test_fake_discord import make_client, point_at, running, wait
 
 
 @pytest_asyncio.fixture
