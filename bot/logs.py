@@ -33,6 +33,19 @@ class ScrubSecrets(logging.Filter):
         return text
 
 
+class QuietAbortedJobs(logging.Filter):
+    """procrastinate logs a job cancelled by a stopping worker with the cancellation's traceback.
+    Stopping is how such a job ends (its row is handed back, or taken over), not a failure: the
+    line stays, the traceback goes."""
+
+    ABORTED = frozenset({"job_aborted", "job_aborted_retry"})
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "action", None) in self.ABORTED:
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
 def setup_logging(level: str, secrets: list[str]) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
@@ -40,3 +53,6 @@ def setup_logging(level: str, secrets: list[str]) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    quiet = logging.getLogger("procrastinate.worker")
+    if not any(isinstance(f, QuietAbortedJobs) for f in quiet.filters):
+        quiet.addFilter(QuietAbortedJobs())
