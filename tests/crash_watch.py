@@ -27,9 +27,12 @@ from tests import db_rows, support
 BOT_SESSIONS = "draftroom under test"
 T = TypeVar("T")
 
+# Every bot process's sessions are named BOT_SESSIONS, or BOT_SESSIONS and its own name after it
+# (tests/worker_support.py): the pattern picks all of them, or one process's.
+EVERY_BOT = BOT_SESSIONS + "%"
 _SESSIONS = (
     "SELECT pid, state, state_change FROM pg_stat_activity"
-    " WHERE datname = current_database() AND application_name = ? ORDER BY pid"
+    " WHERE datname = current_database() AND application_name LIKE ? ORDER BY pid"
 )
 
 
@@ -90,18 +93,19 @@ class Watch:
         finally:
             self._pg.execute("ROLLBACK")
 
-    def still(self, read: Callable[[], T], timeout: float = 10) -> T:
-        """`read()` while the bot is frozen, once nothing it sent is still being done."""
+    def still(self, read: Callable[[], T], timeout: float = 10, *, sessions: str = EVERY_BOT) -> T:
+        """`read()` while the bot is frozen, once nothing it sent is still being done (its
+        sessions: those named like `sessions`; a frozen process's own, when others run on)."""
         if self._pg is None:
             return read()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            before = self.rows(_SESSIONS, (BOT_SESSIONS,))
+            before = self.rows(_SESSIONS, (sessions,))
             if any(state == "active" for _, state, _ in before):
                 time.sleep(0.0005)
                 continue
             found = read()
-            if self.rows(_SESSIONS, (BOT_SESSIONS,)) == before:
+            if self.rows(_SESSIONS, (sessions,)) == before:
                 return found
         raise AssertionError(f"the frozen bot's sessions were still busy after {timeout:g}s")
 
@@ -111,6 +115,6 @@ def sessions_ended(sqlite_path: Path, timeout: float = 10) -> None:
     if support.DATABASE_URL is None:
         return
     deadline = time.monotonic() + timeout
-    while db_rows.rows(sqlite_path, _SESSIONS, (BOT_SESSIONS,)):
+    while db_rows.rows(sqlite_path, _SESSIONS, (EVERY_BOT,)):
         assert time.monotonic() < deadline, "the killed bot's sessions are still open"
         time.sleep(0.005)

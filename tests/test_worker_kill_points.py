@@ -159,9 +159,15 @@ class KillAt:
     """A sync condition for wait_until: kills the run's owner at `point`, returns its pid."""
 
     def __init__(
-        self, point: Point, workers: list[subprocess.Popen[bytes]], doors: Doors, slack: Any
+        self,
+        point: Point,
+        workers: list[subprocess.Popen[bytes]],
+        doors: Doors,
+        slack: Any,
+        sessions: dict[int, str],
     ) -> None:
         self.point, self.workers, self.doors, self.slack = point, workers, doors, slack
+        self.sessions = sessions
         self.watch = Watch(Path("unused"))
         self.frozen: Seen | None = None
 
@@ -178,7 +184,10 @@ class KillAt:
         victim.send_signal(signal.SIGSTOP)
         _, status = os.waitpid(victim.pid, os.WUNTRACED)
         assert os.WIFSTOPPED(status), "the worker ended before the point"
-        frozen = self.watch.still(lambda: look(self.watch, text))
+        # Only the frozen worker's sessions: the other may wait on a lock the frozen one holds.
+        frozen = self.watch.still(
+            lambda: look(self.watch, text), sessions=self.sessions[victim.pid]
+        )
         # A fal request whose result the run stored as done has no handle left: done steps'
         # requests are the completed jobs.
         done = {rid for rid, job in fal.jobs.items() if job.completed}
@@ -242,7 +251,7 @@ async def test_a_worker_killed_at_a_point_of_the_batch_the_other_finishes_paying
             if point.startswith("run claimed"):
                 doors.close()  # the batch request waits at the door until the kill
             await start_run(slack, port)
-            kill = KillAt(POINTS[point], workers, doors, slack)
+            kill = KillAt(POINTS[point], workers, doors, slack, bots.sessions)
             try:
                 killed = await wait_until(kill, 60)
             finally:

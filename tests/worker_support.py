@@ -39,18 +39,24 @@ class Processes:
     def __init__(self, folder: Path, env: dict[str, str]) -> None:
         self.folder, self.env = folder, env
         self.started: list[subprocess.Popen[bytes]] = []
+        self.sessions: dict[int, str] = {}  # pid -> the application name of its sessions
 
     def start(self, command: str) -> subprocess.Popen[bytes]:
-        log = (self.folder / f"{command}-{len(self.started) + 1}.log").open("wb")
+        name = f"{command}-{len(self.started) + 1}"
+        env = dict(self.env)
+        if "PGAPPNAME" in env:  # each process's sessions told apart (crash_watch.Watch.still)
+            env["PGAPPNAME"] = f"{env['PGAPPNAME']} {name}"
+        log = (self.folder / f"{name}.log").open("wb")
         process = subprocess.Popen(
             [sys.executable, "-m", "bot", command],
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
             cwd=self.folder,
-            env=self.env,
+            env=env,
         )
         self.started.append(process)
+        self.sessions[process.pid] = env.get("PGAPPNAME", "")
         return process
 
     def stop_all(self) -> list[int | None]:
