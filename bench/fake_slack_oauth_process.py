@@ -11,16 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-import multiprocessing
-import time
 from multiprocessing.connection import Connection
-from types import TracebackType
 from typing import Any
-from urllib.parse import urlencode
 
-import aiohttp
-from slack_sdk.signature import SignatureVerifier
-
+from bench.fake_slack_process import FakeSlackChild
 from bot.slack_oauth import INSTALL_PATH
 from tests.fakes.slack import FakeSlack
 from tests.slack_oauth_support import as_team, browser_at
@@ -80,44 +74,16 @@ def _serve(conn: Connection) -> None:
     asyncio.run(main())
 
 
-class FakeSlackOAuthProcess:
+class FakeSlackOAuthProcess(FakeSlackChild):
     """The child, and the Slack side of this process: signed commands and events as a team,
     installs through a browser's session, and the requests over the pipe."""
 
     def __init__(self, signing_secret: str) -> None:
-        self.signer = SignatureVerifier(signing_secret)
-        self.payloads = FakeSlack()  # builds payloads; never started
-        self.api_url = self.authorize_url = ""
-        self._conn: Connection | None = None
-        self._process: multiprocessing.process.BaseProcess | None = None
-        self._session: aiohttp.ClientSession | None = None
+        super().__init__(signing_secret, _serve)
 
-    async def __aenter__(self) -> FakeSlackOAuthProcess:
-        spawn = multiprocessing.get_context("spawn")
-        ours, theirs = spawn.Pipe()
-        process = spawn.Process(target=_serve, args=(theirs,), daemon=True)
-        process.start()
-        self._conn, self._process = ours, process
-        deadline = time.monotonic() + 60
-        while not await asyncio.to_thread(ours.poll, 0.1):
-            if not process.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the fake Slack process did not start (see its output)")
-        started = ours.recv()
-        self.payloads.port = int(started["port"])
-        self.api_url, self.authorize_url = str(started["api_url"]), str(started["authorize"])
-        self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=100))
-        return self
-
-    async def __aexit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        if self._session is not None:
-            await self._session.close()
-        if self._conn is not None and self._process is not None:
-            self._conn.send("stop")
-            await asyncio.to_thread(self._process.join, 30)
-            if self._process.is_alive():
-                self._process.kill()
+    @property
+    def authorize_url(self) -> str:
+        return str(self.started.get("authorize", ""))
 
     async def ask(self, *request: Any) -> Any:
         assert self._conn is not None
@@ -135,37 +101,22 @@ class FakeSlackOAuthProcess:
             if page.status != 200 or "is installed" not in text:
                 raise RuntimeError(f"installing {team_id} answered {page.status}: {text[:300]}")
 
-    def _signed(self, body: str, content_type: str) -> dict[str, str]:
-        stamp = str(int(time.time()))
-        signature = self.signer.generate_signature(timestamp=stamp, body=body) or ""
-        return {
-            "Content-Type": content_type,
-            "X-Slack-Request-Timestamp": stamp,
-            "X-Slack-Signature": signature,
-        }
-
     async def command(
         self, url: str, team_id: str, command: str, *, user_id: str, channel_id: str
     ) -> tuple[int, float]:
         """POST one signed command from `team_id`; its HTTP status and the seconds to it."""
-        assert self._session is not None
         payload = self.payloads.slash_command_payload(
             command, user_id=user_id, channel_id=channel_id
         )
         payload["team_id"] = team_id
-        body = urlencode(payload)
-        headers = self._signed(body, "application/x-www-form-urlencoded")
-        began = time.perf_counter()
-        async with self._session.post(url, data=body.encode(), headers=headers) as answer:
-            await answer.read()
-            return answer.status, time.perf_counter() - began
+        return await self.post_command(url, payload)
 
     async def uninstalled(self, url: str, team_id: str) -> int:
         """Slack's `app_uninstalled` event for `team_id`; the HTTP status of its delivery."""
         assert self._session is not None
         event = {"type": "app_uninstalled", "event_ts": self.payloads.next_ts()}
         body = json.dumps(as_team(self.payloads.event_callback(event), team_id))
-        headers = self._signed(body, "application/json")
+        headers = self.signed(body, "application/json")
         async with self._session.post(url, data=body.encode(), headers=headers) as answer:
             await answer.read()
             return answer.status

@@ -14,8 +14,10 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import time
+from collections.abc import Callable
 from multiprocessing.connection import Connection
 from types import TracebackType
+from typing import Any, Self
 from urllib.parse import urlencode
 
 import aiohttp
@@ -33,30 +35,31 @@ def _serve(conn: Connection) -> None:
     asyncio.run(main())
 
 
-class FakeSlackProcess:
-    def __init__(self, signing_secret: str) -> None:
+class FakeSlackChild:
+    """A fake Slack running `serve` in a child process (it sends what it serves on, then works
+    until told "stop"), and signed requests from this process to the bot under test."""
+
+    def __init__(self, signing_secret: str, serve: Callable[[Connection], None]) -> None:
         self.signer = SignatureVerifier(signing_secret)
-        self.payloads = FakeSlack()
-        self.api_url = ""
-        self.bot_token = ""
+        self.payloads = FakeSlack()  # builds payloads; never started
+        self.started: dict[str, Any] = {}  # what the child said it serves on
+        self._serve = serve
         self._conn: Connection | None = None
         self._process: multiprocessing.process.BaseProcess | None = None
         self._session: aiohttp.ClientSession | None = None
 
-    async def __aenter__(self) -> FakeSlackProcess:
-        ours, theirs = multiprocessing.get_context("spawn").Pipe()
-        process = multiprocessing.get_context("spawn").Process(
-            target=_serve, args=(theirs,), daemon=True
-        )
+    async def __aenter__(self) -> Self:
+        spawn = multiprocessing.get_context("spawn")
+        ours, theirs = spawn.Pipe()
+        process = spawn.Process(target=self._serve, args=(theirs,), daemon=True)
         process.start()
         self._conn, self._process = ours, process
         deadline = time.monotonic() + 60
         while not await asyncio.to_thread(ours.poll, 0.1):
             if not process.is_alive() or time.monotonic() > deadline:
                 raise RuntimeError("the fake Slack process did not start (see its output)")
-        started = ours.recv()
-        self.payloads.port = int(started["port"])
-        self.api_url, self.bot_token = str(started["api_url"]), str(started["bot_token"])
+        self.started = ours.recv()
+        self.payloads.port = int(self.started["port"])
         self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=100))
         return self
 
@@ -71,22 +74,43 @@ class FakeSlackProcess:
             if self._process.is_alive():
                 self._process.kill()
 
-    async def command(
-        self, url: str, command: str, text: str = "", *, user_id: str, channel_id: str
-    ) -> tuple[int, float]:
-        """POST one signed command; its HTTP status and the seconds to the answer."""
-        assert self._session is not None
-        payload = self.payloads.slash_command_payload(
-            command, text, user_id=user_id, channel_id=channel_id
-        )
-        body = urlencode(payload)
+    @property
+    def api_url(self) -> str:
+        return str(self.started.get("api_url", ""))
+
+    def signed(self, body: str, content_type: str) -> dict[str, str]:
         stamp = str(int(time.time()))
-        headers = {
-            "Content-Type": "application/x-www-form-urlencoded",
+        signature = self.signer.generate_signature(timestamp=stamp, body=body) or ""
+        return {
+            "Content-Type": content_type,
             "X-Slack-Request-Timestamp": stamp,
-            "X-Slack-Signature": self.signer.generate_signature(timestamp=stamp, body=body) or "",
+            "X-Slack-Signature": signature,
         }
+
+    async def post_command(self, url: str, payload: dict[str, Any]) -> tuple[int, float]:
+        """POST one signed slash command; its HTTP status and the seconds to the answer."""
+        assert self._session is not None
+        body = urlencode(payload)
+        headers = self.signed(body, "application/x-www-form-urlencoded")
         began = time.perf_counter()
         async with self._session.post(url, data=body.encode(), headers=headers) as answer:
             await answer.read()
             return answer.status, time.perf_counter() - began
+
+
+class FakeSlackProcess(FakeSlackChild):
+    def __init__(self, signing_secret: str) -> None:
+        super().__init__(signing_secret, _serve)
+
+    @property
+    def bot_token(self) -> str:
+        return str(self.started.get("bot_token", ""))
+
+    async def command(
+        self, url: str, command: str, text: str = "", *, user_id: str, channel_id: str
+    ) -> tuple[int, float]:
+        """POST one signed command; its HTTP status and the seconds to the answer."""
+        payload = self.payloads.slash_command_payload(
+            command, text, user_id=user_id, channel_id=channel_id
+        )
+        return await self.post_command(url, payload)

@@ -118,6 +118,7 @@ async def _on_draft(deps: Deps, event: ReactionEvent, link: MessageLink) -> None
     if post is None or plan is None or link.rev != post.rev:
         return  # a reaction on an older revision's message does not count
     refusal = await _counts(deps, event, post, plan)
+    rules = await rules_for(deps, plan.workspace)  # read before the write lock is taken
     publish = regenerate = False
     moved: str | None = None  # said in the thread when a late approval moved the post's time
     async with deps.db.transaction() as conn:
@@ -135,7 +136,6 @@ async def _on_draft(deps: Deps, event: ReactionEvent, link: MessageLink) -> None
         )
         fresh = await posts.get_post(conn, post.id)
         if refusal is None and fresh is not None and fresh.rev == link.rev:
-            rules = await rules_for(deps, plan.workspace)
             publish, regenerate = await _decide(deps, rules, conn, event, fresh)
             if publish:
                 moved = await scheduling.hold_for_lead_time(deps, conn, fresh)

@@ -126,10 +126,6 @@ class Budget:
         )
         return await self.pool(conn, workspace)
 
-    async def _pool_of_run(self, conn: Connection, run_id: int) -> Pool:
-        workspace = await reservations.workspace_of_call(conn, step_id=None, run_id=run_id)
-        return await self.pool(conn, workspace)
-
     async def reserve(self, conn: Connection, reservation: Reservation, estimate: float) -> None:
         """Inside a write transaction: make `reservation` cover a request estimated at
         `estimate`, or raise BudgetExceeded (and the caller's transaction rolls back)."""
@@ -198,7 +194,7 @@ class Budget:
         finished run holds nothing, so it reserves exactly that again when it is requeued."""
         if estimate <= 0:
             return
-        pool = await self._pool_of_run(conn, run_id)
+        pool = await self._pool_of_call(conn, Reservation(run_id=run_id))
         free, _ = await self._left(conn, pool)
         if estimate > free + _SLACK:
             raise pool.exceeded(estimate, free)

@@ -5,6 +5,7 @@ tests/test_fake_discord_rest.py has its messages, limits, rate limits, reactions
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import aiohttp
@@ -209,7 +210,11 @@ async def test_late_and_double_acknowledgement(monkeypatch: pytest.MonkeyPatch) 
 
         @tree.command(name="slow", description="Too slow", guild=guild)
         async def slow(interaction: discord.Interaction) -> None:
-            await asyncio.sleep(0.3)
+            record = fake.interactions[interaction.id]
+            # Answer only once the fake's deadline for this interaction has passed.
+            await fake.wait_until(
+                lambda: time.monotonic() - record.created > fake.interaction_deadline
+            )
             try:
                 await interaction.response.defer()
             except discord.NotFound as exc:

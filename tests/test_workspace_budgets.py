@@ -22,10 +22,11 @@ from tests.discord_support import discord_py_restored, discord_settings
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.providers import FakeOpenAI
 from tests.fakes.slack import FakeSlack
-from tests.provider_support import TEXT_MODEL, ScriptedModel
+from tests.provider_support import ScriptedModel
 from tests.slack_support import SECRET
+from tests.test_budget_concurrency import KEY
+from tests.test_budget_processes import priced
 
-KEY = "sk-test-workspace-budgets"
 WRITER, CHANNEL = "UWRITER", "C1"
 
 
@@ -90,13 +91,7 @@ async def two_platforms(tmp_path: Path, shared_budget: float) -> AsyncIterator[T
                 SLACK_SIGNING_SECRET=SECRET,
                 SLACK_API_URL=slack.api_url,
                 SLACK_PORT=0,
-                LLM_PROVIDER="openai",
-                LLM_BASE_URL=llm.base_url,
-                LLM_API_KEY=KEY,
-                LLM_MODEL=TEXT_MODEL,
-                LLM_PRICE_INPUT_PER_MTOK=0.0,
-                LLM_PRICE_OUTPUT_PER_MTOK=40.0,
-                DAILY_BUDGET_USD=shared_budget,
+                **priced(llm, shared_budget),
             )
             async with build(settings) as app:
                 slack_adapter, discord_adapter = adapters_for(settings, app.room)
