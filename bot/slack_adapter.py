@@ -18,6 +18,7 @@ from aiohttp.typedefs import Handler
 from pydantic import SecretStr
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.app.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.background import Background
 from bot.errors import ConfigError
@@ -27,6 +28,7 @@ from bot.slack_listeners import SlackListeners, register_listeners
 from bot.slack_oauth import NOT_INSTALLED, SlackOAuth
 from bot.slack_port import PLATFORM, SlackClient, SlackPort, retry_handlers
 from bot.slack_settings import SlackAdmins, SlackSettings
+from bot.slack_teams import place, plain, serving, team_of
 from bot.web import Site
 from bot.web_server import page_url
 from handlers.room import DraftRoom
@@ -120,7 +122,7 @@ class SlackAdapter:
         if self.settings.slack_oauth:
             app_client = SlackClient(**options)  # bolt gives each request its workspace's token
             self.oauth = SlackOAuth(self.settings, self.room.deps.db, app_client)
-            client: SlackClient = self.oauth.room_client(**options)
+            client: AsyncWebClient = self.oauth.room_client(**options)
             self.app = AsyncApp(
                 client=app_client,
                 signing_secret=signing_secret or "",
@@ -137,14 +139,18 @@ class SlackAdapter:
         if self.oauth is not None:
             self.oauth.on_installed = self.slack.remember_workspace
         admins = SlackAdmins()
-        self.home = SlackHome(self.room, client, self.background, admins=admins)
-        listeners = SlackListeners(self.room, self.slack, self.background)
+        # Channel and user ids are unique only within a workspace: with several, the core's
+        # names for them carry their team (bot.slack_teams).
+        qualify = place if self.oauth is not None else plain
+        self.home = SlackHome(self.room, client, self.background, admins=admins, qualify=qualify)
+        listeners = SlackListeners(self.room, self.slack, self.background, qualify=qualify)
         settings = SlackSettings(self.room, admins, self.home.queues_changed)
         register_listeners(self.app, listeners, self.home, settings)
         self.room.deps.ports.watch_queues(PLATFORM, self.home.queues_changed)
         self.room.connect(self.slack)
         try:
-            await self.slack.remember_workspace()
+            if self.oauth is None:  # else each workspace's, when installed or first sent to
+                await self.slack.remember_workspace()
             if self.socket_mode:
                 await self._start_socket_mode(self.app)
             else:
@@ -159,17 +165,19 @@ class SlackAdapter:
         acknowledged and then lost in a crash: Slack does not deliver an acked event again.
         Approval state is recomputed from history, so re-applying a counted ✅ changes nothing."""
         assert self.slack is not None
-        if self.oauth is not None and await self.oauth.store.sole_installation() is None:
-            return  # the room's client has no workspace to read back (bot.slack_oauth)
-        try:
-            me = str((await self.slack.client.auth_test()).get("user_id", ""))
-            for link in await self.room.awaiting_drafts(PLATFORM):
+        bots: dict[str | None, str] = {}  # team -> the bot's user id there
+        for link in await self.room.awaiting_drafts(PLATFORM):
+            team = team_of(link.channel_id)
+            try:
+                with serving(team):
+                    if team not in bots:
+                        bots[team] = str((await self.slack.client.auth_test()).get("user_id", ""))
                 present = await self.slack.reactions_on(link.channel_id, link.message_id)
                 await self.room.reconcile(
-                    link, {(user, name) for name, user in present if user != me}
+                    link, {(user, name) for name, user in present if user != bots[team]}
                 )
-        except Exception:
-            log.exception("Slack: reading back reactions of waiting drafts failed")
+            except Exception as exc:  # uninstalled meanwhile, or Slack down: the next start
+                log.warning("Slack: reading back reactions of %s failed: %s", link.channel_id, exc)
 
     async def _start_socket_mode(self, app: AsyncApp) -> None:
         # The handler's Web API client is `app.client`, so apps.connections.open goes to

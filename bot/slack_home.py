@@ -20,6 +20,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.background import Background
 from bot.slack_blocks import cut, escape, links_text
 from bot.slack_settings import SlackAdmins, settings_blocks, workspace_of
+from bot.slack_teams import Qualify, plain, serving, split
 from handlers.approver_queue import Queue, Waiting
 from handlers.ports import Link
 from handlers.room import DraftRoom
@@ -123,8 +124,10 @@ class SlackHome:
         *,
         min_interval: float = REFRESH_INTERVAL_S,
         admins: SlackAdmins | None = None,
+        qualify: Qualify = plain,
     ) -> None:
         self.room = room
+        self.qualify = qualify  # how the core names a team's channel (bot.slack_teams)
         self.admins = admins
         self.client = client
         self.background = background
@@ -136,7 +139,8 @@ class SlackHome:
         self._publishing: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._stopped = False
         self._fresh: set[str] = set()  # viewers whose next refresh reads their channels anew
-        self._channel_lists: dict[str | None, tuple[float, list[str]]] = {}
+        # (team, user or None for the bot's own) -> when read, and the channel ids
+        self._channel_lists: dict[tuple[str | None, str | None], tuple[float, list[str]]] = {}
 
     async def on_app_home_opened(self, body: dict[str, Any], event: dict[str, Any]) -> None:
         """bolt's listener; the Messages and About tabs have nothing to publish."""
@@ -145,11 +149,12 @@ class SlackHome:
             self.opened(user, team if isinstance(team, str) and team else None)
 
     def opened(self, user: str, team: str | None = None) -> None:
-        self._viewers.add(user)
+        viewer = self.qualify(team, user)  # user ids, too, are unique only within a workspace
+        self._viewers.add(viewer)
         if team is not None:
-            self._teams[user] = team
-        self._fresh.add(user)
-        self._schedule(user)
+            self._teams[viewer] = team
+        self._fresh.add(viewer)
+        self._schedule(viewer)
 
     def queues_changed(self) -> None:
         """The core's watch_queues callback: returns at once, the refreshes run later."""
@@ -180,10 +185,14 @@ class SlackHome:
                 # Counted from the end: the next views.publish reaches Slack a full interval on.
                 self._last[user] = loop.time()
 
-    async def publish(self, user: str) -> None:
+    async def publish(self, viewer: str) -> None:
+        team, user = self._teams.get(viewer), split(viewer)[1]
+        with serving(team):
+            await self._publish(viewer, team, user)
+
+    async def _publish(self, viewer: str, team: str | None, user: str) -> None:
         try:
-            places = await self.places_of(user)
-            team = self._teams.get(user)
+            places = await self.places_of(viewer)
             workspace = workspace_of(team)
             queue = await self.room.queue_for(PLATFORM, user, places, workspace=workspace)
             settings: list[dict[str, Any]] = []
@@ -196,22 +205,26 @@ class SlackHome:
         except Exception as exc:
             log.warning("Slack: refreshing the Home tab of %s failed: %s", user, exc)
 
-    async def places_of(self, user: str) -> list[tuple[str, str]]:
-        """The channels `user` is in that the bot is in too. Slack lists a private channel for
-        another user only when the bot shares it; public ones are kept to the bot's own."""
-        fresh = user in self._fresh
-        self._fresh.discard(user)
-        theirs = await self._cached_channels(user, fresh=fresh)
-        bots = set(await self._cached_channels(None, fresh=fresh))
-        return [(PLATFORM, channel) for channel in theirs if channel in bots]
+    async def places_of(self, viewer: str) -> list[tuple[str, str]]:
+        """The channels the viewer is in that the bot is in too. Slack lists a private channel
+        for another user only when the bot shares it; public ones are kept to the bot's own."""
+        fresh = viewer in self._fresh
+        self._fresh.discard(viewer)
+        team, user = self._teams.get(viewer), split(viewer)[1]
+        with serving(team):
+            theirs = await self._cached_channels(team, user, fresh=fresh)
+            bots = set(await self._cached_channels(team, None, fresh=fresh))
+        return [(PLATFORM, self.qualify(team, channel)) for channel in theirs if channel in bots]
 
-    async def _cached_channels(self, user: str | None, *, fresh: bool) -> list[str]:
+    async def _cached_channels(
+        self, team: str | None, user: str | None, *, fresh: bool
+    ) -> list[str]:
         now = asyncio.get_running_loop().time()
-        kept = self._channel_lists.get(user)
+        kept = self._channel_lists.get((team, user))
         if not fresh and kept is not None and now - kept[0] < CHANNELS_TTL_S:
             return kept[1]
         found = await self._channels(user)
-        self._channel_lists[user] = (now, found)
+        self._channel_lists[(team, user)] = (now, found)
         return found
 
     async def _channels(self, user: str | None) -> list[str]:

@@ -21,6 +21,7 @@ from bot.outcomes import outcome
 from bot.slack_home import SlackHome
 from bot.slack_port import PLATFORM, Asker, SlackPort, platform_refusal
 from bot.slack_settings import CALLBACK_ID, OPEN_ACTION, SlackSettings, workspace_of
+from bot.slack_teams import Qualify, plain
 from handlers.commands import USAGE
 from handlers.ports import (
     Card,
@@ -41,16 +42,25 @@ THREAD_REPLY_SUBTYPES = (None, "thread_broadcast")
 
 
 class SlackListeners:
-    def __init__(self, room: DraftRoom, port: SlackPort, background: Background) -> None:
+    def __init__(
+        self,
+        room: DraftRoom,
+        port: SlackPort,
+        background: Background,
+        *,
+        qualify: Qualify = plain,
+    ) -> None:
         self.room = room
         self.port = port
         self.background = background
+        self.qualify = qualify  # how the core names a team's channel (bot.slack_teams)
 
     async def on_command(self, ack: AsyncAck, command: dict[str, Any]) -> None:
         await ack()
         channel, user = _string(command, "channel_id"), _string(command, "user_id")
         if channel is None or user is None:
             return  # nobody to answer, and nowhere to
+        channel = self.qualify(_string(command, "team_id"), channel)
         asker = Asker(channel, user, response_url=_string(command, "response_url"))
         # trigger_id is unique to one invocation: a replayed request carries the same one.
         inv = Invocation(
@@ -75,6 +85,7 @@ class SlackListeners:
             return
         if user is None or user == context.bot_user_id:
             return
+        channel = self.qualify(_string(body, "team_id"), channel)
         added = event["type"] == "reaction_added"
         reaction = ReactionEvent(
             PLATFORM,
@@ -101,6 +112,7 @@ class SlackListeners:
             return
         if from_bot or user is None or channel is None:
             return
+        channel = self.qualify(_string(body, "team_id"), channel)
         text = _string(event, "text") or ""
         message = ThreadMessage(
             PLATFORM,

@@ -19,9 +19,8 @@ with the installation it found; that is the one method overridden here.
 
 `app_uninstalled` and `tokens_revoked` (of the bot) delete everything the workspace owns.
 
-The room's own messages (`SlackPort`) still go through one client: in OAuth mode it uses the
-installation of the workspace when exactly one is installed. Routing each message to its own
-workspace comes with the next slice (per-workspace settings and scopes).
+The room's own calls (`SlackPort`, the Home tab) go through `bot.slack_teams.TeamRoutedClient`:
+each with the bot token of the workspace whose channel it names, or of the request it serves.
 """
 
 from __future__ import annotations
@@ -47,7 +46,6 @@ from slack_sdk.errors import SlackApiError, SlackTokenRotationError
 from slack_sdk.oauth.installation_store import Installation
 from slack_sdk.oauth.token_rotation.async_rotator import AsyncTokenRotator
 from slack_sdk.web.async_client import AsyncWebClient
-from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.errors import ConfigError
 from bot.settings import Settings
@@ -61,8 +59,8 @@ from bot.slack_installation_store import (
     sealer,
     workspace_key,
 )
-from bot.slack_port import SlackClient
 from bot.slack_scopes import BOT_SCOPES
+from bot.slack_teams import TeamRoutedClient
 
 log = logging.getLogger(__name__)
 
@@ -136,12 +134,18 @@ class WorkspaceTokens:
                 return refreshed
         return current if current.bot_token != installation.bot_token else None
 
-    async def sole_bot_token(self) -> str | None:
-        """The bot token of the one installed workspace; None with none, or several."""
-        found = await self.store.sole_installation()
-        if found is None:
+    async def bot_token(self, team: str | None) -> str | None:
+        """The team's bot token (None: the one installed workspace's), refreshed if it must be;
+        None if it is not installed (or, for no team, if none or several are)."""
+        if team is None:
+            found = await self.store.sole_installation()
+            installation = None if found is None else installation_of(found)
+        else:
+            installation = await self.store.async_find_installation(
+                enterprise_id=None, team_id=team
+            )
+        if installation is None:
             return None
-        installation = installation_of(found)
         return ((await self.rotated(installation)) or installation).bot_token
 
 
@@ -164,18 +168,6 @@ class LockedRotationAuthorize(AsyncInstallationStoreAuthorize):
         return await self.tokens.rotated(installation)
 
 
-class SoleWorkspaceClient(SlackClient):
-    """`SlackClient` whose token is the one installed workspace's (see the module docstring)."""
-
-    def __init__(self, tokens: WorkspaceTokens, **kwargs: Any) -> None:
-        super().__init__(token=None, **kwargs)
-        self._tokens = tokens
-
-    async def api_call(self, api_method: str, **kwargs: Any) -> AsyncSlackResponse:
-        self.token = await self._tokens.sole_bot_token()
-        return await super().api_call(api_method, **kwargs)
-
-
 class SlackOAuth:
     """What the adapter builds in OAuth mode: the settings bolt's app takes, its authorize, the
     uninstall listeners and the room's client."""
@@ -195,7 +187,7 @@ class SlackOAuth:
             self.store = DraftroomInstallationStore(db, sealer(keys))
         except SealingKeyError as exc:
             raise ConfigError(str(exc)) from None
-        self.on_installed: Callable[[], Awaitable[None]] | None = None
+        self.on_installed: Callable[[str | None], Awaitable[None]] | None = None
         rotator = AsyncTokenRotator(
             client_id=client_id, client_secret=client_secret, client=app_client
         )
@@ -229,8 +221,8 @@ class SlackOAuth:
             logger=log,
         )
 
-    def room_client(self, **kwargs: Any) -> SoleWorkspaceClient:
-        return SoleWorkspaceClient(self.tokens, **kwargs)
+    def room_client(self, **kwargs: Any) -> TeamRoutedClient:
+        return TeamRoutedClient(self.tokens.bot_token, **kwargs)
 
     def register_listeners(self, app: AsyncApp) -> None:
         app.event("app_uninstalled")(self._on_app_uninstalled)
@@ -252,7 +244,7 @@ class SlackOAuth:
         name = args.installation.team_name or args.installation.team_id or "your workspace"
         log.info("Slack: installed in %s", args.installation.team_id)
         if self.on_installed is not None:
-            await self.on_installed()
+            await self.on_installed(args.installation.team_id)
         text = (
             f"draftroom is installed in {name}. Invite it with /invite @draftroom, then /propose."
         )

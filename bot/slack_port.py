@@ -32,6 +32,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.edits import EditCoalescer
 from bot.slack_blocks import render
+from bot.slack_teams import serving, split, team_of
 from bot.slack_uploads import SlackUploads, post_showing
 from handlers.ports import (
     APPROVE,
@@ -143,23 +144,30 @@ class SlackPort:
         self.client = client
         self.uploads = SlackUploads(client)
         self.edits = EditCoalescer(self._update, interval=CHAT_UPDATE_INTERVAL_S)
-        self.workspace_url: str | None = None  # auth.test's `url`, https://acme.slack.com/
+        # team (None: the one workspace) -> auth.test's `url`, https://acme.slack.com/
+        self.workspace_urls: dict[str | None, str | None] = {}
 
-    async def remember_workspace(self) -> None:
-        """Learn the workspace's URL once, so `message_url` needs no call per message; without
+    @property
+    def workspace_url(self) -> str | None:
+        return self.workspace_urls.get(None)
+
+    async def remember_workspace(self, team: str | None = None) -> None:
+        """Learn a workspace's URL once, so `message_url` needs no call per message; without
         it (auth.test failed) there are no message links, and everything else works."""
         try:
-            answer = await self.client.auth_test()
+            with serving(team):
+                answer = await self.client.auth_test()
         except Exception as exc:
             log.warning("Slack: auth.test failed (%s); messages will have no links", exc)
+            self.workspace_urls[team] = None
             return
         url = str(answer.get("url") or "")
-        self.workspace_url = url if url.startswith(("https://", "http://")) else None
+        self.workspace_urls[team] = url if url.startswith(("https://", "http://")) else None
 
     def message_url(self, ref: MessageRef, *, thread_id: str | None = None) -> str | None:
-        if self.workspace_url is None:
-            return None
-        return permalink(self.workspace_url, ref.channel_id, ref.message_id, thread_id)
+        team, channel = split(ref.channel_id)
+        url = self.workspace_urls.get(team)
+        return None if url is None else permalink(url, channel, ref.message_id, thread_id)
 
     async def send(
         self,
@@ -169,6 +177,20 @@ class SlackPort:
         thread_id: str | None = None,
         idempotency_key: str | None = None,
         reactions: tuple[str, ...] = (),
+    ) -> MessageRef:
+        team = team_of(channel_id)
+        if team not in self.workspace_urls:
+            await self.remember_workspace(team)
+        with serving(team):  # its uploads name no channel
+            return await self._send(channel_id, card, thread_id, idempotency_key, reactions)
+
+    async def _send(
+        self,
+        channel_id: str,
+        card: Card,
+        thread_id: str | None,
+        idempotency_key: str | None,
+        reactions: tuple[str, ...],
     ) -> MessageRef:
         extra: dict[str, Any] = {}
         if thread_id:
