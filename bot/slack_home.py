@@ -206,14 +206,14 @@ class SlackHome:
             log.warning("Slack: refreshing the Home tab of %s failed: %s", user, exc)
 
     async def places_of(self, viewer: str) -> list[tuple[str, str]]:
-        """The channels the viewer is in that the bot is in too. Slack lists a private channel
-        for another user only when the bot shares it; public ones are kept to the bot's own."""
+        """The channels the viewer is in that the bot is in too, in the workspace `publish`
+        serves. Slack lists a private channel for another user only when the bot shares it;
+        public ones are kept to the bot's own."""
         fresh = viewer in self._fresh
         self._fresh.discard(viewer)
         team, user = self._teams.get(viewer), split(viewer)[1]
-        with serving(team):
-            theirs = await self._cached_channels(team, user, fresh=fresh)
-            bots = set(await self._cached_channels(team, None, fresh=fresh))
+        theirs = await self._cached_channels(team, user, fresh=fresh)
+        bots = set(await self._cached_channels(team, None, fresh=fresh))
         return [(PLATFORM, self.qualify(team, channel)) for channel in theirs if channel in bots]
 
     async def _cached_channels(

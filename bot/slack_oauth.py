@@ -19,7 +19,7 @@ with the installation it found; that is the one method overridden here.
 
 `app_uninstalled` and `tokens_revoked` (of the bot) delete everything the workspace owns.
 
-The room's own calls (`SlackPort`, the Home tab) go through `bot.slack_teams.TeamRoutedClient`:
+The room's own calls (`SlackPort`, the Home tab) go through `TeamRoutedClient`:
 each with the bot token of the workspace whose channel it names, or of the request it serves.
 """
 
@@ -29,7 +29,7 @@ import asyncio
 import html
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Hashable
 from typing import Any
 
 from slack_bolt.app.async_app import AsyncApp
@@ -59,8 +59,9 @@ from bot.slack_installation_store import (
     sealer,
     workspace_key,
 )
+from bot.slack_port import SlackClient
 from bot.slack_scopes import BOT_SCOPES
-from bot.slack_teams import TeamRoutedClient
+from bot.slack_teams import CallArgs, route
 
 log = logging.getLogger(__name__)
 
@@ -168,6 +169,23 @@ class LockedRotationAuthorize(AsyncInstallationStoreAuthorize):
         return await self.tokens.rotated(installation)
 
 
+class TeamRoutedClient(SlackClient):
+    """The room's client in OAuth mode: each call goes to the workspace it names (see
+    `bot.slack_teams`) with that workspace's bot token, and each workspace's calls of a method
+    queue apart, as Slack limits them."""
+
+    def __init__(self, tokens: WorkspaceTokens, **kwargs: Any) -> None:
+        super().__init__(token=None, **kwargs)
+        self._tokens = tokens
+
+    async def route(self, api_method: str, args: CallArgs) -> Hashable:
+        team = route(args)
+        token = await self._tokens.bot_token(team)
+        if token is not None:
+            args.params = {**(args.params or {}), "token": token}  # slack-sdk's per-call token
+        return (team, api_method)
+
+
 class SlackOAuth:
     """What the adapter builds in OAuth mode: the settings bolt's app takes, its authorize, the
     uninstall listeners and the room's client."""
@@ -222,7 +240,7 @@ class SlackOAuth:
         )
 
     def room_client(self, **kwargs: Any) -> TeamRoutedClient:
-        return TeamRoutedClient(self.tokens.bot_token, **kwargs)
+        return TeamRoutedClient(self.tokens, **kwargs)
 
     def register_listeners(self, app: AsyncApp) -> None:
         app.event("app_uninstalled")(self._on_app_uninstalled)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
+from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,7 +33,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.edits import EditCoalescer
 from bot.slack_blocks import render
-from bot.slack_teams import serving, split, team_of
+from bot.slack_teams import CallArgs, serving, split, team_of
 from bot.slack_uploads import SlackUploads, post_showing
 from handlers.ports import (
     APPROVE,
@@ -107,7 +108,11 @@ class SlackClient(AsyncWebClient):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._method_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._method_locks: defaultdict[Hashable, asyncio.Lock] = defaultdict(asyncio.Lock)
+
+    async def route(self, api_method: str, args: CallArgs) -> Hashable:
+        """The queue a call waits in; a subclass may also change its arguments first."""
+        return api_method
 
     async def api_call(
         self,
@@ -121,14 +126,15 @@ class SlackClient(AsyncWebClient):
         headers: dict[str, Any] | None = None,
         auth: dict[str, Any] | None = None,
     ) -> AsyncSlackResponse:
-        async with self._method_locks[api_method]:
+        args = CallArgs(params, json, data)
+        async with self._method_locks[await self.route(api_method, args)]:
             return await super().api_call(
                 api_method,
                 http_verb=http_verb,
                 files=files,
-                data=data,
-                params=params,
-                json=json,
+                data=args.data,
+                params=args.params,
+                json=args.json,
                 headers=headers,
                 auth=auth,
             )
@@ -146,10 +152,6 @@ class SlackPort:
         self.edits = EditCoalescer(self._update, interval=CHAT_UPDATE_INTERVAL_S)
         # team (None: the one workspace) -> auth.test's `url`, https://acme.slack.com/
         self.workspace_urls: dict[str | None, str | None] = {}
-
-    @property
-    def workspace_url(self) -> str | None:
-        return self.workspace_urls.get(None)
 
     async def remember_workspace(self, team: str | None = None) -> None:
         """Learn a workspace's URL once, so `message_url` needs no call per message; without
