@@ -9,9 +9,14 @@ page, the bot's `/slack/oauth_redirect` exchanging the code at oauth.v2.access; 
 12 hours, so none is near its refresh window.
 
 Signed `/help` commands (answered without paid work: the answer is one chat.postEphemeral),
-CONCURRENCY in flight at any time, COMMANDS per phase; the figure is the time from sending a
-command to its HTTP 200, measured here. Phases in the order A B B A A B, so that drift on the
-machine falls on both sides:
+sent at a steady RATE a second (at most CONCURRENCY in flight), COMMANDS per phase; the figure
+is the time from sending a command to its HTTP 200, measured here. The rate is fixed, and below
+what one workspace's answers can keep up with (a workspace's chat.postEphemeral calls go one
+at a time, as Slack limits them per workspace and method), so that both kinds of phase carry
+the same work a second: with commands sent as fast as they are acknowledged, A's answers queue
+behind their one workspace and are sent after the phase, while B's go out beside its commands
+over 100 workspaces, and B would be measured under more load than A.
+Phases in the order A B B A A B, so that drift on the machine falls on both sides:
 - A: one workspace installed (the first one), every command from it.
 - B: TEAMS workspaces installed, commands round-robin over all of them. Before a B that follows
   an A, the other TEAMS - 1 are installed (the real flow again); before an A that follows a B,
@@ -53,6 +58,7 @@ from tests.slack_oauth_support import CLIENT_ID, CLIENT_SECRET, KEY
 TEAMS = 100
 COMMANDS = 1000  # per phase
 CONCURRENCY = 10
+RATE = 150  # commands a second
 PHASES = "ABBAAB"
 WARM_UP = 25
 COMMAND = "/help"
@@ -66,7 +72,8 @@ SOLE = TEAM_IDS[0]
 ROTATING = TEAM_IDS[TEAMS // 2]
 WORKLOAD = (
     f"one `draftroom run` (Slack HTTP mode, OAuth, SQLite) against the fake Slack in a process "
-    f"of its own; signed {COMMAND}, {CONCURRENCY} in flight, {COMMANDS} per phase, phases "
+    f"of its own; signed {COMMAND}, {RATE} a second (at most {CONCURRENCY} in flight), "
+    f"{COMMANDS} per phase, phases "
     f"{' '.join(PHASES)}: A = 1 workspace installed, commands from it; B = {TEAMS} installed "
     f"through the real install flow (/slack/install, authorize page, oauth_redirect), commands "
     f"round-robin over all {TEAMS}, the {TEAMS - 1} others installed before a B after an A and "
@@ -103,9 +110,11 @@ class Bench:
     async def commands(
         self, teams: Callable[[int], str], enough: Callable[[int], bool]
     ) -> list[Sample]:
-        """Commands from `teams(n)`, CONCURRENCY in flight, until `enough(n)` is true."""
+        """Commands from `teams(n)`, the n-th sent RATE a second after the first (at most
+        CONCURRENCY in flight), until `enough(n)` is true."""
         found: list[Sample] = []
         numbers: Iterator[int] = iter(range(10**9))
+        began = time.monotonic()
 
         async def one(n: int) -> None:
             team = teams(n)
@@ -123,6 +132,7 @@ class Bench:
             for n in numbers:
                 if enough(n):
                     return
+                await asyncio.sleep(max(0.0, began + n / RATE - time.monotonic()))
                 self.sent += 1
                 await one(n)
 
@@ -295,6 +305,12 @@ def figures(
             f"ack p99, each team's first command after its install ({len(cold)})",
             ms(cold, 99),
             "ms",
+        ),
+        ref(
+            "answers still to send after a phase's last ack, slowest phase (same rate in A and "
+            "B: near 0 s when the answers keep up)",
+            max(bench.drain_s),
+            "s",
         ),
         ref(
             "install through the real flow, median per workspace",
