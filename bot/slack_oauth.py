@@ -186,30 +186,44 @@ class TeamRoutedClient(SlackClient):
         return (team, api_method)
 
 
+def oauth_credentials(settings: Settings) -> tuple[str, str, str]:
+    """The app's client id and secret and SECRETS_KEY, or ConfigError naming what is missing."""
+    client_id, client_secret = settings.slack_client_id, _secret(settings.slack_client_secret)
+    keys = _secret(settings.secrets_key)
+    if not client_id or client_secret is None:
+        raise ConfigError("Slack OAuth needs both SLACK_CLIENT_ID and SLACK_CLIENT_SECRET.")
+    if keys is None:
+        raise ConfigError(
+            "Slack OAuth (SLACK_CLIENT_ID) needs SECRETS_KEY to seal the workspaces' tokens; "
+            'make one with: python -c "from cryptography.fernet import Fernet; '
+            'print(Fernet.generate_key().decode())"'
+        )
+    return client_id, client_secret, keys
+
+
+def workspace_tokens(
+    settings: Settings, db: Database, app_client: AsyncWebClient
+) -> WorkspaceTokens:
+    """The installed workspaces' tokens, read from (and refreshed into) draftroom's storage: what
+    a process that serves Slack, or only posts to it (`draftroom worker`), calls with."""
+    client_id, client_secret, keys = oauth_credentials(settings)
+    try:
+        store = DraftroomInstallationStore(db, sealer(keys))
+    except SealingKeyError as exc:
+        raise ConfigError(str(exc)) from None
+    rotator = AsyncTokenRotator(client_id=client_id, client_secret=client_secret, client=app_client)
+    return WorkspaceTokens(store, rotator)
+
+
 class SlackOAuth:
     """What the adapter builds in OAuth mode: the settings bolt's app takes, its authorize, the
     uninstall listeners and the room's client."""
 
     def __init__(self, settings: Settings, db: Database, app_client: AsyncWebClient) -> None:
-        client_id, client_secret = settings.slack_client_id, _secret(settings.slack_client_secret)
-        keys = _secret(settings.secrets_key)
-        if not client_id or client_secret is None:
-            raise ConfigError("Slack OAuth needs both SLACK_CLIENT_ID and SLACK_CLIENT_SECRET.")
-        if keys is None:
-            raise ConfigError(
-                "Slack OAuth (SLACK_CLIENT_ID) needs SECRETS_KEY to seal the workspaces' tokens; "
-                'make one with: python -c "from cryptography.fernet import Fernet; '
-                'print(Fernet.generate_key().decode())"'
-            )
-        try:
-            self.store = DraftroomInstallationStore(db, sealer(keys))
-        except SealingKeyError as exc:
-            raise ConfigError(str(exc)) from None
+        client_id, client_secret, _ = oauth_credentials(settings)
+        self.tokens = workspace_tokens(settings, db, app_client)
+        self.store = self.tokens.store
         self.on_installed: Callable[[str | None], Awaitable[None]] | None = None
-        rotator = AsyncTokenRotator(
-            client_id=client_id, client_secret=client_secret, client=app_client
-        )
-        self.tokens = WorkspaceTokens(self.store, rotator)
         self.authorize = LockedRotationAuthorize(
             self.tokens,
             logger=log,

@@ -4,8 +4,11 @@ PostgreSQL, beside any number of `draftroom serve` processes that take the chat 
 `--processes P` starts P child processes of one worker each and supervises them: a signal is
 passed on to every child, and when one child ends the others are stopped and the supervisor
 exits with its status (a service manager restarts the whole). Each worker has `--concurrency N`
-jobs at once. The worker posts drafts and progress to Slack through the Web API; it serves no
-platform, so it answers no event. (Discord needs a gateway connection for that: drafts for
+jobs at once. The worker posts drafts and progress to Slack through the Web API (with
+SLACK_BOT_TOKEN, to its one workspace; in OAuth mode, to each plan's own workspace with that
+workspace's token, read from the installations the `serve` processes saved, and refreshed
+under the same per-workspace lock when it nears its expiry); it serves no platform, so it
+answers no event. (Discord needs a gateway connection for that: drafts for
 Discord are posted by the sweeper of a `draftroom serve` process.)
 """
 
@@ -20,12 +23,14 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator
+from typing import Any
 
 import aiohttp
 
 from bot.bootstrap import App, build
 from bot.doctor import setup_report
 from bot.settings import Settings
+from bot.slack_oauth import TeamRoutedClient, workspace_tokens
 from bot.slack_port import SlackClient, SlackPort, retry_handlers
 
 log = logging.getLogger(__name__)
@@ -85,19 +90,24 @@ async def work(settings: Settings, *, concurrency: int, stop: asyncio.Event) -> 
 @contextlib.asynccontextmanager
 async def _outbound_ports(app: App) -> AsyncIterator[None]:
     """What the worker says goes out through the platforms' Web APIs: Slack's, when set."""
-    token = app.settings.slack_bot_token
-    if not app.settings.slack_enabled or token is None:
+    settings = app.settings
+    token = settings.slack_bot_token
+    if not settings.slack_enabled:
         yield
         return
     async with aiohttp.ClientSession() as session:
-        client = SlackClient(
-            token=token.get_secret_value(),
-            base_url=app.settings.slack_api_url,
-            retry_handlers=retry_handlers(),
-            session=session,
-        )
-        port = SlackPort(client)
-        await port.remember_workspace()
+        options: dict[str, Any] = {
+            "base_url": settings.slack_api_url,
+            "retry_handlers": retry_handlers(),
+            "session": session,
+        }
+        if settings.slack_oauth:  # as the adapter's room client: each call to its workspace
+            tokens = workspace_tokens(settings, app.room.deps.db, SlackClient(**options))
+            port = SlackPort(TeamRoutedClient(tokens, **options))
+        else:
+            assert token is not None
+            port = SlackPort(SlackClient(token=token.get_secret_value(), **options))
+            await port.remember_workspace()
         app.room.connect(port)
         yield
 
