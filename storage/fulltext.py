@@ -69,19 +69,21 @@ def best_first(dialect: Dialect, match: Match) -> tuple[str, list[Any]]:
 async def index(conn: Connection, post_id: int, texts: Sequence[str], *, new: bool) -> None:
     """(Re)index a post's text, in its channel, in the caller's transaction. `texts` are the
     columns SQLite's table keeps apart (headline and body, caption, plan text)."""
+    rows = await conn.execute_fetchall(
+        "SELECT platform, channel_id FROM posts WHERE id = ?", (post_id,)
+    )
+    # The same token a search asks for: a channel named with its workspace (`T…/C…`) holds a
+    # slash, at which SQLite's tokenizer would split the term in two.
+    place = place_token((str(rows[0]["platform"]), str(rows[0]["channel_id"])))
     if conn.dialect == "sqlite":
         if not new:
             await conn.execute("DELETE FROM post_search WHERE rowid = ?", (post_id,))
         await conn.execute(
             "INSERT INTO post_search (rowid, body, caption, plan_text, place)"
-            " SELECT id, ?, ?, ?, platform || lower(channel_id) FROM posts WHERE id = ?",
-            (*texts, post_id),
+            " VALUES (?, ?, ?, ?, ?)",
+            (post_id, *texts, place),
         )
         return
-    rows = await conn.execute_fetchall(
-        "SELECT platform, channel_id FROM posts WHERE id = ?", (post_id,)
-    )
-    place = place_token((str(rows[0]["platform"]), str(rows[0]["channel_id"])))
     await conn.execute(
         "INSERT INTO post_search (post_id, place, document)"
         " VALUES (?, ?, to_tsvector('english', ?))"
