@@ -5,8 +5,11 @@ workspace that made it reads it all. Every answer is read where it was sent, at 
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from pathlib import Path
+
+import httpx
 
 from storage import search
 from storage.sqlite_db import SqliteDatabase
@@ -99,6 +102,22 @@ async def test_one_workspaces_library_is_not_readable_from_the_other(tmp_path: P
         assert "Nothing in the post library matches" in theirs["/ask benchmarks safety cases"]
         assert "@aiaaron" not in theirs["/costs 30"]
         assert "0 to approve" in theirs["/queue"]
+
+        # The library page each workspace's /posts links to lists its own posts only.
+        mine_page, theirs_page = await page(mine["/posts"]), await page(theirs["/posts"])
+        row = 'data-testid="post-row"'
+        assert mine_page.count(row) >= 1 and "/p/2?t=" in mine_page
+        assert theirs_page.count(row) == 0 and "/p/" not in theirs_page
+
+
+async def page(answer: str) -> str:
+    """The library page an answer links to, as a browser gets it."""
+    found = re.search(r"<(http://127\.0\.0\.1:[0-9]+/posts\?t=[^|>]+)\|the library>", answer)
+    assert found, answer
+    async with httpx.AsyncClient() as client:
+        response = await client.get(found.group(1))
+    assert response.status_code == 200, response.text[:300]
+    return response.text
 
 
 async def test_posts_indexed_by_an_earlier_version_are_found_after_the_upgrade(
