@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import inspect
 import io
+import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,6 +66,19 @@ def start_afresh() -> None:
 
         assert PostgresServer.running is not None
         DATABASE_URL = PostgresServer.running.fresh_database()
+
+
+def sqlite_at_schema(path: Path, version: int) -> sqlite3.Connection:
+    """A SQLite file as an earlier draftroom left it: migrations 1 to `version` applied, open for
+    the test to write that version's rows (commit and close it before opening the file)."""
+    conn = sqlite3.connect(path)
+    folder = Path(__file__).resolve().parent.parent / "storage" / "migrations"
+    for migration in sorted(folder.glob("0*.sql")):
+        if int(migration.name[:4]) > version:
+            break
+        conn.executescript(migration.read_text(encoding="utf-8"))
+    conn.execute(f"PRAGMA user_version = {int(version)}")
+    return conn
 
 
 def database_for(tmp_path: Path, name: str = "draftroom.db") -> Database:

@@ -4,6 +4,7 @@ that is a credential: chat, the database and the logs name the destination by ho
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import json
@@ -232,12 +233,7 @@ async def test_an_earlier_version_s_stored_webhook_urls_are_cut_to_the_host_in_s
     path = tmp_path / "draftroom.db"
     url = f"https://User:pw@Hooks.Example.com:8443{SECRET_PATH}?token={TOKEN}"
     said = f"post 1 is published (webhook: {url})."
-    with sqlite3.connect(path) as conn:
-        for migration in sorted((ROOT / "storage" / "migrations").glob("0*.sql")):
-            if migration.name >= "0007":
-                break
-            conn.executescript(migration.read_text(encoding="utf-8"))
-        conn.execute("PRAGMA user_version = 6")
+    with contextlib.closing(support.sqlite_at_schema(path, 6)) as conn, conn:
         conn.execute(
             "INSERT INTO publications (post_id, idempotency_key, target, location, published_at)"
             " VALUES (1, 'draftroom-post-1-rev-1', 'webhook', ?, 1.0), "

@@ -5,8 +5,8 @@ workspace that made it reads it all. Every answer is read where it was sent, at 
 
 from __future__ import annotations
 
+import contextlib
 import re
-import sqlite3
 from pathlib import Path
 
 import httpx
@@ -16,10 +16,10 @@ from storage.sqlite_db import SqliteDatabase
 from tests.fakes.slack import FakeSlack
 from tests.slack_oauth_support import TEAM_A, TEAM_B, oauth_settings, team_command, team_event
 from tests.slack_support import APPROVER, CHANNEL, PROPOSER, Bot, running_bot
+from tests.support import sqlite_at_schema
 from tests.test_slack_workspace_isolation import posted_by, room_calls, said, two_workspaces
 
 ANSWERS = ("chat.postEphemeral", "chat.postMessage")  # /ask answers in the channel
-MIGRATIONS = Path(__file__).resolve().parent.parent / "storage" / "migrations"
 IDEA = "benchmarks as safety cases"
 READING = [
     ("/post", "1"),
@@ -127,12 +127,7 @@ async def test_posts_indexed_by_an_earlier_version_are_found_after_the_upgrade(
     tokenizer splits it in two there), so /ask never found it; opening the file mends it."""
     path = tmp_path / "draftroom.db"
     place = ("slack", f"{TEAM_A}/C1")
-    with sqlite3.connect(path) as conn:
-        for migration in sorted(MIGRATIONS.glob("0*.sql")):
-            if migration.name >= "0021":
-                break
-            conn.executescript(migration.read_text(encoding="utf-8"))
-        conn.execute("PRAGMA user_version = 20")
+    with contextlib.closing(sqlite_at_schema(path, 20)) as conn, conn:
         conn.execute(
             "INSERT INTO plans (id, persona, pillar, idea, proposer, platform, channel_id,"
             " created_at) VALUES (1, 'aiaaron', 'p', ?, 'slack:U1', ?, ?, 1.0)",
