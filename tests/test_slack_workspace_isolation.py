@@ -1,14 +1,20 @@
 """Two Slack workspaces on one install, with the same channel id, the same user ids and
 overlapping ideas: everything the room says about one goes to that workspace alone, with its own
 token, and a person of one cannot act on the other's plans or drafts. Checked at the fake Slack,
-call by call."""
+call by call, and in what each workspace's channel holds there (the fake keeps each team's
+messages and reactions apart, as Slack does)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from tests.fakes.slack import Call, FakeSlack
+import pytest
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from storage import posts
+from tests.fakes.slack import Call, FakeMessage, FakeSlack
 from tests.slack_oauth_support import (
     TEAM_A,
     TEAM_B,
@@ -18,7 +24,7 @@ from tests.slack_oauth_support import (
     team_command,
     team_event,
 )
-from tests.slack_support import APPROVER, CHANNEL, PROPOSER, Bot, running_bot
+from tests.slack_support import APPROVER, CHANNEL, PROPOSER, SECRET, Bot, header, running_bot
 
 IDEAS = {TEAM_A: "benchmarks as safety cases", TEAM_B: "benchmarks as marketing"}
 # Not the Web API: the install's pages, and the upload URL a file's bytes go to (its own key).
@@ -44,6 +50,16 @@ async def two_workspaces(bot: Bot) -> None:
 async def drafts_of_plan(bot: Bot, plan: int) -> int:
     rows = await bot.app.room.deps.db.fetchall("SELECT id FROM posts WHERE plan_id = ?", (plan,))
     return len(rows)
+
+
+def content(message: FakeMessage) -> str:
+    return f"{message.text} {message.blocks}"
+
+
+def drafts_held(fake: FakeSlack, team: str) -> list[FakeMessage]:
+    """The draft messages the team's channel holds at the fake."""
+    held = fake.messages(CHANNEL, team=team)
+    return [m for m in held if not m.is_reply and " · draft " in header(m)]
 
 
 def posted_by(fake: FakeSlack, calls: list[Call], team: str, method: str) -> list[Call]:
@@ -76,6 +92,13 @@ async def test_each_workspace_hears_its_own_plans_and_drafts_only(tmp_path: Path
             assert drafts and len(drafts) == await drafts_of_plan(bot, plans[team]), shown
             edits = " ".join(said(c) for c in posted_by(fake, calls, team, "chat.update"))
             assert IDEAS[other] not in edits
+
+            # What each workspace's channel holds at the fake: its own idea and drafts only.
+            held = fake.messages(CHANNEL, team=team)
+            assert held and all(m.team == team for m in held)
+            text = " ".join(content(m) for m in held)
+            assert IDEAS[team] in text and IDEAS[other] not in text, text
+            assert len(drafts_held(fake, team)) == await drafts_of_plan(bot, plans[team])
 
 
 async def test_a_person_of_one_workspace_cannot_run_or_approve_the_others(
@@ -114,3 +137,58 @@ async def test_a_person_of_one_workspace_cannot_run_or_approve_the_others(
         assert not touched, [said(c) for c in touched]  # no draft of A was counted approved
         rows = await bot.app.room.deps.db.fetchall("SELECT status FROM posts")
         assert [r["status"] for r in rows] == ["awaiting_approval"] * len(drafts_of_a)
+
+
+async def test_a_draft_reacted_to_in_the_other_workspace_is_no_message_there(
+    tmp_path: Path,
+) -> None:
+    """B's ✅ on the (channel, ts) of A's draft is on nothing of B's: B's token can neither read
+    nor change A's draft, and at the next start the bot reads the draft back with A's token and
+    finds no approval."""
+    async with FakeSlack() as fake:
+        settings = oauth_settings(tmp_path, fake)
+        async with running_bot(fake, settings) as bot:
+            await two_workspaces(bot)
+            assert await team_command(bot, TEAM_A, "/propose", IDEAS[TEAM_A], user=PROPOSER) == 200
+            await bot.settle()
+            assert await team_command(bot, TEAM_A, "/run", "1", user=PROPOSER) == 200
+            await bot.settle()
+            drafts = drafts_held(fake, TEAM_A)
+            assert drafts and drafts_held(fake, TEAM_B) == []
+            ts = drafts[0].ts
+            offered = fake.reactions_on(CHANNEL, ts, team=TEAM_A)
+            reaction = fake.reaction_event(
+                "reaction_added", user=APPROVER, reaction="white_check_mark", channel=CHANNEL,
+                ts=ts, team=TEAM_B,
+            )  # fmt: skip
+            status, _ = await fake.send_event(bot.url, reaction, signing_secret=SECRET)
+            assert status == 200
+            await bot.settle()
+
+        beta = AsyncWebClient(token=fake.teams[TEAM_B].tokens[-1], base_url=fake.api_url)
+        for refused in (
+            beta.reactions_get(channel=CHANNEL, timestamp=ts),
+            beta.reactions_add(channel=CHANNEL, timestamp=ts, name="white_check_mark"),
+            beta.chat_update(channel=CHANNEL, ts=ts, text="approved in B"),
+        ):
+            with pytest.raises(SlackApiError) as info:
+                await refused
+            assert info.value.response["error"] == "message_not_found"
+        assert fake.reactions_on(CHANNEL, ts, team=TEAM_A) == offered  # the bot's own only
+        assert APPROVER not in str(fake.reactions_on(CHANNEL, ts))
+
+        restart = len(fake.calls)
+        async with running_bot(fake, settings) as bot:
+            await bot.settle()
+            read_back = [
+                c for c in fake.calls[restart:] if c.method == "reactions.get"
+                and c.params.get("timestamp") == ts
+            ]  # fmt: skip
+            assert read_back and all(c.team == TEAM_A and c.ok for c in read_back), [
+                (c.team, c.error) for c in read_back
+            ]
+            rows = await bot.app.room.deps.db.fetchall("SELECT id FROM posts")
+            reader = bot.app.room.deps.db.reader
+            for row in rows:
+                post = await posts.get_post(reader, int(row["id"]))
+                assert post is not None and post.status == "awaiting_approval"

@@ -19,6 +19,10 @@ What it fakes
   every answer to the bot token carries them in `x-oauth-scopes`, as Slack's do).
   Undeclared channel ids starting with C, G or D exist with the bot in them, unless
   `strict_channels`. `create_channel(..., member=False, is_private=True)`, `invite_bot(channel)`.
+- Workspaces (see `tests.fakes.slack_workspaces`): channels, members, messages, reactions and
+  uploaded files belong to a team, the team of the call's token (`Call.team`; the bot token and
+  unknown tokens: the default team `team_id`). Another team's channel or ts is unknown to a
+  call. Test controls and payload builders take `team=`; queries without it span all teams.
 - OAuth v2 install and token rotation (see `tests.fakes.slack_oauth`): teams, the authorize page,
   oauth.v2.access (codes and refresh tokens, each spent once), tokens that expire.
 - Faults on request: `fail_next(method, status=429, retry_after=1, times=N)` and `delay_next(...)`.
@@ -34,7 +38,8 @@ Close Socket Mode clients before `stop()`, or they will keep trying to reconnect
 
 Module layout: `slack.py` (this file) holds `FakeSlack` (state, lifecycle, the method table);
 `slack_chat` (chat.*, reactions.*), `slack_files` (files.*), `slack_conversations`,
-`slack_blocks` (Block Kit limits), `slack_recording` (records and queries) and `slack_http`
+`slack_blocks` (Block Kit limits), `slack_workspaces` (teams, channels and membership),
+`slack_recording` (records and queries) and `slack_http`
 (Web API endpoint, tokens, faults, response_urls) are mixins and helpers; what the fake sends
 to the bot is in `slack_socket` (Socket Mode), `slack_bot_payloads` and `slack_signed_senders`.
 """
@@ -70,6 +75,7 @@ from tests.fakes.slack_recording import (
 )
 from tests.fakes.slack_socket import Delivery, SlackToBot, SocketModeHub
 from tests.fakes.slack_views import ViewMethodsMixin
+from tests.fakes.slack_workspaces import WorkspacesMixin
 
 # What installing the app's manifest grants (bot/slack_scopes.py; a test keeps them equal).
 DEFAULT_SCOPES = (
@@ -115,6 +121,7 @@ class FakeSlack(
     ModalMethodsMixin,  # before SlackToBot: it issues the trigger_ids of what that sends
     InteractionsMixin,
     RecordingMixin,
+    WorkspacesMixin,
     OAuthMixin,  # before the plumbing: it accepts the tokens it issued
     WebApiPlumbingMixin,
     SlackToBot,
@@ -147,12 +154,11 @@ class FakeSlack(
         self.response_url_posts: list[ResponseUrlPost] = []
         self.deliveries: list[Delivery] = []
         self.socket = SocketModeHub(app_id)
-        self._channels: dict[str, dict[str, Any]] = {}  # id -> {"name", "members", "is_private"}
-        self._messages: dict[tuple[str, str], FakeMessage] = {}
+        self._messages: dict[tuple[str, str, str], FakeMessage] = {}  # (team, channel, ts)
         self._faults: dict[str, list[Fault]] = {}
         self._delays: dict[str, list[float]] = {}
         self._uploads: dict[str, UploadedFile] = {}  # upload key -> file
-        self._response_ids: set[str] = set()
+        self._response_ids: dict[str, str] = {}  # response_url id -> its team
         self._ts = ts_base * 1_000_000
         self._counter = 0
         self._runner: web.AppRunner | None = None
@@ -172,6 +178,7 @@ class FakeSlack(
             "conversations.replies": self._replies,
             "apps.connections.open": self._connections_open,
         }
+        self._setup_workspaces()
         self._setup_views()
         self._setup_modals()
         self._setup_oauth()
@@ -209,31 +216,6 @@ class FakeSlack(
     @property
     def api_url(self) -> str:
         return f"{self.base_url}/api/"
-
-    # ------------------------------------------------------------------ test controls
-
-    def create_channel(
-        self,
-        channel: str,
-        name: str | None = None,
-        *,
-        member: bool = True,
-        is_private: bool = False,
-    ) -> None:
-        """Declare a channel; `member`: the bot is in it."""
-        self._channels[channel] = {
-            "name": name or channel.lower(),
-            "members": {self.bot_user_id} if member else set(),
-            "is_private": is_private,
-        }
-
-    def invite_bot(self, channel: str) -> None:
-        """What `/invite @draftroom` does in that channel."""
-        self._channels[channel]["members"].add(self.bot_user_id)
-
-    def bot_is_member(self, channel: str) -> bool:
-        info = self._channels.get(channel)
-        return info is not None and self.bot_user_id in info["members"]
 
     # ------------------------------------------------------------------ Web API methods
 

@@ -2,7 +2,10 @@
 
 `BotPayloadsMixin` builds event_callback envelopes, `message` and reaction events, slash
 command forms and `block_actions` payloads; they are sent over HTTP (`slack_signed_senders`) or
-Socket Mode (`slack_socket`).
+Socket Mode (`slack_socket`). Each takes `team=`, the workspace it comes from (the default team
+without it): the team ids it carries, the bot it authorizes, and which team's message store a
+recorded message or reaction goes to (a reaction on a message that team does not hold is
+recorded nowhere).
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import secrets
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 
@@ -19,27 +23,27 @@ class BotPayloadsMixin:
     # Provided by FakeSlack.
     team_id: str
     app_id: str
-    bot_user_id: str
     verification_token: str
     port: int
     _ts: int
     _counter: int
-    _response_ids: set[str]
+    _response_ids: dict[str, str]  # response_url id -> its team
+    bot_user_of: Callable[[str | None], str]  # slack_workspaces
 
     def issue_trigger(self, user: str) -> str:
         raise NotImplementedError  # slack_modals: views.open takes each once, within 3 s
 
     def _record_user_message(
-        self, channel: str, ts: str, user: str, text: str, thread_ts: str | None
+        self, team: str, channel: str, ts: str, user: str, text: str, thread_ts: str | None
     ) -> None:
         raise NotImplementedError
 
     def _record_reaction(
-        self, added: bool, channel: str, ts: str, user: str, reaction: str
+        self, team: str, added: bool, channel: str, ts: str, user: str, reaction: str
     ) -> None:
         raise NotImplementedError
 
-    def _message_json(self, channel: str, ts: str) -> dict[str, Any] | None:
+    def _message_json(self, team: str, channel: str, ts: str) -> dict[str, Any] | None:
         raise NotImplementedError
 
     @property
@@ -61,22 +65,25 @@ class BotPayloadsMixin:
         self._counter += 1
         return f"{prefix}{self._counter:08d}"
 
-    def new_response_url(self) -> str:
-        """A fresh response_url on this fake (5 uses); POSTs land in `response_url_posts`."""
+    def new_response_url(self, team: str | None = None) -> str:
+        """A fresh response_url on this fake (5 uses) for an interaction in `team`; POSTs land
+        in `response_url_posts`."""
         rid = secrets.token_hex(8)
-        self._response_ids.add(rid)
+        self._response_ids[rid] = team or self.team_id
         return f"{self.base_url}/response/{rid}"
 
     # ------------------------------------------------------------------ payload builders
 
     def event_callback(
-        self, event: dict[str, Any], *, event_id: str | None = None
+        self, event: dict[str, Any], *, event_id: str | None = None, team: str | None = None
     ) -> dict[str, Any]:
-        """Wrap an event in the `event_callback` envelope used by HTTP and Socket Mode."""
+        """Wrap an event of `team` in the `event_callback` envelope used by HTTP and Socket
+        Mode."""
+        team = team or self.team_id
         return {
             "token": self.verification_token,
-            "team_id": self.team_id,
-            "context_team_id": self.team_id,
+            "team_id": team,
+            "context_team_id": team,
             "context_enterprise_id": None,
             "api_app_id": self.app_id,
             "event": event,
@@ -86,8 +93,8 @@ class BotPayloadsMixin:
             "authorizations": [
                 {
                     "enterprise_id": None,
-                    "team_id": self.team_id,
-                    "user_id": self.bot_user_id,
+                    "team_id": team,
+                    "user_id": self.bot_user_of(team),
                     "is_bot": True,
                     "is_enterprise_install": False,
                 }
@@ -107,10 +114,12 @@ class BotPayloadsMixin:
         event_id: str | None = None,
         record: bool = True,
         broadcast: bool = False,
+        team: str | None = None,
     ) -> dict[str, Any]:
         """A user's `message` event (envelope); `record` also stores the message, as Slack would.
         `broadcast`: a thread reply also sent to the channel (subtype `thread_broadcast`)."""
         ts = ts or self.next_ts()
+        team = team or self.team_id
         self._seen_ts(ts)
         kinds = {"C": "channel", "G": "group", "D": "im"}
         event: dict[str, Any] = {
@@ -121,20 +130,20 @@ class BotPayloadsMixin:
             "ts": ts,
             "event_ts": ts,
             "channel_type": kinds.get(channel[:1], "channel"),
-            "team": self.team_id,
+            "team": team,
             "client_msg_id": str(uuid.uuid4()),
         }
         if thread_ts is not None:
             event["thread_ts"] = thread_ts
-            parent = self._message_json(channel, thread_ts)
+            parent = self._message_json(team, channel, thread_ts)
             if parent is not None:
                 event["parent_user_id"] = parent["user"]
             if broadcast:
                 event["subtype"] = "thread_broadcast"
                 event["root"] = parent or {"type": "message", "ts": thread_ts}
         if record:
-            self._record_user_message(channel, ts, user, text, thread_ts)
-        return self.event_callback(event, event_id=event_id)
+            self._record_user_message(team, channel, ts, user, text, thread_ts)
+        return self.event_callback(event, event_id=event_id, team=team)
 
     def reaction_event(
         self,
@@ -147,9 +156,11 @@ class BotPayloadsMixin:
         item_user: str | None = None,
         event_id: str | None = None,
         record: bool = True,
+        team: str | None = None,
     ) -> dict[str, Any]:
         """A `reaction_added` / `reaction_removed` event (envelope); `record` updates the store."""
-        msg = self._message_json(channel, ts)
+        team = team or self.team_id
+        msg = self._message_json(team, channel, ts)
         event: dict[str, Any] = {
             "type": type,
             "user": user,
@@ -160,8 +171,8 @@ class BotPayloadsMixin:
         if item_user or msg is not None:
             event["item_user"] = item_user or (msg or {}).get("user")
         if record:
-            self._record_reaction(type == "reaction_added", channel, ts, user, reaction)
-        return self.event_callback(event, event_id=event_id)
+            self._record_reaction(team, type == "reaction_added", channel, ts, user, reaction)
+        return self.event_callback(event, event_id=event_id, team=team)
 
     def slash_command_payload(
         self,
@@ -170,11 +181,13 @@ class BotPayloadsMixin:
         *,
         user_id: str = "U1",
         channel_id: str = "C1",
+        team: str | None = None,
     ) -> dict[str, str]:
         """The form fields of a slash command (also the Socket Mode `slash_commands` payload)."""
+        team = team or self.team_id
         return {
             "token": self.verification_token,
-            "team_id": self.team_id,
+            "team_id": team,
             "team_domain": "fake",
             "channel_id": channel_id,
             "channel_name": channel_id.lower(),
@@ -184,7 +197,7 @@ class BotPayloadsMixin:
             "text": text,
             "api_app_id": self.app_id,
             "is_enterprise_install": "false",
-            "response_url": self.new_response_url(),
+            "response_url": self.new_response_url(team),
             "trigger_id": self.issue_trigger(user_id),
         }
 
@@ -197,9 +210,11 @@ class BotPayloadsMixin:
         channel: str = "C1",
         message_ts: str | None = None,
         block_id: str = "b1",
+        team: str | None = None,
     ) -> dict[str, Any]:
         """A `block_actions` payload for a button click on a message."""
-        msg = self._message_json(channel, message_ts) if message_ts else None
+        team = team or self.team_id
+        msg = self._message_json(team, channel, message_ts) if message_ts else None
         action = {
             "action_id": action_id,
             "block_id": block_id,
@@ -215,7 +230,7 @@ class BotPayloadsMixin:
                 "id": user,
                 "username": user.lower(),
                 "name": user.lower(),
-                "team_id": self.team_id,
+                "team_id": team,
             },
             "api_app_id": self.app_id,
             "token": self.verification_token,
@@ -226,12 +241,12 @@ class BotPayloadsMixin:
                 "is_ephemeral": False,
             },
             "trigger_id": self.issue_trigger(user),
-            "team": {"id": self.team_id, "domain": "fake"},
+            "team": {"id": team, "domain": "fake"},
             "enterprise": None,
             "is_enterprise_install": False,
             "channel": {"id": channel, "name": channel.lower()},
             "state": {"values": {}},
-            "response_url": self.new_response_url(),
+            "response_url": self.new_response_url(team),
             "actions": [action],
         }
         if msg is not None:

@@ -1,8 +1,8 @@
 """Web API chat methods of the fake Slack: chat.* and reactions.*.
 
-Includes the channel lookup and membership (`channel_not_found`, `not_in_channel`, the reach of
-`chat:write.public`) and the checks Slack applies
-to text, blocks and metadata (`no_text`, `invalid_blocks`, `msg_blocks_too_long`, ...).
+Each acts on the calling team's channels and messages (the channel lookup and membership are in
+`slack_workspaces`), and applies the checks Slack applies to text, blocks and metadata
+(`no_text`, `invalid_blocks`, `msg_blocks_too_long`, ...).
 """
 
 from __future__ import annotations
@@ -26,38 +26,25 @@ class ChatMethodsMixin:
     """chat.* and reactions.* methods; mixed into ``FakeSlack``."""
 
     # Provided by FakeSlack.
-    bot_user_id: str
-    bot_id: str
-    strict_channels: bool
-    scopes: frozenset[str]
     ephemerals: list[FakeMessage]
-    _channels: dict[str, dict[str, Any]]
-    _messages: dict[tuple[str, str], FakeMessage]
+    _messages: dict[tuple[str, str, str], FakeMessage]  # (team, channel, ts)
+    _calling_team: str  # slack_workspaces: the team of the call being answered
+    _channel: Callable[..., str]  # slack_workspaces: the calling team's channel, if reachable
+    bot_user_of: Callable[[str | None], str]
+    bot_id_of: Callable[[str | None], str]
     _slack_file_errors: Callable[[list[Any]], list[str]]  # FileMethodsMixin's
 
-    def _channel(self, params: dict[str, Any], key: str = "channel", *, post: bool = False) -> str:
-        """The channel the call names, if the bot may act there. `post`: chat.postMessage,
-        which `chat:write.public` lets into public channels the bot has not joined."""
-        cid = str(params.get(key) or "")
-        if cid.startswith("#"):
-            cid = next((c for c, v in self._channels.items() if v["name"] == cid[1:]), cid)
-        if cid not in self._channels:
-            if self.strict_channels or cid[:1] not in ("C", "G", "D"):
-                raise ApiError("channel_not_found")
-            self.create_channel(cid, is_private=cid.startswith("G"))
-        info = self._channels[cid]
-        if self.bot_user_id not in info["members"]:
-            if info["is_private"]:
-                raise ApiError("channel_not_found")  # invisible to non-members
-            if not (post and "chat:write.public" in self.scopes):
-                raise ApiError("not_in_channel")
-        return cid
-
     def _find(self, channel: str, ts: Any) -> FakeMessage:
-        msg = self._messages.get((channel, str(ts)))
+        """The calling team's message; another team's (channel, ts) is no message here."""
+        msg = self._messages.get((self._calling_team, channel, str(ts)))
         if msg is None or msg.deleted:
             raise ApiError("message_not_found")
         return msg
+
+    @property
+    def _bot(self) -> str:
+        """The calling team's bot user."""
+        return self.bot_user_of(self._calling_team)
 
     def _content(self, params: dict[str, Any], *, required: bool = True) -> dict[str, Any]:
         """Validate text/blocks/metadata as Slack does; returns the fields to store."""
@@ -94,7 +81,10 @@ class ChatMethodsMixin:
         return out
 
     def _bot_message(self, channel: str, content: dict[str, Any], **kw: Any) -> FakeMessage:
-        msg = FakeMessage(channel, self.next_ts(), self.bot_user_id, bot_id=self.bot_id, **kw)
+        team = self._calling_team
+        bot_id = self.bot_id_of(team)
+        msg = FakeMessage(channel, self.next_ts(), self.bot_user_of(team), bot_id=bot_id, **kw)
+        msg.team = team
         msg.text = content.get("text") or ""
         msg.truncated = bool(content.get("truncated"))
         msg.blocks, msg.metadata = content.get("blocks"), content.get("metadata")
@@ -113,7 +103,7 @@ class ChatMethodsMixin:
     def _update(self, params: dict[str, Any]) -> dict[str, Any]:
         channel = self._channel(params)
         msg = self._find(channel, params.get("ts"))
-        if msg.user != self.bot_user_id:
+        if msg.user != self._bot:
             raise ApiError("cant_update_message")
         content = self._content(params)
         for key in ("text", "truncated", "blocks", "metadata", "attachments"):
@@ -126,7 +116,7 @@ class ChatMethodsMixin:
     def _delete(self, params: dict[str, Any]) -> dict[str, Any]:
         channel = self._channel(params)
         msg = self._find(channel, params.get("ts"))
-        if msg.user != self.bot_user_id:
+        if msg.user != self._bot:
             raise ApiError("cant_delete_message")
         msg.deleted = True
         return {"channel": channel, "ts": msg.ts}
@@ -158,9 +148,9 @@ class ChatMethodsMixin:
     def _reactions_add(self, params: dict[str, Any]) -> dict[str, Any]:
         msg, name = self._reaction_target(params)
         users = msg.reactions.setdefault(name, [])
-        if self.bot_user_id in users:
+        if self._bot in users:
             raise ApiError("already_reacted")
-        users.append(self.bot_user_id)
+        users.append(self._bot)
         return {}
 
     def _reactions_get(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -175,9 +165,9 @@ class ChatMethodsMixin:
 
     def _reactions_remove(self, params: dict[str, Any]) -> dict[str, Any]:
         msg, name = self._reaction_target(params)
-        if self.bot_user_id not in msg.reactions.get(name, []):
+        if self._bot not in msg.reactions.get(name, []):
             raise ApiError("no_reaction")
-        msg.reactions[name].remove(self.bot_user_id)
+        msg.reactions[name].remove(self._bot)
         if not msg.reactions[name]:
             del msg.reactions[name]
         return {}

@@ -1,4 +1,5 @@
-"""conversations.history and conversations.replies of the fake Slack (cursor pagination)."""
+"""conversations.history and conversations.replies of the fake Slack (cursor pagination), of the
+calling team's channels."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ class ConversationMethodsMixin:
     """History and replies with oldest/latest windows and cursors; mixed into ``FakeSlack``."""
 
     # Provided by FakeSlack.
-    _messages: dict[tuple[str, str], FakeMessage]
+    _messages: dict[tuple[str, str, str], FakeMessage]  # (team, channel, ts)
+    _calling_team: str  # slack_workspaces
 
     def _page(self, items: list[FakeMessage], params: dict[str, Any], limit: int) -> dict[str, Any]:
         offset = 0
@@ -49,13 +51,14 @@ class ConversationMethodsMixin:
 
     def _history(self, params: dict[str, Any]) -> dict[str, Any]:
         channel = self._channel(params)
-        top = [m for m in self.messages(channel) if not m.is_reply]
+        top = [m for m in self.messages(channel, team=self._calling_team) if not m.is_reply]
         return self._page(self._window(top, params)[::-1], params, 100)
 
     def _replies(self, params: dict[str, Any]) -> dict[str, Any]:
         channel = self._channel(params)
-        msg = self._messages.get((channel, str(params.get("ts"))))
+        team = self._calling_team
+        msg = self._messages.get((team, channel, str(params.get("ts"))))
         if msg is None or msg.deleted:
             raise ApiError("thread_not_found")
-        thread = [msg] if msg.is_reply else [msg, *self.messages(channel, msg.ts)]
+        thread = [msg] if msg.is_reply else [msg, *self.messages(channel, msg.ts, team=team)]
         return self._page(self._window(thread, params), params, 1000)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import mimetypes
 import secrets
 import time
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from aiohttp import web
@@ -29,9 +30,12 @@ class FileMethodsMixin:
 
     # Provided by FakeSlack.
     bot_token: str
-    bot_user_id: str
+    team_id: str
     uploaded_files: list[UploadedFile]
     _uploads: dict[str, UploadedFile]
+    _calling_team: str  # slack_workspaces
+    bot_user_of: Callable[[str | None], str]
+    team_of: Callable[[str | None], str | None]
 
     # Set on a fake to refuse every image block naming a slack_file, as Slack does while it is
     # still processing the file or when the workspace will not show it.
@@ -53,10 +57,14 @@ class FileMethodsMixin:
             return False
         if bool(ref.get("id")) == bool(ref.get("url")):  # exactly one of them
             return False
-        upload = next((f for f in self.uploaded_files if self._names(ref, f)), None)
+        upload = next((f for f in self._team_files() if self._names(ref, f)), None)
         if upload is None or not upload.completed or upload.data is None:
             return False
         return upload.filename.rsplit(".", 1)[-1].lower() in self.SHOWABLE
+
+    def _team_files(self) -> list[UploadedFile]:
+        """The calling team's uploads: a file id of another workspace names nothing here."""
+        return [f for f in self.uploaded_files if f.team == self._calling_team]
 
     def _names(self, ref: dict[str, Any], upload: UploadedFile) -> bool:
         if ref.get("id"):
@@ -71,7 +79,7 @@ class FileMethodsMixin:
         url = f"{self.base_url}/upload/v1/{key}"
         upload = UploadedFile(
             self._next_id("F"), str(params["filename"]), int(params["length"]), url,
-            alt_txt=params.get("alt_txt"),
+            alt_txt=params.get("alt_txt"), team=self._calling_team,
         )  # fmt: skip
         self._uploads[key] = upload
         self.uploaded_files.append(upload)
@@ -81,7 +89,7 @@ class FileMethodsMixin:
         items = params.get("files")
         if not isinstance(items, list) or not items:
             raise ApiError("invalid_arguments")
-        by_id = {f.id: f for f in self.uploaded_files}
+        by_id = {f.id: f for f in self._team_files()}
         uploads: list[UploadedFile] = []
         for item in items:
             upload = by_id.get(str(item.get("id")))
@@ -115,9 +123,9 @@ class FileMethodsMixin:
             "mimetype": mimetype,
             "filetype": upload.filename.rsplit(".", 1)[-1].lower(),
             "size": len(upload.data or b""),
-            "user": self.bot_user_id,
+            "user": self.bot_user_of(upload.team),
             "url_private": f"{self.base_url}/files/{upload.id}/{upload.filename}",
-            "permalink": f"https://fake.slack.com/files/{self.bot_user_id}/{upload.id}/{upload.filename}",
+            "permalink": f"https://fake.slack.com/files/{self.bot_user_of(upload.team)}/{upload.id}/{upload.filename}",
             "alt_txt": upload.alt_txt,
         }
 
@@ -129,11 +137,12 @@ class FileMethodsMixin:
             data: bytes = parts[0] if parts else b""
         else:
             data = await request.read()
-        call = await self._begin("upload_url", {"key": key, "size": len(data)}, None)
+        upload = self._uploads.get(key)
+        team = upload.team if upload is not None else None
+        call = await self._begin("upload_url", {"key": key, "size": len(data)}, None, team=team)
         faulty = self._fault(call)
         if faulty is not None:
             return faulty
-        upload = self._uploads.get(key)
         if upload is None:
             call.status = 404
             return web.Response(status=404, text="upload_not_found")
@@ -142,11 +151,14 @@ class FileMethodsMixin:
         return web.Response(text=f"OK - {len(data)}")
 
     async def _handle_download(self, request: web.Request) -> web.Response:
-        """`url_private` of an uploaded file; needs the bot token, like Slack."""
+        """`url_private` of an uploaded file; needs a bot token of the file's team, like Slack."""
         upload = next(
             (f for f in self.uploaded_files if f.id == request.match_info["file_id"]), None
         )
-        if request.headers.get("Authorization") != f"Bearer {self.bot_token}":
+        auth = request.headers.get("Authorization", "")
+        token = auth[7:] if auth.startswith("Bearer ") else ""
+        team = self.team_id if token == self.bot_token else self.team_of(token)
+        if team is None or (upload is not None and upload.team != team):
             return web.Response(status=403, text="forbidden")
         if upload is None or upload.data is None:
             return web.Response(status=404, text="file_not_found")

@@ -1,9 +1,10 @@
 """HTTP plumbing of the fake Slack: the Web API endpoint, tokens, faults and response_urls.
 
 `WebApiPlumbingMixin._handle_api` reads parameters from the query string, form, multipart or
-JSON body and the token from `Authorization: Bearer` or a `token` field, records a `Call`,
-applies `fail_next` / `delay_next`, and dispatches to the method table of `FakeSlack`. An
-`ApiError` becomes Slack's `{"ok": false, "error": ...}`.
+JSON body and the token from `Authorization: Bearer` or a `token` field, records a `Call` (with
+the team it acts in: its token's, see `slack_workspaces`), applies `fail_next` / `delay_next`,
+and dispatches to the method table of `FakeSlack`. An `ApiError` becomes Slack's
+`{"ok": false, "error": ...}`.
 """
 
 from __future__ import annotations
@@ -55,8 +56,10 @@ class WebApiPlumbingMixin:
     response_url_posts: list[ResponseUrlPost]
     _faults: dict[str, list[Fault]]
     _delays: dict[str, list[float]]
-    _response_ids: set[str]
+    _response_ids: dict[str, str]  # response_url id -> its team
     _methods: dict[str, Callable[[dict[str, Any]], dict[str, Any]]]
+    _calling_team: str  # slack_workspaces
+    team_of_call: Callable[[str | None], str]
 
     # ------------------------------------------------------------------ test controls
 
@@ -84,8 +87,11 @@ class WebApiPlumbingMixin:
 
     # ------------------------------------------------------------------ HTTP handlers
 
-    async def _begin(self, method: str, params: dict[str, Any], token: str | None) -> Call:
-        call = Call(method, params, time.monotonic(), token)
+    async def _begin(
+        self, method: str, params: dict[str, Any], token: str | None, *, team: str | None = None
+    ) -> Call:
+        """Record the call; its team is `team` if given, else its token's."""
+        call = Call(method, params, time.monotonic(), token, team=team or self.team_of_call(token))
         self.calls.append(call)
         delays = self._delays.get(method)
         if delays:
@@ -143,6 +149,7 @@ class WebApiPlumbingMixin:
             if invalid_json:
                 raise ApiError("invalid_json")
             self._check_token(method, token)
+            self._calling_team = call.team  # the handler runs next, with no await between
             call.response = {"ok": True, **handler(params)}
         except ApiError as e:
             call.response = {"ok": False, "error": e.error, **e.extra}
@@ -172,7 +179,8 @@ class WebApiPlumbingMixin:
             body = await request.json()
         else:
             body = json.loads(str((await request.post()).get("payload", "{}")))
-        call = await self._begin("response_url", {"response_id": rid, **body}, None)
+        team = self._response_ids.get(rid)
+        call = await self._begin("response_url", {"response_id": rid, **body}, None, team=team)
         faulty = self._fault(call)
         if faulty is not None:
             return faulty

@@ -1,7 +1,8 @@
 """Modals in the fake Slack: users.info, trigger_ids and views.open.
 
 - users.info (needs `users:read`): the users the test declared with `add_user` (`is_admin`,
-  `is_owner` as it says) and everyone it made a channel member; anyone else is `user_not_found`.
+  `is_owner` as it says) and everyone it made a member of a channel of the calling team; anyone
+  else is `user_not_found`.
 - trigger_ids: every interaction the fake sends (a button click, a slash command) carries a new
   one. views.open takes it once, within `trigger_lifetime` (3 s, as on Slack) of when it was
   issued: unknown `invalid_trigger_id`, used `exchanged_trigger_id`, late `expired_trigger_id`.
@@ -111,11 +112,11 @@ class ModalMethodsMixin:
     """users.info, trigger_ids and views.open; mixed into FakeSlack."""
 
     # Provided by FakeSlack.
-    team_id: str
     app_id: str
-    bot_id: str
     scopes: frozenset[str]
-    _channels: dict[str, dict[str, Any]]
+    _calling_team: str  # slack_workspaces
+    _channels_of: Callable[[str], dict[str, dict[str, Any]]]
+    bot_id_of: Callable[[str | None], str]
     _methods: dict[str, Callable[[dict[str, Any]], dict[str, Any]]]
     next_ts: Callable[[], str]
     _view_block_errors: Callable[[list[Any]], list[str]]
@@ -155,14 +156,15 @@ class ModalMethodsMixin:
         user = params.get("user")
         if not isinstance(user, str) or not user:
             raise ApiError("user_not_found")
-        members = {m for info in self._channels.values() for m in info["members"]}
+        channels = self._channels_of(self._calling_team).values()
+        members = {m for info in channels for m in info["members"]}
         if user not in self.users and user not in members:
             raise ApiError("user_not_found")
         flags = self.users.get(user, {"is_admin": False, "is_owner": False})
         return {
             "user": {
                 "id": user,
-                "team_id": self.team_id,
+                "team_id": self._calling_team,
                 "name": user.lower(),
                 "deleted": False,
                 "real_name": user.title(),
@@ -208,10 +210,10 @@ class ModalMethodsMixin:
             **view,
             "blocks": blocks,
             "id": view_id,
-            "team_id": self.team_id,
+            "team_id": self._calling_team,
             "app_id": self.app_id,
-            "app_installed_team_id": self.team_id,
-            "bot_id": self.bot_id,
+            "app_installed_team_id": self._calling_team,
+            "bot_id": self.bot_id_of(self._calling_team),
             "hash": f"{self.next_ts()}.{secrets.token_hex(4)}",
             "private_metadata": view.get("private_metadata", ""),
             "callback_id": view.get("callback_id", ""),

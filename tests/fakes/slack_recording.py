@@ -23,6 +23,9 @@ class Call:
     status: int = 200
     response: dict[str, Any] = field(default_factory=dict)
     retry_after: float | None = None  # the Retry-After header sent with this answer
+    # The workspace it acted in: its token's (upload_url, response_url: what they were issued
+    # for; "" for the OAuth pages, which act in none).
+    team: str = ""
 
     @property
     def ok(self) -> bool:
@@ -54,6 +57,7 @@ class FakeMessage:
     edited_ts: str | None = None
     deleted: bool = False
     ephemeral_user: str | None = None
+    team: str = ""  # the workspace whose channel holds it
 
     @property
     def is_reply(self) -> bool:
@@ -73,6 +77,7 @@ class UploadedFile:
     channels: list[str] = field(default_factory=list)
     thread_ts: str | None = None
     initial_comment: str | None = None
+    team: str = ""  # the workspace it was uploaded to
 
 
 @dataclass
@@ -90,7 +95,7 @@ class RecordingMixin:
     team_id: str
     calls: list[Call]
     response_url_posts: list[ResponseUrlPost]
-    _messages: dict[tuple[str, str], FakeMessage]
+    _messages: dict[tuple[str, str, str], FakeMessage]  # (team, channel, ts)
 
     def calls_of(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method]
@@ -112,24 +117,34 @@ class RecordingMixin:
         *,
         user: str | None = None,
         include_deleted: bool = False,
+        team: str | None = None,
     ) -> list[FakeMessage]:
-        """Messages in ts order. `thread_ts` selects the replies of that thread (not the parent);
-        `user=slack.bot_user_id` keeps only the bot's own."""
+        """Messages in ts order, of `team` (without it: of every team). `thread_ts` selects the
+        replies of that thread (not the parent); `user=slack.bot_user_id` keeps only the bot's
+        own."""
         found = [
             m
             for m in self._messages.values()
-            if (channel is None or m.channel == channel)
+            if (team is None or m.team == team)
+            and (channel is None or m.channel == channel)
             and (thread_ts is None or (m.thread_ts == thread_ts and m.ts != thread_ts))
             and (user is None or m.user == user)
             and (include_deleted or not m.deleted)
         ]
         return sorted(found, key=lambda m: float(m.ts))
 
-    def message(self, channel: str, ts: str) -> FakeMessage | None:
-        return self._messages.get((channel, ts))
+    def message(self, channel: str, ts: str, *, team: str | None = None) -> FakeMessage | None:
+        """The message (channel, ts) of `team`; without it, of whichever team holds one."""
+        if team is not None:
+            return self._messages.get((team, channel, str(ts)))
+        return next(
+            (m for (_, c, t), m in self._messages.items() if (c, t) == (channel, str(ts))), None
+        )
 
-    def reactions_on(self, channel: str, ts: str) -> dict[str, list[str]]:
-        msg = self._messages.get((channel, ts))
+    def reactions_on(
+        self, channel: str, ts: str, *, team: str | None = None
+    ) -> dict[str, list[str]]:
+        msg = self.message(channel, ts, team=team)
         return {} if msg is None else {k: list(v) for k, v in msg.reactions.items()}
 
     def responses_to(self, response_url: str) -> list[dict[str, Any]]:
@@ -139,19 +154,19 @@ class RecordingMixin:
     # ------------------------------------------------------------------ message store
 
     def _store(self, msg: FakeMessage) -> None:
-        self._messages[(msg.channel, msg.ts)] = msg
+        self._messages[(msg.team, msg.channel, msg.ts)] = msg
 
     def _record_user_message(
-        self, channel: str, ts: str, user: str, text: str, thread_ts: str | None
+        self, team: str, channel: str, ts: str, user: str, text: str, thread_ts: str | None
     ) -> None:
-        if (channel, ts) not in self._messages:
-            self._store(FakeMessage(channel, ts, user, text, thread_ts=thread_ts))
+        if (team, channel, ts) not in self._messages:
+            self._store(FakeMessage(channel, ts, user, text, thread_ts=thread_ts, team=team))
 
     def _record_reaction(
-        self, added: bool, channel: str, ts: str, user: str, reaction: str
+        self, team: str, added: bool, channel: str, ts: str, user: str, reaction: str
     ) -> None:
-        msg = self._messages.get((channel, ts))
-        if msg is None:
+        msg = self._messages.get((team, channel, ts))
+        if msg is None:  # none in that team's channels: nothing to record
             return
         users = msg.reactions.setdefault(reaction, [])
         if added and user not in users:
@@ -161,15 +176,15 @@ class RecordingMixin:
         if not users:
             del msg.reactions[reaction]
 
-    def _message_json(self, channel: str, ts: str) -> dict[str, Any] | None:
-        msg = self._messages.get((channel, ts))
+    def _message_json(self, team: str, channel: str, ts: str) -> dict[str, Any] | None:
+        msg = self._messages.get((team, channel, ts))
         return None if msg is None or msg.deleted else self._render(msg, metadata=False)
 
     def _render(self, msg: FakeMessage, *, metadata: bool = True) -> dict[str, Any]:
         """The message as Slack's API returns it."""
         data: dict[str, Any] = {"type": "message", "text": msg.text, "user": msg.user, "ts": msg.ts}
         if msg.bot_id:
-            data.update(bot_id=msg.bot_id, app_id=self.app_id, team=self.team_id)
+            data.update(bot_id=msg.bot_id, app_id=self.app_id, team=msg.team)
             data["bot_profile"] = {"id": msg.bot_id, "app_id": self.app_id, "name": "draftroom"}
         for key in ("blocks", "attachments", "files", "thread_ts"):
             if getattr(msg, key) is not None:
@@ -181,9 +196,9 @@ class RecordingMixin:
         if msg.edited_ts:
             data["edited"] = {"user": msg.user, "ts": msg.edited_ts}
         if msg.is_reply:
-            parent = self._messages.get((msg.channel, str(msg.thread_ts)))
+            parent = self._messages.get((msg.team, msg.channel, str(msg.thread_ts)))
             data["parent_user_id"] = parent.user if parent else msg.user
-        replies = self.messages(msg.channel, msg.ts) if not msg.is_reply else []
+        replies = self.messages(msg.channel, msg.ts, team=msg.team) if not msg.is_reply else []
         if replies:
             data.update(thread_ts=msg.ts, reply_count=len(replies), latest_reply=replies[-1].ts)
             data["reply_users"] = list(dict.fromkeys(r.user for r in replies))

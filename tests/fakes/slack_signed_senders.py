@@ -77,10 +77,11 @@ class SignedSendersMixin:
         timestamp: int | None = None,
         bad_signature: bool = False,
         timeout: float = 10.0,
+        team: str | None = None,
     ) -> tuple[int, str]:
-        """POST a slash command (form-encoded); its response_url points at this fake."""
+        """POST a slash command (form-encoded) of `team`; its response_url points at this fake."""
         payload = payload or self.slash_command_payload(
-            command, text, user_id=user_id, channel_id=channel_id
+            command, text, user_id=user_id, channel_id=channel_id, team=team
         )
         return await self._send_signed(
             "command", bot_url, urlencode(payload), "application/x-www-form-urlencoded",

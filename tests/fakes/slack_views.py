@@ -1,10 +1,11 @@
 """The App Home pieces of the fake Slack: users.conversations, views.publish and the
 `app_home_opened` event.
 
-users.conversations lists the channels of the token's bot, or of `user`: a private channel of
-another user only when the bot is in it too, as Slack restricts it; it needs `channels:read` for
-public and `groups:read` for private channels. views.publish keeps each user's home view (only
-`type: home`, at most 100 blocks, each block checked like a message's) in `home_views`.
+users.conversations lists the channels of the token's team that its bot is in, or `user` is in:
+a private channel of another user only when the bot is in it too, as Slack restricts it; it
+needs `channels:read` for public and `groups:read` for private channels. views.publish keeps
+each user's home view (only `type: home`, at most 100 blocks, each block checked like a
+message's) in `home_views`, by user id alone (not yet per team).
 """
 
 from __future__ import annotations
@@ -55,14 +56,13 @@ class ViewMethodsMixin:
     """users.conversations, views.publish and the app_home_opened payload; mixed into FakeSlack."""
 
     # Provided by FakeSlack.
-    bot_user_id: str
-    bot_id: str
-    team_id: str
     app_id: str
     scopes: frozenset[str]
-    _channels: dict[str, dict[str, Any]]
     _methods: dict[str, Callable[[dict[str, Any]], dict[str, Any]]]
-    create_channel: Callable[..., None]
+    _calling_team: str  # slack_workspaces
+    _channels_of: Callable[[str], dict[str, dict[str, Any]]]
+    bot_user_of: Callable[[str | None], str]
+    bot_id_of: Callable[[str | None], str]
     event_callback: Callable[..., dict[str, Any]]
     next_ts: Callable[[], str]
 
@@ -74,17 +74,6 @@ class ViewMethodsMixin:
 
     # ------------------------------------------------------------------ test controls
 
-    def add_member(self, channel: str, user: str) -> None:
-        """`user` joins `channel` (declared as Slack would have it if it was not: the bot in
-        it, private if its id starts with G)."""
-        if channel not in self._channels:
-            self.create_channel(channel, is_private=channel.startswith("G"))
-        self._channels[channel]["members"].add(user)
-
-    def remove_member(self, channel: str, user: str) -> None:
-        """`user` leaves `channel` (the bot too, as when it is removed with /kick)."""
-        self._channels[channel]["members"].discard(user)
-
     def home_text(self, user: str) -> str:
         """Every text of the home view `user` sees, joined ("" before any was published)."""
         parts: list[str] = []
@@ -94,9 +83,11 @@ class ViewMethodsMixin:
             parts.extend(str(e.get("text", "")) for e in block.get("elements", []))
         return "\n".join(parts)
 
-    def app_home_opened(self, user: str, *, tab: str = "home") -> dict[str, Any]:
-        """The `app_home_opened` envelope Slack sends when `user` opens the app's `tab`; the
-        Home tab's event carries the view published before, if any."""
+    def app_home_opened(
+        self, user: str, *, tab: str = "home", team: str | None = None
+    ) -> dict[str, Any]:
+        """The `app_home_opened` envelope Slack sends when `user` of `team` (the default team)
+        opens the app's `tab`; the Home tab's event carries the view published before, if any."""
         event: dict[str, Any] = {
             "type": "app_home_opened",
             "user": user,
@@ -106,7 +97,7 @@ class ViewMethodsMixin:
         }
         if tab == "home" and user in self.home_views:
             event["view"] = self.home_views[user]
-        return self.event_callback(event)
+        return self.event_callback(event, team=team)
 
     # ------------------------------------------------------------------ Web API methods
 
@@ -119,7 +110,8 @@ class ViewMethodsMixin:
             raise ApiError(
                 "missing_scope", needed=",".join(needed), provided=",".join(sorted(self.scopes))
             )
-        user = str(params.get("user") or self.bot_user_id)
+        team = self._calling_team
+        user = str(params.get("user") or self.bot_user_of(team))
         if user[:1] not in ("U", "W"):
             raise ApiError("user_not_found")
         try:
@@ -139,7 +131,7 @@ class ViewMethodsMixin:
                 "is_private": info["is_private"],
                 "is_archived": bool(info.get("is_archived")),
             }
-            for cid, info in self._channels.items()
+            for cid, info in self._channels_of(team).items()
             if self._lists(cid, info, user, types, _truthy(params.get("exclude_archived")))
         ]
         offset = self._offset(params.get("cursor"))
@@ -159,7 +151,8 @@ class ViewMethodsMixin:
             return False
         if info["is_private"]:
             # Non-public channels only where the calling bot shares membership.
-            return "private_channel" in types and self.bot_user_id in info["members"]
+            bot = self.bot_user_of(self._calling_team)
+            return "private_channel" in types and bot in info["members"]
         return "public_channel" in types
 
     def _offset(self, cursor: Any) -> int:
@@ -212,9 +205,9 @@ class ViewMethodsMixin:
         published = {
             **view,
             "id": shown["id"] if shown else f"V{secrets.token_hex(5).upper()}",
-            "team_id": self.team_id,
+            "team_id": self._calling_team,
             "app_id": self.app_id,
-            "bot_id": self.bot_id,
+            "bot_id": self.bot_id_of(self._calling_team),
             "hash": f"{self.next_ts()}.{secrets.token_hex(4)}",
             "private_metadata": view.get("private_metadata", ""),
             "callback_id": view.get("callback_id", ""),
