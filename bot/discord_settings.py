@@ -1,5 +1,6 @@
-"""`/draftroom settings`: the server's draftroom settings in a modal, for members with Manage
-Server.
+"""`/draftroom settings` and `/draftroom personas`: the server's draftroom settings in modals,
+for members with Manage Server (the rules take a modal's five fields; the personas have their
+own).
 
 The command answers with a modal pre-filled with the settings in force; its submission is
 checked and stored whole by the core, which names each wrong field. Discord cannot show an
@@ -30,6 +31,7 @@ from bot.discord_commands import Interaction, server_of
 from bot.discord_port import PLATFORM
 from handlers.ports import WARNING, Card, Reply, Section, UserError
 from handlers.room import DraftRoom
+from handlers.workspace_personas import PersonasForm
 from handlers.workspace_settings import (
     NOT_AN_ADMIN,
     SettingsForm,
@@ -40,6 +42,7 @@ from handlers.workspace_settings import (
 log = logging.getLogger(__name__)
 
 SETTINGS_MODAL_ID = "draftroom:settings"
+PERSONAS_MODAL_ID = "draftroom:personas"
 TITLE = "draftroom settings"
 NOT_SAVED = f"{WARNING} Not saved:"
 NOT_IN_A_SERVER = "draftroom's settings belong to a server: run /draftroom settings in one."
@@ -97,17 +100,29 @@ FIELDS = (
         "such as 5 or 12.50",
     ),
 )
-LABELS = {field.name: field.label for field in FIELDS}
+PERSONA_FIELDS = (
+    Field(
+        "personas",
+        "Personas: handles, the first the default",
+        discord.TextStyle.paragraph,
+        TEXT_MAX,
+        True,
+        "aiaaron, labnotes",
+    ),
+)
+LABELS = {field.name: field.label for field in (*FIELDS, *PERSONA_FIELDS)}
 
 
 class SettingsModal(discord.ui.Modal):
-    """The five fields of the settings form, filled in with `form`."""
+    """A form's fields (the rules' five, or the personas'), filled in with `values`."""
 
-    def __init__(self, form: SettingsForm) -> None:
-        super().__init__(title=TITLE, custom_id=SETTINGS_MODAL_ID, timeout=None)
-        for field in FIELDS:
+    def __init__(
+        self, values: Mapping[str, str], *, fields: tuple[Field, ...] = FIELDS, custom_id: str
+    ) -> None:
+        super().__init__(title=TITLE, custom_id=custom_id, timeout=None)
+        for field in fields:
             # Never cut: a cut list of people would save fewer of them, or a wrong id.
-            value: str = getattr(form, field.name)
+            value = values.get(field.name, "")
             self.add_item(
                 discord.ui.TextInput(
                     label=field.label,
@@ -122,8 +137,14 @@ class SettingsModal(discord.ui.Modal):
 
 
 def submitted_form(data: Mapping[str, Any]) -> SettingsForm:
-    """The form as a MODAL_SUBMIT carries it: text inputs in action rows (or, in newer modals,
-    in labels); a field that is missing reads as empty."""
+    """The rules' form as a MODAL_SUBMIT carries it; a field that is missing reads as empty."""
+    values = submitted_values(data)
+    return SettingsForm(**{field.name: values.get(field.name, "") for field in FIELDS})
+
+
+def submitted_values(data: Mapping[str, Any]) -> dict[str, str]:
+    """The text inputs of a MODAL_SUBMIT by custom_id: in action rows (or, in newer modals, in
+    labels)."""
     values: dict[str, str] = {}
 
     def walk(components: Any) -> None:
@@ -138,12 +159,12 @@ def submitted_form(data: Mapping[str, Any]) -> SettingsForm:
                 values[str(component["custom_id"])] = str(component.get("value") or "")
 
     walk(data.get("components"))
-    return SettingsForm(**{name: values.get(name, "") for name in LABELS})
+    return values
 
 
-def not_saved(errors: Mapping[str, str]) -> Card:
+def not_saved(errors: Mapping[str, str], command: str = "/draftroom settings") -> Card:
     lines = [f"**{LABELS.get(field, field)}**: {error}" for field, error in errors.items()]
-    footer = "Nothing was changed; run /draftroom settings to try again."
+    footer = f"Nothing was changed; run {command} to try again."
     return Card(NOT_SAVED, (Section(None, "\n".join(lines)),), footer=footer)
 
 
@@ -174,20 +195,31 @@ class SettingsDialog:
         async def settings(interaction: Interaction) -> None:
             await self.open(interaction)
 
+        @group.command(name="personas", description="The personas this server writes for.")
+        async def personas(interaction: Interaction) -> None:
+            await self.open(interaction, personas=True)
+
         tree.add_command(group)
 
-    async def open(self, interaction: Interaction) -> None:
+    async def open(self, interaction: Interaction, *, personas: bool = False) -> None:
         async def work() -> Reply | None:
             workspace = _workspace(interaction)
             if not may_change_settings(interaction):
                 raise UserError(NOT_AN_ADMIN)
             current = await self.room.workspace_settings(workspace)
-            modal = SettingsModal(current.form())
+            if personas:
+                values = {"personas": ", ".join(current.personas)}
+                modal = SettingsModal(
+                    values, fields=PERSONA_FIELDS, custom_id=PERSONAS_MODAL_ID
+                )  # fmt: skip
+            else:
+                modal = SettingsModal(vars(current.form()), custom_id=SETTINGS_MODAL_ID)
             modal.stop()  # not kept by discord.py: the submission is read statelessly
             await interaction.response.send_modal(modal)
             return None
 
-        await self.guarded("/draftroom settings", work(), self._answer(interaction))
+        command = "/draftroom personas" if personas else "/draftroom settings"
+        await self.guarded(command, work(), self._answer(interaction))
 
     async def submitted(self, interaction: Interaction) -> None:
         try:
@@ -196,19 +228,25 @@ class SettingsDialog:
             log.warning("could not defer the settings form in time (%s); dropped", exc)
             return
 
+        data: Mapping[str, Any] = interaction.data or {}
+        personas = data.get("custom_id") == PERSONAS_MODAL_ID
+
         async def work() -> Reply | None:
             workspace = _workspace(interaction)
-            form = submitted_form(interaction.data or {})
+            who, admin = str(interaction.user.id), may_change_settings(interaction)
             try:
-                saved = await self.room.save_workspace_settings(
-                    workspace,
-                    PLATFORM,
-                    str(interaction.user.id),
-                    admin=may_change_settings(interaction),
-                    form=form,
-                )
+                if personas:
+                    form = PersonasForm(personas=submitted_values(data).get("personas", ""))
+                    saved = await self.room.save_workspace_personas(
+                        workspace, PLATFORM, who, admin=admin, form=form
+                    )
+                else:
+                    saved = await self.room.save_workspace_settings(
+                        workspace, PLATFORM, who, admin=admin, form=submitted_form(data)
+                    )
             except SettingsFormError as refused:
-                return Reply(not_saved(refused.errors))
+                command = "/draftroom personas" if personas else "/draftroom settings"
+                return Reply(not_saved(refused.errors, command))
             page = await self.room.settings_link(
                 workspace, PLATFORM, str(interaction.user.id), admin=True
             )
@@ -239,9 +277,9 @@ class SettingsDialog:
 
 def is_settings_form(interaction: Interaction) -> bool:
     data: Mapping[str, Any] = interaction.data or {}
-    return (
-        interaction.type is discord.InteractionType.modal_submit
-        and data.get("custom_id") == SETTINGS_MODAL_ID
+    return interaction.type is discord.InteractionType.modal_submit and data.get("custom_id") in (
+        SETTINGS_MODAL_ID,
+        PERSONAS_MODAL_ID,
     )
 
 

@@ -20,7 +20,8 @@ from bot.background import Background
 from bot.outcomes import outcome
 from bot.slack_home import SlackHome
 from bot.slack_port import PLATFORM, Asker, SlackPort, platform_refusal
-from bot.slack_settings import CALLBACK_ID, OPEN_ACTION, SlackSettings, workspace_of
+from bot.slack_settings import OPEN_ACTION, OPEN_PERSONAS_ACTION, SlackSettings, workspace_of
+from bot.slack_settings_forms import CALLBACK_ID, PERSONAS_CALLBACK_ID
 from bot.slack_teams import Qualify, plain
 from handlers.commands import USAGE
 from handlers.ports import (
@@ -182,3 +183,5 @@ def register_listeners(
     app.event("app_home_opened")(home.on_app_home_opened)
     app.action(OPEN_ACTION)(settings.on_open)
     app.view(CALLBACK_ID)(settings.on_submit)
+    app.action(OPEN_PERSONAS_ACTION)(settings.on_open_personas)
+    app.view(PERSONAS_CALLBACK_ID)(settings.on_submit_personas)

@@ -16,7 +16,7 @@ import json
 import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
@@ -25,11 +25,18 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack_blocks import escape, links_text
 from bot.slack_port import PLATFORM
+from bot.slack_settings_forms import (
+    form_of,
+    notice,
+    personas_form_of,
+    personas_modal,
+    settings_modal,
+    text_of,
+)
 from handlers.ports import Link, UserError
 from handlers.room import DraftRoom
 from handlers.workspace_settings import (
     NOT_AN_ADMIN,
-    SettingsForm,
     SettingsFormError,
     WorkspaceSettings,
     settings_card,
@@ -38,16 +45,17 @@ from handlers.workspace_settings import (
 log = logging.getLogger(__name__)
 
 OPEN_ACTION = "draftroom_settings_open"
-CALLBACK_ID = "draftroom_settings"
+OPEN_PERSONAS_ACTION = "draftroom_personas_open"
 ADMIN_TTL_S = 60.0
 # users.info's share of a submission's 3 s when no answer is kept; the save needs the rest.
 ADMIN_LOOKUP_S = 1.5
-YES, NO = "yes", "no"
 LOOKUP_FAILED = "Slack did not say whether you are an admin of this workspace; try again."
 OTHER_WORKSPACE = "This form was opened in another workspace; open Settings here again."
 NOT_SAVED = "The settings could not be saved just now; nothing was changed. Try again."
 
 Block = dict[str, Any]
+# Saves a submitted form: (workspace, user id, admin, view.state.values).
+Save = Callable[[str, str, bool, object], Awaitable[None]]
 _USER_ID = re.compile(r"\b[UW][A-Z0-9]{2,}\b")
 
 
@@ -108,136 +116,19 @@ def settings_blocks(settings: WorkspaceSettings, page: Link | None = None) -> li
     if notes:
         text = " · ".join(notes)
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": text}]})
-    button = {
-        "type": "button",
-        "action_id": OPEN_ACTION,
-        "text": {"type": "plain_text", "text": "Change settings"},
-    }
-    blocks.append({"type": "actions", "block_id": "draftroom_settings", "elements": [button]})
-    return blocks
-
-
-def _plain(text: str) -> dict[str, str]:
-    return {"type": "plain_text", "text": text}
-
-
-def _input(
-    block_id: str, label: str, element: Block, hint: str, *, optional: bool = False
-) -> Block:
-    return {
-        "type": "input",
-        "block_id": block_id,
-        "optional": optional,
-        "label": _plain(label),
-        "hint": _plain(hint),
-        "element": {"action_id": block_id, **element},
-    }
-
-
-def _option(value: str, text: str) -> Block:
-    return {"text": _plain(text), "value": value}
-
-
-def settings_modal(workspace: str, settings: WorkspaceSettings) -> dict[str, Any]:
-    """The modal, its input blocks named as SettingsForm's fields, filled in with `settings`."""
-    form = settings.form()
-    bare = [who.split(":", 1)[1] for who in settings.approvers]
-    editors = [who.split(":", 1)[1] for who in settings.editors]
-    yes, no = _option(YES, "Yes"), _option(NO, "No")
-    budget: Block = {"type": "plain_text_input", "placeholder": _plain("the install's budget")}
-    if form.daily_budget_usd:
-        budget["initial_value"] = form.daily_budget_usd
-    people: Block = {"type": "multi_users_select", "placeholder": _plain("Choose people")}
-    blocks = [
-        _input(
-            "approvers",
-            "Approvers",
-            {**people, **({"initial_users": bare} if bare else {})},
-            "Whose ✅ on a draft counts, and whose ❌ rejects it.",
-        ),
-        _input(
-            "editors",
-            "Editors",
-            {**people, **({"initial_users": editors} if editors else {})},
-            "Who may propose and refine plans besides the approvers; nobody: anyone may.",
-            optional=True,
-        ),
-        _input(
-            "approvals_required",
-            "Approvals that publish a draft",
-            {
-                "type": "number_input",
-                "is_decimal_allowed": False,
-                "initial_value": form.approvals_required,
-            },
-            "How many approvers' ✅ a draft needs.",
-        ),
-        _input(
-            "allow_self_approval",
-            "Authors may approve their own drafts",
-            {
-                "type": "radio_buttons",
-                "options": [yes, no],
-                "initial_option": yes if settings.allow_self_approval else no,
-            },
-            "The proposer and the writers of a draft's notes.",
-        ),
-        _input(
-            "daily_budget_usd",
-            "Daily budget (USD)",
-            budget,
-            "Dollars a day this workspace may spend; empty: the install's budget.",
-            optional=True,
-        ),
-    ]
-    return {
-        "type": "modal",
-        "callback_id": CALLBACK_ID,
-        "private_metadata": json.dumps({"workspace": workspace}),
-        "title": _plain("draftroom settings"),
-        "submit": _plain("Save"),
-        "close": _plain("Cancel"),
-        "blocks": blocks,
-    }
-
-
-def _notice(text: str) -> dict[str, Any]:
-    return {
-        "type": "modal",
-        "title": _plain("draftroom settings"),
-        "close": _plain("Close"),
-        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": escape(text)}}],
-    }
-
-
-def _state(values: object, block_id: str) -> dict[str, Any]:
-    """The one element's state of an input block (missing or malformed: empty)."""
-    block = values.get(block_id) if isinstance(values, dict) else None
-    element = next(iter(block.values()), None) if isinstance(block, dict) and block else None
-    return element if isinstance(element, dict) else {}
-
-
-def _text(value: object) -> str:
-    return value if isinstance(value, str) else ""
-
-
-def form_of(values: object) -> SettingsForm:
-    """`view.state.values` as the core's form: user lists joined by ", ", the rest as text."""
-
-    def users(block_id: str) -> str:
-        chosen = _state(values, block_id).get("selected_users")
-        return (
-            ", ".join(u for u in chosen if isinstance(u, str)) if isinstance(chosen, list) else ""
+    buttons = [
+        {
+            "type": "button",
+            "action_id": action,
+            "text": {"type": "plain_text", "text": label},
+        }
+        for action, label in (
+            (OPEN_ACTION, "Change settings"),
+            (OPEN_PERSONAS_ACTION, "Choose personas"),
         )
-
-    option = _state(values, "allow_self_approval").get("selected_option")
-    return SettingsForm(
-        approvers=users("approvers"),
-        editors=users("editors"),
-        approvals_required=_text(_state(values, "approvals_required").get("value")),
-        allow_self_approval=_text(option.get("value")) if isinstance(option, dict) else "",
-        daily_budget_usd=_text(_state(values, "daily_budget_usd").get("value")),
-    )
+    ]
+    blocks.append({"type": "actions", "block_id": "draftroom_settings", "elements": buttons})
+    return blocks
 
 
 def _said(text: str) -> str:
@@ -255,8 +146,8 @@ def _ids(body: dict[str, Any]) -> tuple[str | None, str | None]:
 
 
 class SlackSettings:
-    """bolt's listeners for the Settings button and the modal's submission. `saved` is called
-    after a save, so that Home tabs show the new settings."""
+    """bolt's listeners for the two Settings buttons (the rules, the personas) and their
+    modals' submissions. `saved` is called after a save, so that Home tabs show the change."""
 
     def __init__(self, room: DraftRoom, admins: SlackAdmins, saved: Callable[[], None]) -> None:
         self.room = room
@@ -264,6 +155,49 @@ class SlackSettings:
         self.saved = saved
 
     async def on_open(self, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        async def view(workspace: str) -> dict[str, Any]:
+            return settings_modal(workspace, await self.room.workspace_settings(workspace))
+
+        await self._open(ack, body, client, view)
+
+    async def on_open_personas(
+        self, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        async def view(workspace: str) -> dict[str, Any]:
+            current = await self.room.workspace_settings(workspace)
+            return personas_modal(workspace, current, self.room.persona_choices())
+
+        await self._open(ack, body, client, view)
+
+    async def on_submit(
+        self, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        async def save(workspace: str, user: str, admin: bool, values: object) -> None:
+            form = form_of(values)
+            await self.room.save_workspace_settings(
+                workspace, PLATFORM, user, admin=admin, form=form
+            )
+
+        await self._submit(ack, body, view, client, ("approvers", save))
+
+    async def on_submit_personas(
+        self, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        async def save(workspace: str, user: str, admin: bool, values: object) -> None:
+            form = personas_form_of(values)
+            await self.room.save_workspace_personas(
+                workspace, PLATFORM, user, admin=admin, form=form
+            )
+
+        await self._submit(ack, body, view, client, ("personas", save))
+
+    async def _open(
+        self,
+        ack: AsyncAck,
+        body: dict[str, Any],
+        client: AsyncWebClient,
+        view: Callable[[str], Awaitable[dict[str, Any]]],
+    ) -> None:
         await ack()
         team, user = _ids(body)
         trigger, workspace = body.get("trigger_id"), workspace_of(team)
@@ -271,17 +205,22 @@ class SlackSettings:
             return
         try:
             if await self.admins.is_admin(client, team, user):
-                view = settings_modal(workspace, await self.room.workspace_settings(workspace))
+                shown = await view(workspace)
             else:
-                view = _notice(_said(NOT_AN_ADMIN))
-            await client.views_open(trigger_id=trigger, view=view)
+                shown = notice(_said(NOT_AN_ADMIN))
+            await client.views_open(trigger_id=trigger, view=shown)
         except SlackApiError as exc:
             log.warning("Slack: opening the settings of %s failed: %s", workspace, exc)
 
-    async def on_submit(
-        self, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
+    async def _submit(
+        self,
+        ack: AsyncAck,
+        body: dict[str, Any],
+        view: dict[str, Any],
+        client: AsyncWebClient,
+        form: tuple[str, Save],
     ) -> None:
-        errors = await self._save(body, view, client)
+        errors = await self._save(body, view, client, *form)
         if errors:
             await ack(response_action="errors", errors=errors)
             return
@@ -289,35 +228,38 @@ class SlackSettings:
         self.saved()
 
     async def _save(
-        self, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
+        self,
+        body: dict[str, Any],
+        view: dict[str, Any],
+        client: AsyncWebClient,
+        first_block: str,
+        save: Save,
     ) -> dict[str, str]:
-        """The errors to show by block_id; none when the settings were saved."""
+        """The errors to show by block_id (one not of a field: on `first_block`); none when
+        the form was saved."""
         team, user = _ids(body)
         workspace = workspace_of(team)
         if user is None or workspace is None:
-            return {"approvers": _said(NOT_AN_ADMIN)}
+            return {first_block: _said(NOT_AN_ADMIN)}
         try:
-            opened_in = json.loads(_text(view.get("private_metadata")) or "{}").get("workspace")
+            opened_in = json.loads(text_of(view.get("private_metadata")) or "{}").get("workspace")
         except (ValueError, AttributeError):
             opened_in = None
         if opened_in != workspace:
-            return {"approvers": OTHER_WORKSPACE}
+            return {first_block: OTHER_WORKSPACE}
         try:
             admin = await asyncio.wait_for(self.admins.is_admin(client, team, user), ADMIN_LOOKUP_S)
         except Exception as exc:
             log.warning("Slack: users.info for %s failed: %s", user, exc)
-            return {"approvers": LOOKUP_FAILED}
-        form = form_of((view.get("state") or {}).get("values"))
+            return {first_block: LOOKUP_FAILED}
         try:
-            await self.room.save_workspace_settings(
-                workspace, PLATFORM, user, admin=admin, form=form
-            )
+            await save(workspace, user, admin, (view.get("state") or {}).get("values"))
         except SettingsFormError as exc:
             return {field: _said(error) for field, error in exc.errors.items()}
         except UserError as exc:
-            return {"approvers": _said(str(exc))}
+            return {first_block: _said(str(exc))}
         except Exception:
             log.exception("Slack: saving the settings of %s failed", workspace)
-            return {"approvers": NOT_SAVED}
-        log.info("Slack: %s changed the settings of %s", user, workspace)
+            return {first_block: NOT_SAVED}
+        log.info("Slack: %s changed the %s of %s", user, first_block, workspace)
         return {}

@@ -13,6 +13,7 @@ from handlers.ports import Card, Invocation, MessageRef, Reply, Section, UserErr
 from handlers.posting import message_link
 from handlers.text_steps import finish_text_step, recorded_call
 from handlers.turns import add_bot_turn, add_user_turn, say
+from handlers.workspace_personas import persona_for
 from pipeline.planner import closest_post, plan_request, refine_request
 from pipeline.schemas import PlanText, Refinement
 from pipeline.spec import ItemSpec, parse_special
@@ -25,7 +26,7 @@ async def propose(deps: Deps, inv: Invocation, cmd: Propose) -> Reply | None:
     # Everything that can be refused is checked before anything is written or spent.
     if not await permissions.may_spend(deps, inv):
         raise UserError(permissions.SPEND_REFUSAL)
-    persona = deps.personas.persona(cmd.persona)
+    persona = await persona_for(deps, inv.workspace, cmd.persona)
     pillar = deps.personas.pillar(persona, cmd.pillar)
     special = cmd.special or pillar.default_special
     spec = parse_special(special, max_items=deps.rules.max_items)

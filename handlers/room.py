@@ -22,6 +22,7 @@ from handlers import (
     planning,
     scheduling,
     sharing,
+    workspace_personas,
     workspace_settings,
 )
 from handlers.approvals import handle_reaction, reconcile_draft
@@ -46,6 +47,7 @@ from handlers.process_lease import ProcessLease
 from handlers.publishing import publish_post, publish_soon, send_announcements
 from handlers.refusals import refusals_as_user_errors
 from handlers.setup_help import setup_help
+from handlers.workspace_personas import PersonasForm
 from handlers.workspace_settings import SettingsForm, WorkspaceSettings
 from pipeline.queue import Workers
 from storage import chat, plans, posts, publication_targets, reactions
@@ -245,6 +247,20 @@ class DraftRoom:
         return await workspace_settings.save_settings(
             self.deps, workspace, who, admin=admin, form=form
         )
+
+    async def save_workspace_personas(
+        self, workspace: str, platform: str, user_id: str, *, admin: bool, form: PersonasForm
+    ) -> WorkspaceSettings:
+        """An admin's choice of the workspace's personas, checked and stored; refused as
+        `save_workspace_settings` is, and then writes nothing."""
+        who = qualified_id(platform, user_id)
+        return await workspace_personas.save_personas(
+            self.deps, workspace, who, admin=admin, form=form
+        )
+
+    def persona_choices(self) -> list[tuple[str, str]]:
+        """Every persona of the install as (handle, display name), the file's order."""
+        return [(p.handle, p.display_name) for p in self.deps.personas.by_handle.values()]
 
     async def settings_link(
         self, workspace: str, platform: str, user_id: str, *, admin: bool

@@ -57,6 +57,10 @@ class WorkspaceSettings:
     allow_self_approval: bool
     daily_budget_usd: float | None  # None: the install's
     own: bool  # False: the workspace has none of its own and follows the install's .env
+    # The personas it may write for, its default first (handlers.workspace_personas);
+    # own_personas False: every persona of the install's file.
+    personas: tuple[str, ...] = ()
+    own_personas: bool = False
 
     def form(self) -> SettingsForm:
         """The form filled in with these settings (the ids without their platform)."""
@@ -100,7 +104,23 @@ async def rules_for(deps: Deps, workspace: str | None) -> Rules:
     )
 
 
+async def personas_in_force(deps: Deps, workspace: str | None) -> tuple[tuple[str, ...], bool]:
+    """The handles a workspace may write for, its default first, and whether they are its own
+    choice. A handle no longer in the personas file is passed over; a workspace left with none
+    (or that chose none) has every persona of the file, the file's default first."""
+    known = deps.personas.by_handle
+    chosen = None if workspace is None else await workspace_settings.get_personas(
+        deps.db.reader, workspace
+    )  # fmt: skip
+    kept = tuple(handle for handle in chosen or () if handle in known)
+    if kept:
+        return kept, True
+    default = deps.personas.default_persona
+    return (default, *(handle for handle in known if handle != default)), False
+
+
 async def settings_of(deps: Deps, workspace: str) -> WorkspaceSettings:
+    personas, own_personas = await personas_in_force(deps, workspace)
     row = await workspace_settings.get(deps.db.reader, workspace)
     if row is not None:
         return WorkspaceSettings(
@@ -110,6 +130,8 @@ async def settings_of(deps: Deps, workspace: str) -> WorkspaceSettings:
             row.allow_self_approval,
             row.daily_budget_usd,
             True,
+            personas,
+            own_personas,
         )
     roles, platform = deps.rules.roles, platform_of(workspace)
     return WorkspaceSettings(
@@ -119,6 +141,8 @@ async def settings_of(deps: Deps, workspace: str) -> WorkspaceSettings:
         deps.rules.allow_self_approval,
         None,
         False,
+        personas,
+        own_personas,
     )
 
 
@@ -214,7 +238,7 @@ async def save_settings(
     )
     async with deps.db.transaction() as conn:
         await workspace_settings.put(conn, row)
-    return settings
+    return await settings_of(deps, workspace)
 
 
 async def settings_link(deps: Deps, workspace: str, who: str, *, admin: bool) -> Link | None:
@@ -232,12 +256,16 @@ def settings_lines(settings: WorkspaceSettings) -> list[tuple[str, str]]:
         return ", ".join(_bare(i) for i in ids) or empty
 
     budget = settings.daily_budget_usd
+    personas = ", ".join(
+        f"@{handle}{' (default)' if i == 0 else ''}" for i, handle in enumerate(settings.personas)
+    )
     return [
         ("Approvers", people(settings.approvers, "nobody")),
         ("Editors", people(settings.editors, "anyone may propose")),
         ("Approvals required", str(settings.approvals_required)),
         ("Authors may approve their own drafts", "yes" if settings.allow_self_approval else "no"),
         ("Daily budget", "the install's" if budget is None else f"${budget:.2f}"),
+        ("Personas", personas if settings.own_personas else f"any of {personas} (none chosen)"),
     ]
 
 

@@ -1,6 +1,8 @@
-"""A workspace's own rules, one row per workspace (see migrations/0020_workspace_settings.sql).
+"""A workspace's own rules, one row per workspace (see migrations/0020_workspace_settings.sql),
+and the personas it writes for (migrations/0022_workspace_personas.sql).
 
-Lists are stored as comma-separated qualified ids (`slack:U0AB12,slack:U0CD34`)."""
+Lists are stored comma-separated: qualified ids (`slack:U0AB12,slack:U0CD34`), persona handles
+(`aiaaron,labnotes`, the first the workspace's default)."""
 
 from __future__ import annotations
 
@@ -66,5 +68,29 @@ async def put(conn: Connection, row: WorkspaceRow) -> None:
     )
 
 
+async def get_personas(conn: Connection, workspace: str) -> tuple[str, ...] | None:
+    """The workspace's persona handles, its default first; None: it chose none of its own."""
+    row = await fetchone(
+        conn, "SELECT personas FROM workspace_personas WHERE workspace = ?", (workspace,)
+    )
+    return None if row is None else _ids(str(row["personas"]))
+
+
+async def put_personas(
+    conn: Connection, workspace: str, handles: tuple[str, ...], *, who: str, now: float
+) -> None:
+    await conn.execute(
+        "INSERT INTO workspace_personas (workspace, personas, updated_by, updated_at)"
+        " VALUES (?, ?, ?, ?)"
+        " ON CONFLICT (workspace) DO UPDATE SET personas = excluded.personas,"
+        " updated_by = excluded.updated_by, updated_at = excluded.updated_at",
+        (workspace, ",".join(handles), who, now),
+    )
+
+
 async def delete(conn: Connection, workspace: str) -> int:
-    return await changes(conn, "DELETE FROM workspace_settings WHERE workspace = ?", (workspace,))
+    """Delete the workspace's rules and personas; how many rows went."""
+    deleted = 0
+    for table in ("workspace_settings", "workspace_personas"):
+        deleted += await changes(conn, f"DELETE FROM {table} WHERE workspace = ?", (workspace,))
+    return deleted

@@ -43,7 +43,10 @@ async def test_commands_are_synced_to_the_guild_with_typed_options(tmp_path: Pat
         assert all(c["description"] for c in commands)
         # /draftroom settings: for members with Manage Server (1 << 5), in servers only.
         draftroom = by_name["draftroom"]
-        assert [(o["type"], o["name"]) for o in draftroom["options"]] == [(1, "settings")]
+        assert [(o["type"], o["name"]) for o in draftroom["options"]] == [
+            (1, "settings"),
+            (1, "personas"),
+        ]
         assert int(draftroom["default_member_permissions"]) == 1 << 5
         assert draftroom["dm_permission"] is False
         options = {o["name"]: o for o in by_name["propose"]["options"]}

@@ -115,6 +115,9 @@ async def fill_sqlite(tmp_path: Path) -> Path:
             "slack:T0MIGRATE", ("slack:U0A1",), (), 1, False, 7.5, "slack:U0ADMIN", now
         )
         await workspace_settings.put(conn, settings)
+        await workspace_settings.put_personas(
+            conn, "slack:T0MIGRATE", ("labnotes",), who="slack:U0ADMIN", now=now
+        )
     return path
 
 

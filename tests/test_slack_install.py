@@ -17,6 +17,8 @@ from bot.errors import ConfigError
 from bot.slack_adapter import SlackAdapter
 from bot.slack_oauth import INSTALL_PATH, REDIRECT_PATH
 from bot.slack_scopes import BOT_SCOPES
+from handlers.workspace_personas import PersonasForm
+from handlers.workspace_settings import SettingsForm
 from tests.fakes.slack import FakeSlack
 from tests.slack_oauth_support import (
     TEAM_A,
@@ -106,6 +108,12 @@ async def test_app_uninstalled_deletes_the_workspace_and_its_requests_go_unserve
             assert (await install(bot, team))[0] == 200
         db = bot.app.room.deps.db
         assert len(await installation_rows(db)) == 2
+        room = bot.app.room
+        for team in (TEAM_A, TEAM_B):
+            workspace, rules = f"slack:{team}", SettingsForm(approvers="U0A1")
+            await room.save_workspace_settings(workspace, "slack", "U0AD", admin=True, form=rules)
+            chosen = PersonasForm(personas="labnotes")
+            await room.save_workspace_personas(workspace, "slack", "U0AD", admin=True, form=chosen)
         uninstalled = fake.event_callback({"type": "app_uninstalled", "event_ts": fake.next_ts()})
         assert await team_event(bot, TEAM_A, uninstalled) == 200
 
@@ -114,6 +122,10 @@ async def test_app_uninstalled_deletes_the_workspace_and_its_requests_go_unserve
 
         await wait_until(lambda: not_(installed(TEAM_A)))
         assert await installed(TEAM_B)
+        # Its settings and personas went with it; the other workspace's stay.
+        for table in ("workspace_settings", "workspace_personas"):
+            kept = await db.fetchall(f"SELECT workspace FROM {table}")
+            assert [r["workspace"] for r in kept] == [f"slack:{TEAM_B}"], table
         # Its requests after it: not authorized, so nothing reaches the room.
         before = len(fake.calls)
         assert await team_command(bot, TEAM_A, "/propose", "after the uninstall") == 200

@@ -43,6 +43,14 @@ def _state_value(element: dict[str, Any], given: Value, block_id: str) -> dict[s
         return {"type": kind, "selected_users": list(users)}
     if kind == "users_select":
         return {"type": kind, "selected_user": given or element.get("initial_user")}
+    if kind == "multi_static_select":
+        chosen = element.get("initial_options", [])
+        if isinstance(given, list):
+            by_value = {o.get("value"): o for o in element["options"]}
+            if unknown := [v for v in given if v not in by_value]:
+                raise ValueError(f"{block_id}: no option has the value {unknown[0]!r}")
+            chosen = [by_value[v] for v in given]
+        return {"type": kind, "selected_options": list(chosen)}
     if kind in OPTION_ELEMENTS:
         option = element.get("initial_option")
         if given is not None:
@@ -65,6 +73,7 @@ def _state_value(element: dict[str, Any], given: Value, block_id: str) -> dict[s
 def _empty(state: dict[str, Any]) -> bool:
     return not (
         state.get("selected_users")
+        or state.get("selected_options")
         or state.get("selected_user")
         or state.get("selected_option")
         or state.get("value")

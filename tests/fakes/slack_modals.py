@@ -29,7 +29,13 @@ from tests.fakes.slack_views import MAX_VIEW_BLOCKS, MAX_VIEW_BYTES, view_param
 TRIGGER_LIFETIME_S = 3.0
 MAX_TITLE = 24  # title, submit and close of a modal
 MAX_LABEL, MAX_PLACEHOLDER, MAX_TEXT_INPUT = 2000, 150, 3000
-MAX_OPTIONS = {"static_select": 100, "radio_buttons": 10, "checkboxes": 10}
+MAX_OPTIONS = {
+    "static_select": 100,
+    "multi_static_select": 100,
+    "radio_buttons": 10,
+    "checkboxes": 10,
+}
+MAX_OPTION_TEXT = 75
 TEXT_VALUE_ELEMENTS = ("plain_text_input", "number_input", "email_text_input", "url_text_input")
 OPTION_ELEMENTS = ("static_select", "radio_buttons")
 ELEMENT_TYPES = {
@@ -81,6 +87,12 @@ def _element_errors(element: Any, at: str) -> list[str]:
             errors.append(f"must have 1 to {MAX_OPTIONS[kind]} options [json-pointer:{at}]")
         elif "initial_option" in element and element["initial_option"] not in options:
             errors.append(f"must match one of the options [json-pointer:{at}/initial_option]")
+        elif any(o not in options for o in element.get("initial_options", [])):
+            errors.append(f"must match the options [json-pointer:{at}/initial_options]")
+        else:
+            for i, option in enumerate(options):
+                text = option.get("text") if isinstance(option, dict) else None
+                errors += _plain(text, MAX_OPTION_TEXT, f"{at}/options/{i}/text")
     return errors
 
 
