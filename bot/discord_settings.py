@@ -19,6 +19,7 @@ discord.py's view store, and `DraftroomClient.on_interaction` passes every MODAL
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -31,11 +32,12 @@ from bot.discord_commands import Interaction, server_of
 from bot.discord_port import PLATFORM
 from handlers.ports import WARNING, Card, Reply, Section, UserError
 from handlers.room import DraftRoom
-from handlers.workspace_personas import PersonasForm
+from handlers.workspace_publishing import PersonasForm
 from handlers.workspace_settings import (
     NOT_AN_ADMIN,
     SettingsForm,
     SettingsFormError,
+    WorkspaceSettings,
     settings_card,
 )
 
@@ -46,6 +48,7 @@ PERSONAS_MODAL_ID = "draftroom:personas"
 TITLE = "draftroom settings"
 NOT_SAVED = f"{WARNING} Not saved:"
 NOT_IN_A_SERVER = "draftroom's settings belong to a server: run /draftroom settings in one."
+_CHANNEL = re.compile(r"#([0-9]{15,21})\b")
 TEXT_MAX = 4000  # Discord's longest text input; a title and each label: 45 characters
 
 Shown = Card | str
@@ -199,7 +202,31 @@ class SettingsDialog:
         async def personas(interaction: Interaction) -> None:
             await self.open(interaction, personas=True)
 
+        @group.command(name="approvals", description="The channel drafts are approved in.")
+        @app_commands.describe(channel="Where drafts are posted; leave out: beside each plan.")
+        async def approvals(
+            interaction: Interaction, channel: discord.TextChannel | None = None
+        ) -> None:
+            await self.set_approval_channel(interaction, channel)
+
         tree.add_command(group)
+
+    async def set_approval_channel(
+        self, interaction: Interaction, channel: discord.TextChannel | None
+    ) -> None:
+        async def work() -> Reply | None:
+            workspace = _workspace(interaction)
+            who = str(interaction.user.id)
+            saved = await self.room.save_approval_channel(
+                workspace,
+                PLATFORM,
+                who,
+                admin=may_change_settings(interaction),
+                channel=None if channel is None else str(channel.id),
+            )
+            return await self._saved_card(workspace, who, saved)
+
+        await self.guarded("/draftroom approvals", work(), self._answer(interaction))
 
     async def open(self, interaction: Interaction, *, personas: bool = False) -> None:
         async def work() -> Reply | None:
@@ -247,13 +274,19 @@ class SettingsDialog:
             except SettingsFormError as refused:
                 command = "/draftroom personas" if personas else "/draftroom settings"
                 return Reply(not_saved(refused.errors, command))
-            page = await self.room.settings_link(
-                workspace, PLATFORM, str(interaction.user.id), admin=True
-            )
-            card = settings_card(saved)
-            return Reply(replace(card, links=(page,)) if page is not None else card)
+            return await self._saved_card(workspace, who, saved)
 
         await self.guarded("the settings form", work(), self._answer(interaction))
+
+    async def _saved_card(self, workspace: str, who: str, saved: WorkspaceSettings) -> Reply:
+        """The settings now in force, their approval channel as a mention, and their page."""
+        page = await self.room.settings_link(workspace, PLATFORM, who, admin=True)
+        card = settings_card(saved)
+        sections = tuple(
+            replace(section, text=_CHANNEL.sub(r"<#\1>", section.text)) for section in card.sections
+        )
+        card = replace(card, sections=sections, links=(page,) if page is not None else ())
+        return Reply(card)
 
     def _answer(self, interaction: Interaction) -> Callable[[Shown], Awaitable[None]]:
         async def answer(shown: Shown) -> None:

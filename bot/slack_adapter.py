@@ -144,7 +144,7 @@ class SlackAdapter:
         qualify = place if self.oauth is not None else plain
         self.home = SlackHome(self.room, client, self.background, admins=admins, qualify=qualify)
         listeners = SlackListeners(self.room, self.slack, self.background, qualify=qualify)
-        settings = SlackSettings(self.room, admins, self.home.queues_changed)
+        settings = SlackSettings(self.room, admins, self.home.queues_changed, qualify=qualify)
         register_listeners(self.app, listeners, self.home, settings)
         self.room.deps.ports.watch_queues(PLATFORM, self.home.queues_changed)
         self.room.connect(self.slack)

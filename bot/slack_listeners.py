@@ -20,8 +20,14 @@ from bot.background import Background
 from bot.outcomes import outcome
 from bot.slack_home import SlackHome
 from bot.slack_port import PLATFORM, Asker, SlackPort, platform_refusal
-from bot.slack_settings import OPEN_ACTION, OPEN_PERSONAS_ACTION, SlackSettings, workspace_of
-from bot.slack_settings_forms import CALLBACK_ID, PERSONAS_CALLBACK_ID
+from bot.slack_settings import (
+    OPEN_ACTION,
+    OPEN_APPROVALS_ACTION,
+    OPEN_PERSONAS_ACTION,
+    SlackSettings,
+    workspace_of,
+)
+from bot.slack_settings_forms import APPROVALS_CALLBACK_ID, CALLBACK_ID, PERSONAS_CALLBACK_ID
 from bot.slack_teams import Qualify, plain
 from handlers.commands import USAGE
 from handlers.ports import (
@@ -185,3 +191,5 @@ def register_listeners(
     app.view(CALLBACK_ID)(settings.on_submit)
     app.action(OPEN_PERSONAS_ACTION)(settings.on_open_personas)
     app.view(PERSONAS_CALLBACK_ID)(settings.on_submit_personas)
+    app.action(OPEN_APPROVALS_ACTION)(settings.on_open_approvals)
+    app.view(APPROVALS_CALLBACK_ID)(settings.on_submit_approvals)

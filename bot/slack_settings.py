@@ -26,6 +26,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.slack_blocks import escape, links_text
 from bot.slack_port import PLATFORM
 from bot.slack_settings_forms import (
+    approval_channel_of,
+    approvals_modal,
     form_of,
     notice,
     personas_form_of,
@@ -33,6 +35,7 @@ from bot.slack_settings_forms import (
     settings_modal,
     text_of,
 )
+from bot.slack_teams import Qualify, plain
 from handlers.ports import Link, UserError
 from handlers.room import DraftRoom
 from handlers.workspace_settings import (
@@ -46,6 +49,7 @@ log = logging.getLogger(__name__)
 
 OPEN_ACTION = "draftroom_settings_open"
 OPEN_PERSONAS_ACTION = "draftroom_personas_open"
+OPEN_APPROVALS_ACTION = "draftroom_approvals_open"
 ADMIN_TTL_S = 60.0
 # users.info's share of a submission's 3 s when no answer is kept; the save needs the rest.
 ADMIN_LOOKUP_S = 1.5
@@ -57,6 +61,7 @@ Block = dict[str, Any]
 # Saves a submitted form: (workspace, user id, admin, view.state.values).
 Save = Callable[[str, str, bool, object], Awaitable[None]]
 _USER_ID = re.compile(r"\b[UW][A-Z0-9]{2,}\b")
+_CHANNEL = re.compile(r"#([CG][A-Z0-9]{2,})\b")
 
 
 def workspace_of(team_id: str | None) -> str | None:
@@ -93,9 +98,10 @@ class SlackAdmins:
 
 
 def _mentions(text: str, settings: WorkspaceSettings) -> str:
-    """The card's bare user ids as mentions, which Slack shows as the people's names."""
+    """The card's bare user ids and its channel as mentions, which Slack shows as names."""
     named = {who.split(":", 1)[1] for who in (*settings.approvers, *settings.editors)}
-    return _USER_ID.sub(lambda m: f"<@{m[0]}>" if m[0] in named else m[0], text)
+    text = _USER_ID.sub(lambda m: f"<@{m[0]}>" if m[0] in named else m[0], text)
+    return _CHANNEL.sub(lambda m: f"<#{m[1]}>", text)
 
 
 def settings_blocks(settings: WorkspaceSettings, page: Link | None = None) -> list[Block]:
@@ -125,6 +131,7 @@ def settings_blocks(settings: WorkspaceSettings, page: Link | None = None) -> li
         for action, label in (
             (OPEN_ACTION, "Change settings"),
             (OPEN_PERSONAS_ACTION, "Choose personas"),
+            (OPEN_APPROVALS_ACTION, "Approval channel"),
         )
     ]
     blocks.append({"type": "actions", "block_id": "draftroom_settings", "elements": buttons})
@@ -149,10 +156,18 @@ class SlackSettings:
     """bolt's listeners for the two Settings buttons (the rules, the personas) and their
     modals' submissions. `saved` is called after a save, so that Home tabs show the change."""
 
-    def __init__(self, room: DraftRoom, admins: SlackAdmins, saved: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        room: DraftRoom,
+        admins: SlackAdmins,
+        saved: Callable[[], None],
+        *,
+        qualify: Qualify = plain,
+    ) -> None:
         self.room = room
         self.admins = admins
         self.saved = saved
+        self.qualify = qualify  # how the core names a team's channel (bot.slack_teams)
 
     async def on_open(self, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         async def view(workspace: str) -> dict[str, Any]:
@@ -168,6 +183,27 @@ class SlackSettings:
             return personas_modal(workspace, current, self.room.persona_choices())
 
         await self._open(ack, body, client, view)
+
+    async def on_open_approvals(
+        self, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        async def view(workspace: str) -> dict[str, Any]:
+            return approvals_modal(workspace)
+
+        await self._open(ack, body, client, view)
+
+    async def on_submit_approvals(
+        self, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        async def save(workspace: str, user: str, admin: bool, values: object) -> None:
+            picked = approval_channel_of(values)
+            team, _ = _ids(body)
+            channel = None if picked is None else self.qualify(team, picked)
+            await self.room.save_approval_channel(
+                workspace, PLATFORM, user, admin=admin, channel=channel
+            )
+
+        await self._submit(ack, body, view, client, ("approval_channel", save))
 
     async def on_submit(
         self, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient

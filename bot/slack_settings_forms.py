@@ -9,11 +9,12 @@ import json
 from typing import Any
 
 from bot.slack_blocks import escape
-from handlers.workspace_personas import PersonasForm
+from handlers.workspace_publishing import PersonasForm
 from handlers.workspace_settings import SettingsForm, WorkspaceSettings
 
 CALLBACK_ID = "draftroom_settings"
 PERSONAS_CALLBACK_ID = "draftroom_personas"
+APPROVALS_CALLBACK_ID = "draftroom_approvals"
 YES, NO = "yes", "no"
 # Slack's limits: a select holds at most 100 options, an option's text 75 characters.
 MAX_OPTIONS = 100
@@ -201,3 +202,37 @@ def personas_form_of(values: object) -> PersonasForm:
         personas=", ".join(h for h in handles if h),
         default_persona=text_of(default.get("value")) if isinstance(default, dict) else "",
     )
+
+
+def approvals_modal(workspace: str) -> dict[str, Any]:
+    """The approval channel's modal: a channel picker, empty for drafts beside their plans."""
+    picker: Block = {
+        "type": "conversations_select",
+        "placeholder": plain("Where each plan was proposed"),
+        "filter": {"include": ["public", "private"], "exclude_bot_users": True},
+    }
+    # Not pre-filled: Slack's single selects cannot be emptied again, and empty is a choice
+    # (the channel in force is on the Home tab).
+    block = input_block(
+        "approval_channel",
+        "Approval channel",
+        picker,
+        "Drafts of every plan are posted here for approval; invite draftroom to it first. "
+        "Leave it empty to post drafts beside each plan.",
+        optional=True,
+    )
+    return {
+        "type": "modal",
+        "callback_id": APPROVALS_CALLBACK_ID,
+        "private_metadata": json.dumps({"workspace": workspace}),
+        "title": plain("draftroom approvals"),
+        "submit": plain("Save"),
+        "close": plain("Cancel"),
+        "blocks": [block],
+    }
+
+
+def approval_channel_of(values: object) -> str | None:
+    """The channel picked in the approval channel's modal (a plain id), or None."""
+    picked = state_of(values, "approval_channel").get("selected_conversation")
+    return picked if isinstance(picked, str) and picked else None

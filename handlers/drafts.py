@@ -12,7 +12,8 @@ from handlers.deps import Deps
 from handlers.outgoing import PICTURES
 from handlers.ports import ACTION_EMOJI, APPROVE, REGENERATE, REJECT
 from handlers.posting import message_link
-from storage import posts, steps, variants
+from handlers.workspace_publishing import drafts_channel
+from storage import plans, posts, steps, variants
 from storage.models import Post
 
 DRAFT_REACTIONS = tuple(ACTION_EMOJI[a] for a in (APPROVE, REJECT, REGENERATE))
@@ -30,10 +31,12 @@ async def deliver_item(deps: Deps, post: Post) -> None:
         card = cards.draft_card(post, await images_of(deps, post), variants=fitted)
         reactions = DRAFT_REACTIONS
     card = await linked(deps.links, card, post.place, [("post", post.id)])
+    plan = await plans.get_plan(deps.db.reader, post.plan_id)
+    channel = await drafts_channel(deps, plan.workspace if plan else None, post.channel_id)
     link = message_link(
         "draft",
         post.platform,
-        post.channel_id,
+        channel,
         now=deps.clock(),
         plan_id=post.plan_id,
         post_id=post.id,

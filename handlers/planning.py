@@ -13,7 +13,7 @@ from handlers.ports import Card, Invocation, MessageRef, Reply, Section, UserErr
 from handlers.posting import message_link
 from handlers.text_steps import finish_text_step, recorded_call
 from handlers.turns import add_bot_turn, add_user_turn, say
-from handlers.workspace_personas import persona_for
+from handlers.workspace_publishing import persona_for
 from pipeline.planner import closest_post, plan_request, refine_request
 from pipeline.schemas import PlanText, Refinement
 from pipeline.spec import ItemSpec, parse_special

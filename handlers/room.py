@@ -22,7 +22,7 @@ from handlers import (
     planning,
     scheduling,
     sharing,
-    workspace_personas,
+    workspace_publishing,
     workspace_settings,
 )
 from handlers.approvals import handle_reaction, reconcile_draft
@@ -47,7 +47,7 @@ from handlers.process_lease import ProcessLease
 from handlers.publishing import publish_post, publish_soon, send_announcements
 from handlers.refusals import refusals_as_user_errors
 from handlers.setup_help import setup_help
-from handlers.workspace_personas import PersonasForm
+from handlers.workspace_publishing import PersonasForm
 from handlers.workspace_settings import SettingsForm, WorkspaceSettings
 from pipeline.queue import Workers
 from storage import chat, plans, posts, publication_targets, reactions
@@ -254,8 +254,18 @@ class DraftRoom:
         """An admin's choice of the workspace's personas, checked and stored; refused as
         `save_workspace_settings` is, and then writes nothing."""
         who = qualified_id(platform, user_id)
-        return await workspace_personas.save_personas(
+        return await workspace_publishing.save_personas(
             self.deps, workspace, who, admin=admin, form=form
+        )
+
+    async def save_approval_channel(
+        self, workspace: str, platform: str, user_id: str, *, admin: bool, channel: str | None
+    ) -> WorkspaceSettings:
+        """An admin's approval channel (as the adapter names channels; None: drafts beside
+        their plans), checked and stored; refused as `save_workspace_settings` is."""
+        who = qualified_id(platform, user_id)
+        return await workspace_publishing.save_approval_channel(
+            self.deps, workspace, who, admin=admin, channel=channel
         )
 
     def persona_choices(self) -> list[tuple[str, str]]:

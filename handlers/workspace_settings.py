@@ -57,10 +57,11 @@ class WorkspaceSettings:
     allow_self_approval: bool
     daily_budget_usd: float | None  # None: the install's
     own: bool  # False: the workspace has none of its own and follows the install's .env
-    # The personas it may write for, its default first (handlers.workspace_personas);
+    # The personas it may write for, its default first (handlers.workspace_publishing);
     # own_personas False: every persona of the install's file.
     personas: tuple[str, ...] = ()
     own_personas: bool = False
+    approval_channel: str | None = None  # None: drafts are posted beside their plans
 
     def form(self) -> SettingsForm:
         """The form filled in with these settings (the ids without their platform)."""
@@ -120,6 +121,13 @@ async def personas_in_force(deps: Deps, workspace: str | None) -> tuple[tuple[st
 
 
 async def settings_of(deps: Deps, workspace: str) -> WorkspaceSettings:
+    return replace(
+        await _rules_of(deps, workspace),
+        approval_channel=await workspace_settings.get_approval_channel(deps.db.reader, workspace),
+    )
+
+
+async def _rules_of(deps: Deps, workspace: str) -> WorkspaceSettings:
     personas, own_personas = await personas_in_force(deps, workspace)
     row = await workspace_settings.get(deps.db.reader, workspace)
     if row is not None:
@@ -256,6 +264,8 @@ def settings_lines(settings: WorkspaceSettings) -> list[tuple[str, str]]:
         return ", ".join(_bare(i) for i in ids) or empty
 
     budget = settings.daily_budget_usd
+    channel = settings.approval_channel
+    approval_channel = None if channel is None else f"#{channel.rsplit('/', 1)[-1]}"
     personas = ", ".join(
         f"@{handle}{' (default)' if i == 0 else ''}" for i, handle in enumerate(settings.personas)
     )
@@ -266,6 +276,7 @@ def settings_lines(settings: WorkspaceSettings) -> list[tuple[str, str]]:
         ("Authors may approve their own drafts", "yes" if settings.allow_self_approval else "no"),
         ("Daily budget", "the install's" if budget is None else f"${budget:.2f}"),
         ("Personas", personas if settings.own_personas else f"any of {personas} (none chosen)"),
+        ("Approval channel", approval_channel or "where each plan was proposed"),
     ]
 
 

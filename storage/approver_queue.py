@@ -29,19 +29,24 @@ def _in(ids: Sequence[int]) -> str:
 
 
 async def awaiting_in(conn: Connection, places: Sequence[Place], *, limit: int) -> list[Awaiting]:
-    """The newest drafts awaiting approval in these channels, newest first."""
+    """The newest drafts awaiting approval in these channels (their plans', or, with a
+    workspace's approval channel, their draft cards'), newest first."""
     if not places:
         return []
     values = ",".join("(?, ?)" for _ in places)
+    parts = [part for place in places for part in place]
     rows = await fetchall(
         conn,
         "SELECT p.*, pl.proposer AS proposer, pl.platform AS plan_platform,"
         " r.note AS rev_note, r.author AS rev_author FROM posts p"
         " JOIN plans pl ON pl.id = p.plan_id"
         " JOIN plan_revisions r ON r.plan_id = p.plan_id AND r.rev = p.plan_rev"
-        f" WHERE p.status = 'awaiting_approval' AND (p.platform, p.channel_id) IN (VALUES {values})"
+        " WHERE p.status = 'awaiting_approval' AND p.id IN ("
+        f" SELECT id FROM posts WHERE (platform, channel_id) IN (VALUES {values})"
+        " UNION SELECT post_id FROM messages WHERE kind = 'draft'"
+        f" AND (platform, channel_id) IN (VALUES {values}))"
         " ORDER BY p.id DESC LIMIT ?",
-        (*(part for place in places for part in place), limit),
+        (*parts, *parts, limit),
     )
     found = {}
     for row in rows:

@@ -1,5 +1,6 @@
 """A workspace's own rules, one row per workspace (see migrations/0020_workspace_settings.sql),
-and the personas it writes for (migrations/0022_workspace_personas.sql).
+and what it publishes: its personas and its approval channel
+(migrations/0022_workspace_publishing.sql).
 
 Lists are stored comma-separated: qualified ids (`slack:U0AB12,slack:U0CD34`), persona handles
 (`aiaaron,labnotes`, the first the workspace's default)."""
@@ -71,26 +72,47 @@ async def put(conn: Connection, row: WorkspaceRow) -> None:
 async def get_personas(conn: Connection, workspace: str) -> tuple[str, ...] | None:
     """The workspace's persona handles, its default first; None: it chose none of its own."""
     row = await fetchone(
-        conn, "SELECT personas FROM workspace_personas WHERE workspace = ?", (workspace,)
+        conn, "SELECT personas FROM workspace_publishing WHERE workspace = ?", (workspace,)
     )
-    return None if row is None else _ids(str(row["personas"]))
+    return None if row is None or row["personas"] is None else _ids(str(row["personas"]))
+
+
+async def get_approval_channel(conn: Connection, workspace: str) -> str | None:
+    """The channel the workspace's drafts are posted in; None: where each plan was proposed."""
+    row = await fetchone(
+        conn, "SELECT approval_channel FROM workspace_publishing WHERE workspace = ?", (workspace,)
+    )
+    return None if row is None or row["approval_channel"] is None else str(row["approval_channel"])
 
 
 async def put_personas(
     conn: Connection, workspace: str, handles: tuple[str, ...], *, who: str, now: float
 ) -> None:
+    await _put_one(conn, workspace, "personas", ",".join(handles), who, now)
+
+
+async def put_approval_channel(
+    conn: Connection, workspace: str, channel: str | None, *, who: str, now: float
+) -> None:
+    await _put_one(conn, workspace, "approval_channel", channel, who, now)
+
+
+async def _put_one(
+    conn: Connection, workspace: str, column: str, value: str | None, who: str, now: float
+) -> None:
+    """Set one column of the workspace's publishing row, leaving the other as it was."""
     await conn.execute(
-        "INSERT INTO workspace_personas (workspace, personas, updated_by, updated_at)"
+        f"INSERT INTO workspace_publishing (workspace, {column}, updated_by, updated_at)"
         " VALUES (?, ?, ?, ?)"
-        " ON CONFLICT (workspace) DO UPDATE SET personas = excluded.personas,"
+        f" ON CONFLICT (workspace) DO UPDATE SET {column} = excluded.{column},"
         " updated_by = excluded.updated_by, updated_at = excluded.updated_at",
-        (workspace, ",".join(handles), who, now),
+        (workspace, value, who, now),
     )
 
 
 async def delete(conn: Connection, workspace: str) -> int:
-    """Delete the workspace's rules and personas; how many rows went."""
+    """Delete the workspace's rules and publishing row; how many rows went."""
     deleted = 0
-    for table in ("workspace_settings", "workspace_personas"):
+    for table in ("workspace_settings", "workspace_publishing"):
         deleted += await changes(conn, f"DELETE FROM {table} WHERE workspace = ?", (workspace,))
     return deleted

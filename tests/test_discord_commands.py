@@ -46,7 +46,11 @@ async def test_commands_are_synced_to_the_guild_with_typed_options(tmp_path: Pat
         assert [(o["type"], o["name"]) for o in draftroom["options"]] == [
             (1, "settings"),
             (1, "personas"),
+            (1, "approvals"),
         ]
+        [approvals] = [o for o in draftroom["options"] if o["name"] == "approvals"]
+        [channel] = approvals["options"]
+        assert (channel["type"], channel["required"]) == (7, False)  # a channel, optional
         assert int(draftroom["default_member_permissions"]) == 1 << 5
         assert draftroom["dm_permission"] is False
         options = {o["name"]: o for o in by_name["propose"]["options"]}

@@ -12,7 +12,7 @@ from tests.db_rows import rows
 from tests.discord_support import Bot, discord_bot, embed_text, eventually
 from tests.test_discord_settings import a_manager, submit
 
-CHOSEN = "SELECT workspace, personas, updated_by FROM workspace_personas"
+CHOSEN = "SELECT workspace, personas, updated_by FROM workspace_publishing"
 
 
 def stored(bot: Bot, sql: str) -> list[tuple[Any, ...]]:

@@ -17,7 +17,7 @@ from bot.errors import ConfigError
 from bot.slack_adapter import SlackAdapter
 from bot.slack_oauth import INSTALL_PATH, REDIRECT_PATH
 from bot.slack_scopes import BOT_SCOPES
-from handlers.workspace_personas import PersonasForm
+from handlers.workspace_publishing import PersonasForm
 from handlers.workspace_settings import SettingsForm
 from tests.fakes.slack import FakeSlack
 from tests.slack_oauth_support import (
@@ -123,7 +123,7 @@ async def test_app_uninstalled_deletes_the_workspace_and_its_requests_go_unserve
         await wait_until(lambda: not_(installed(TEAM_A)))
         assert await installed(TEAM_B)
         # Its settings and personas went with it; the other workspace's stay.
-        for table in ("workspace_settings", "workspace_personas"):
+        for table in ("workspace_settings", "workspace_publishing"):
             kept = await db.fetchall(f"SELECT workspace FROM {table}")
             assert [r["workspace"] for r in kept] == [f"slack:{TEAM_B}"], table
         # Its requests after it: not authorized, so nothing reaches the room.

@@ -26,7 +26,7 @@ from tests.slack_support import (
 )
 from tests.test_slack_settings import ADMIN, WORKSPACE, inputs, open_home, submit
 
-CHOSEN = "SELECT workspace, personas, updated_by FROM workspace_personas"
+CHOSEN = "SELECT workspace, personas, updated_by FROM workspace_publishing"
 
 
 @pytest_asyncio.fixture

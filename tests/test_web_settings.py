@@ -74,6 +74,7 @@ async def test_the_settings_page_reads_in_chromium(
             "Authors may approve their own drafts yes",
             "Daily budget the install's",
             "Personas any of @aiaaron (default), @labnotes (none chosen)",
+            "Approval channel where each plan was proposed",
         ]
         assert await page.get_by_test_id("workspace").inner_text() == WORKSPACE
         assert errors == []

@@ -51,6 +51,8 @@ def _state_value(element: dict[str, Any], given: Value, block_id: str) -> dict[s
                 raise ValueError(f"{block_id}: no option has the value {unknown[0]!r}")
             chosen = [by_value[v] for v in given]
         return {"type": kind, "selected_options": list(chosen)}
+    if kind == "conversations_select":
+        return {"type": kind, "selected_conversation": given or element.get("initial_conversation")}
     if kind in OPTION_ELEMENTS:
         option = element.get("initial_option")
         if given is not None:
@@ -74,6 +76,7 @@ def _empty(state: dict[str, Any]) -> bool:
     return not (
         state.get("selected_users")
         or state.get("selected_options")
+        or state.get("selected_conversation")
         or state.get("selected_user")
         or state.get("selected_option")
         or state.get("value")

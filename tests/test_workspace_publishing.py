@@ -1,7 +1,8 @@
-"""A workspace's personas through the core, as both adapters' forms reach it: a persona the
-install does not have is named and nothing is written, only admins save, the personas' form and
-the rules' form each leave what the other set, and a handle taken out of the personas file is
-passed over (with none left, the workspace has every persona again)."""
+"""A workspace's personas and approval channel through the core, as both adapters' forms reach
+it: a persona the install does not have is named and nothing is written, only admins save, the
+personas' form and the rules' form each leave what the other set, a handle taken out of the
+personas file is passed over (with none left, the workspace has every persona again), and an
+approval channel must be the workspace's own."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 
 from bot.bootstrap import build
 from handlers.ports import UserError
-from handlers.workspace_personas import PersonasForm, persona_for
+from handlers.workspace_publishing import PersonasForm, persona_for
 from handlers.workspace_settings import SettingsForm, SettingsFormError
 from storage import workspace_settings
 from tests.support import make_settings
@@ -22,7 +23,7 @@ OTHER = "slack:T0BBB"
 
 async def chosen(app: object) -> list[tuple[object, ...]]:
     db = app.room.deps.db  # type: ignore[attr-defined]
-    found = await db.fetchall("SELECT workspace, personas FROM workspace_personas")
+    found = await db.fetchall("SELECT workspace, personas FROM workspace_publishing")
     return [tuple(r) for r in found]
 
 
@@ -87,3 +88,32 @@ async def test_a_persona_gone_from_the_file_is_passed_over(tmp_path: Path) -> No
             await persona_for(deps, SLACK, "aiaaron")
         # Left with none, the workspace writes for any persona again.
         assert (await persona_for(deps, OTHER, "aiaaron")).handle == "aiaaron"
+
+
+@pytest.mark.parametrize(
+    ("workspace", "channel"),
+    [
+        (SLACK, "T0BBB/C0APPROVE"),  # another workspace's channel, as OAuth mode names it
+        (SLACK, "#approvals"),
+        ("discord:900000000000000001", "C0APPROVE"),
+    ],
+)
+async def test_an_approval_channel_not_of_the_workspace_is_refused(
+    tmp_path: Path, workspace: str, channel: str
+) -> None:
+    async with build(make_settings(tmp_path)) as app:
+        with pytest.raises(SettingsFormError, match="is not a channel of this workspace"):
+            await app.room.save_approval_channel(
+                workspace, "slack", "U0AD", admin=True, channel=channel
+            )
+        with pytest.raises(UserError, match="only this workspace's admins"):
+            await app.room.save_approval_channel(
+                SLACK, "slack", "U0AD", admin=False, channel="T0AAA/C0APPROVE"
+            )
+        db = app.room.deps.db
+        assert await db.fetchall("SELECT * FROM workspace_publishing") == []
+        saved = await app.room.save_approval_channel(
+            SLACK, "slack", "U0AD", admin=True, channel="T0AAA/C0APPROVE"
+        )
+        assert saved.approval_channel == "T0AAA/C0APPROVE"
+        assert saved.personas == ("aiaaron", "labnotes") and not saved.own_personas

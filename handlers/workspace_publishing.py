@@ -1,4 +1,5 @@
-"""Which of the install's personas a workspace writes for, and which is its default.
+"""What a workspace publishes: which of the install's personas it writes for (and its
+default), and the channel its drafts are posted in for approval.
 
 An agency's brands share one personas file (PERSONAS_FILE): each workspace's admins choose the
 personas that are theirs, and with them those personas' pillars and publishing destinations.
@@ -9,6 +10,13 @@ chose none writes for any persona of the file, as a single-workspace install doe
 The choice has its own form (Slack: "Choose personas" on the App Home; Discord:
 `/draftroom personas`), kept apart from the rules' form: Discord's modals hold five fields and
 the rules' take all five, and saving one form leaves what the other set as it was.
+
+The approval channel (Slack: "Approval channel" on the App Home; Discord: `/draftroom
+approvals`) gathers the drafts of every plan proposed in the workspace in one channel, where its
+approvers react to them; plans, their threads and progress stay where they were proposed, and
+the posts still belong to that channel (`/post` there). Unset, drafts are posted beside their
+plan, as before. The bot has to be in the channel: a draft it cannot post there is reported on
+its plan's progress message, as any failed post is.
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ from handlers.workspace_settings import (
     SettingsFormError,
     WorkspaceSettings,
     personas_in_force,
+    platform_of,
     settings_of,
 )
 from pipeline.personas import Persona
@@ -97,3 +106,50 @@ async def persona_for(deps: Deps, workspace: str | None, asked: str | None) -> P
             "with one of them, or ask an admin to add it in draftroom's settings."
         )
     return persona
+
+
+# A channel as each adapter names it in the core: Slack `C…`/`G…` (in OAuth mode `T…/C…`, its
+# team first), Discord a snowflake.
+_CHANNEL = {
+    "slack": re.compile(r"(?:([TE][A-Z0-9]{2,})/)?([CG][A-Z0-9]{2,})"),
+    "discord": re.compile(r"[0-9]{15,21}"),
+}
+
+
+def checked_channel(workspace: str, channel: str | None) -> str | None:
+    """The channel, if it is one of this workspace's; None for none; else SettingsFormError."""
+    channel = (channel or "").strip()
+    if not channel:
+        return None
+    platform = platform_of(workspace)
+    pattern = _CHANNEL.get(platform)
+    match = pattern.fullmatch(channel) if pattern is not None else None
+    team = match.group(1) if match is not None and platform == "slack" else None
+    if match is None or (team is not None and f"slack:{team}" != workspace):
+        raise SettingsFormError(
+            {"approval_channel": f"'{channel[:40]}' is not a channel of this workspace"}
+        )
+    return channel
+
+
+async def save_approval_channel(
+    deps: Deps, workspace: str, who: str, *, admin: bool, channel: str | None
+) -> WorkspaceSettings:
+    """Store the channel the workspace's drafts are posted in (None: beside their plans);
+    refused (nothing written) for anyone but its admins and for another workspace's channel."""
+    if not admin:
+        raise UserError(NOT_AN_ADMIN)
+    checked = checked_channel(workspace, channel)
+    async with deps.db.transaction() as conn:
+        await workspace_settings.put_approval_channel(
+            conn, workspace, checked, who=who, now=deps.clock()
+        )
+    return await settings_of(deps, workspace)
+
+
+async def drafts_channel(deps: Deps, workspace: str | None, plan_channel: str) -> str:
+    """Where a draft of a plan proposed in `plan_channel` of `workspace` is posted."""
+    if workspace is None:
+        return plan_channel
+    chosen = await workspace_settings.get_approval_channel(deps.db.reader, workspace)
+    return chosen or plan_channel
