@@ -96,11 +96,16 @@ def settings_modal(workspace: str, settings: WorkspaceSettings) -> dict[str, Any
             optional=True,
         ),
     ]
+    return form_modal(CALLBACK_ID, "draftroom settings", workspace, blocks)
+
+
+def form_modal(callback_id: str, title: str, workspace: str, blocks: list[Block]) -> dict[str, Any]:
+    """A settings form: its submission names the workspace it was opened in."""
     return {
         "type": "modal",
-        "callback_id": CALLBACK_ID,
+        "callback_id": callback_id,
         "private_metadata": json.dumps({"workspace": workspace}),
-        "title": plain("draftroom settings"),
+        "title": plain(title),
         "submit": plain("Save"),
         "close": plain("Cancel"),
         "blocks": blocks,
@@ -180,15 +185,7 @@ def personas_modal(
             optional=True,
         ),
     ]
-    return {
-        "type": "modal",
-        "callback_id": PERSONAS_CALLBACK_ID,
-        "private_metadata": json.dumps({"workspace": workspace}),
-        "title": plain("draftroom personas"),
-        "submit": plain("Save"),
-        "close": plain("Cancel"),
-        "blocks": blocks,
-    }
+    return form_modal(PERSONAS_CALLBACK_ID, "draftroom personas", workspace, blocks)
 
 
 def personas_form_of(values: object) -> PersonasForm:
@@ -221,15 +218,7 @@ def approvals_modal(workspace: str) -> dict[str, Any]:
         "Leave it empty to post drafts beside each plan.",
         optional=True,
     )
-    return {
-        "type": "modal",
-        "callback_id": APPROVALS_CALLBACK_ID,
-        "private_metadata": json.dumps({"workspace": workspace}),
-        "title": plain("draftroom approvals"),
-        "submit": plain("Save"),
-        "close": plain("Cancel"),
-        "blocks": [block],
-    }
+    return form_modal(APPROVALS_CALLBACK_ID, "draftroom approvals", workspace, [block])
 
 
 def approval_channel_of(values: object) -> str | None:
