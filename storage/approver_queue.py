@@ -24,29 +24,31 @@ class Awaiting:
     draft: MessageLink | None = None
 
 
-def _in(ids: Sequence[int]) -> str:
+def _in(ids: Sequence[object]) -> str:
     return ",".join("?" * len(ids))
 
 
 async def awaiting_in(conn: Connection, places: Sequence[Place], *, limit: int) -> list[Awaiting]:
-    """The newest drafts awaiting approval in these channels (their plans', or, with a
-    workspace's approval channel, their draft cards'), newest first."""
+    """The newest drafts awaiting approval in these channels (their plans', and those of every
+    workspace whose approval channel is among them), newest first."""
     if not places:
         return []
     values = ",".join("(?, ?)" for _ in places)
-    parts = [part for place in places for part in place]
+    params: list[object] = [part for place in places for part in place]
+    where = f"(p.platform, p.channel_id) IN (VALUES {values})"
+    gathered = await _gathered_in(conn, places)
+    if gathered:  # only then: the plain query is the one every Home tab runs
+        where += f" OR pl.workspace IN ({_in(gathered)})"
+        params += gathered
     rows = await fetchall(
         conn,
         "SELECT p.*, pl.proposer AS proposer, pl.platform AS plan_platform,"
         " r.note AS rev_note, r.author AS rev_author FROM posts p"
         " JOIN plans pl ON pl.id = p.plan_id"
         " JOIN plan_revisions r ON r.plan_id = p.plan_id AND r.rev = p.plan_rev"
-        " WHERE p.status = 'awaiting_approval' AND p.id IN ("
-        f" SELECT id FROM posts WHERE (platform, channel_id) IN (VALUES {values})"
-        " UNION SELECT post_id FROM messages WHERE kind = 'draft'"
-        f" AND (platform, channel_id) IN (VALUES {values}))"
+        f" WHERE p.status = 'awaiting_approval' AND ({where})"
         " ORDER BY p.id DESC LIMIT ?",
-        (*parts, *parts, limit),
+        (*params, limit),
     )
     found = {}
     for row in rows:
@@ -59,6 +61,24 @@ async def awaiting_in(conn: Connection, places: Sequence[Place], *, limit: int) 
         await _approvals(conn, found)
         await _drafts(conn, found)
     return list(found.values())
+
+
+async def _gathered_in(conn: Connection, places: Sequence[Place]) -> list[str]:
+    """The workspaces whose drafts are posted in one of these channels (their approval
+    channel, storage.workspace_settings)."""
+    channels = sorted({channel for _, channel in places})
+    rows = await fetchall(
+        conn,
+        "SELECT workspace, approval_channel FROM workspace_publishing"
+        f" WHERE approval_channel IN ({_in(channels)})",
+        channels,
+    )
+    wanted = set(places)
+    return [
+        str(r["workspace"])
+        for r in rows
+        if (str(r["workspace"]).split(":", 1)[0], str(r["approval_channel"])) in wanted
+    ]
 
 
 async def _steps(conn: Connection, found: dict[int, Awaiting]) -> None:
