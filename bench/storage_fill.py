@@ -122,8 +122,8 @@ def fill(path: Path, posts: int) -> None:
         )
     conn.executemany(
         "INSERT INTO plans (id, persona, pillar, idea, proposer, platform, channel_id,"
-        " current_rev, created_at) VALUES (?1, ?2, ?3, 'idea ' || ?1, 'slack:U0WRITER', ?4, ?5,"
-        " 2, ?6)",
+        " current_rev, created_at, number) VALUES (?1, ?2, ?3, 'idea ' || ?1, 'slack:U0WRITER',"
+        " ?4, ?5, 2, ?6, ?1)",
         plan_rows,
     )
     conn.executemany(
@@ -185,9 +185,14 @@ def _fill_posts(
     conn.executemany(
         "INSERT INTO posts (id, run_id, plan_id, plan_rev, item_index, persona, pillar,"
         " content_format, rev, status, status_changed_at, headline, body, caption, created_at,"
-        " platform, channel_id) VALUES (?1, ?2, ?2, 2, ?3, ?4, ?5, ?6, 1, ?7, ?11, ?8, ?9, ?10,"
-        " ?11, ?12, ?13)",
+        " platform, channel_id, number) VALUES (?1, ?2, ?2, 2, ?3, ?4, ?5, ?6, 1, ?7, ?11, ?8,"
+        " ?9, ?10, ?11, ?12, ?13, ?1)",
         (r[:13] for r in post_rows),
+    )
+    # Numbered as an upgraded file's rows are (number = id): new plans count on past them.
+    conn.executemany(
+        "INSERT INTO workspace_numbers (workspace, kind, last) VALUES ('*', ?, ?)",
+        (("plan", len(plan_rows)), ("post", len(post_rows))),
     )
     conn.executemany(
         "INSERT INTO post_search (rowid, body, caption, plan_text, place) VALUES (?, ?, ?, ?, ?)",

@@ -42,6 +42,7 @@ from storage import backend
 from storage.db import Database
 from storage.gateway_locks import GatewayLocks, gateway_locks
 from storage.postgres_db import PostgresDatabase
+from storage.sealing import Sealer, SealingKeyError
 from storage.unusable import DatabaseUnusableError
 
 DEFAULT_MODELS = {"openai": "gpt-4o-mini", "anthropic": "claude-sonnet-4-5"}
@@ -226,6 +227,16 @@ async def _open_jobs(url: str, settings: Settings) -> JobQueue:
     return jobs
 
 
+def secrets_sealer(settings: Settings) -> Sealer | None:
+    """What seals the credentials a workspace enters (SECRETS_KEY); None when it is not set."""
+    if settings.secrets_key is None:
+        return None
+    try:
+        return Sealer(settings.secrets_key.get_secret_value())
+    except SealingKeyError as exc:
+        raise ConfigError(str(exc)) from None
+
+
 def _room(
     settings: Settings,
     db: Database,
@@ -244,7 +255,8 @@ def _room(
         images, video = media_providers(settings, http)
         providers = Providers(text_provider(settings, http), images, video)
     media = MediaStore(settings.media_dir)
-    destinations = outlets(settings, personas, http)
+    sealer = secrets_sealer(settings)
+    destinations = outlets(settings, personas, http, db=db, sealer=sealer)
     pipeline = Pipeline(
         db,
         providers,
@@ -290,6 +302,7 @@ def _room(
         links=links,
         clock=clock,
         process=process,
+        sealer=sealer,
     )
     workers = settings.concurrent_runs if jobs is None else 0
     lease = settings.process_lease_s

@@ -14,10 +14,13 @@ from bot.settings import Settings
 from pipeline.destinations.base import Destination
 from pipeline.destinations.bluesky import BlueskyDestination
 from pipeline.destinations.mastodon import MastodonDestination
-from pipeline.destinations.outlets import Outlet, Outlets
+from pipeline.destinations.outlets import Outlet, Outlets, OwnOutlets
 from pipeline.destinations.x_twitter import XDestination
 from pipeline.personas import DESTINATION_NEEDS, DestinationSpec, Personas
 from pipeline.publisher import OutboxPublisher, Publisher, WebhookPublisher
+from storage import workspace_destinations
+from storage.db import Database
+from storage.sealing import Sealer
 
 
 def publisher(settings: Settings, http: httpx.AsyncClient) -> Publisher:
@@ -33,9 +36,18 @@ def publisher(settings: Settings, http: httpx.AsyncClient) -> Publisher:
     return OutboxPublisher(settings.outbox_dir)
 
 
-def outlets(settings: Settings, personas: Personas, http: httpx.AsyncClient) -> Outlets:
+def outlets(
+    settings: Settings,
+    personas: Personas,
+    http: httpx.AsyncClient,
+    *,
+    db: Database | None = None,
+    sealer: Sealer | None = None,
+) -> Outlets:
     """Each persona's destinations from the personas file; a persona that names none publishes
-    where the install does (PUBLISH_WEBHOOK_URL, else the outbox)."""
+    where the install does (PUBLISH_WEBHOOK_URL, else the outbox). With a database and
+    SECRETS_KEY's sealer, a workspace's own destinations (entered by its admins) replace the
+    file's for its posts."""
     own = publisher(settings, http)
     default = (Outlet(own.name, own.name, publisher=own),)
     by_persona = {
@@ -43,7 +55,32 @@ def outlets(settings: Settings, personas: Personas, http: httpx.AsyncClient) -> 
         for handle, persona in personas.by_handle.items()
         if (specs := persona.destinations)
     }
-    return Outlets(by_persona, default)
+    entered = None
+    if db is not None and sealer is not None:
+        entered = workspace_outlets(settings, db, sealer, http)
+    return Outlets(by_persona, default, own=entered)
+
+
+def workspace_outlets(
+    settings: Settings, db: Database, sealer: Sealer, http: httpx.AsyncClient
+) -> OwnOutlets:
+    """The outlets a workspace's admins entered for a persona, their credentials opened here
+    (the network clients hold them in memory only)."""
+
+    async def build(workspace: str, persona: str) -> tuple[Outlet, ...]:
+        found = await workspace_destinations.of_workspace(
+            db.reader, sealer, workspace, persona=persona
+        )
+        built = []
+        for d in found:
+            names = {
+                w: f"the {w.replace('_', ' ')} in the workspace's destinations" for w in d.secrets
+            }
+            network = network_of(settings, d.kind, d.options, d.secrets, names, http)
+            built.append(Outlet(d.kind, network.name, network=network))
+        return tuple(built)
+
+    return build
 
 
 def destination_outlet(
@@ -74,19 +111,32 @@ def network(
     _, needed = DESTINATION_NEEDS[spec.kind]
     keys = {what: credential(handle, spec, what) for what in needed}
     settings_of = {what: spec.setting(what) or "" for what in needed}
-    account = spec.options.get("handle")
-    if spec.kind == "bluesky":
+    return network_of(settings, spec.kind, spec.options, keys, settings_of, http)
+
+
+def network_of(
+    settings: Settings,
+    kind: str,
+    options: dict[str, str],
+    keys: dict[str, str],
+    named: dict[str, str],
+    http: httpx.AsyncClient,
+) -> Destination:
+    """The client of one network account: `options` (handle, instance), `keys` its credentials,
+    `named` where each credential came from (what an error tells the user to fix)."""
+    account = options.get("handle")
+    if kind == "bluesky":
         return BlueskyDestination(
-            handle=spec.options["handle"],
+            handle=options["handle"],
             app_password=keys["app_password"],
-            password_setting=settings_of["app_password"],
+            password_setting=named["app_password"],
             service_url=settings.bluesky_service_url,
         )
-    if spec.kind == "mastodon":
+    if kind == "mastodon":
         return MastodonDestination(
-            spec.options["instance"],
+            options["instance"],
             keys["access_token"],
-            token_setting=settings_of["access_token"],
+            token_setting=named["access_token"],
             handle=account,
         )
     return XDestination(
@@ -95,7 +145,7 @@ def network(
         keys["access_token"],
         keys["access_token_secret"],
         api_url=settings.x_api_url,
-        credential_settings=tuple(settings_of[w] for w in needed),
+        credential_settings=tuple(named[w] for w in DESTINATION_NEEDS["x"][1]),
         handle=account,
     )
 

@@ -126,6 +126,13 @@ def visible_places(interaction: Interaction) -> tuple[tuple[str, str], ...]:
 def add_commands(tree: app_commands.CommandTree[Any], room: DraftRoom, run: Run) -> None:
     personas, pillars = room.pickable()
 
+    # A server may have chosen its own personas, and a command's choices are the same in every
+    # server: the personas are suggested as the member types, from their server's.
+    async def persona_suggestions(interaction: Interaction, current: str) -> list[Choice[str]]:
+        handles = await room.workspace_personas(server_of(interaction.guild_id))
+        typed = current.strip().lstrip("@").lower()
+        return name_choices([h for h in handles if typed in h.lower()])
+
     async def plan_suggestions(interaction: Interaction, current: str) -> list[Choice[int]]:
         return await plan_choices(room, current, place_of(interaction))
 
@@ -137,11 +144,11 @@ def add_commands(tree: app_commands.CommandTree[Any], room: DraftRoom, run: Run)
     @app_commands.describe(
         idea="What the posts are about.",
         pillar="The content pillar (planner); the persona's default if left out.",
-        persona="The account the posts are written for; the default persona if left out.",
+        persona="The account the posts are written for; the server's default if left out.",
         special="The batch, e.g. Generate exactly 5 items: 1 with content_format='video' ...",
     )
     @pick_from(pillars, "pillar")
-    @pick_from(personas, "persona")
+    @app_commands.autocomplete(persona=persona_suggestions)
     async def propose(
         interaction: Interaction,
         idea: str,

@@ -29,6 +29,7 @@ from discord import app_commands
 
 from bot import discord_embeds as embeds
 from bot.discord_commands import Interaction, server_of
+from bot.discord_destinations import DestinationCommand
 from bot.discord_port import PLATFORM
 from handlers.ports import WARNING, Card, Reply, Section, UserError
 from handlers.room import DraftRoom
@@ -209,6 +210,7 @@ class SettingsDialog:
         ) -> None:
             await self.set_approval_channel(interaction, channel)
 
+        DestinationCommand(self.room, self.guarded, self._answer, may_change_settings).add_to(group)
         tree.add_command(group)
 
     async def set_approval_channel(

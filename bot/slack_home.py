@@ -64,7 +64,7 @@ def entry_text(entry: Waiting) -> str:
     headline = escape(cut(entry.headline or "(no headline)", HEADLINE_CHARS))
     details = " · ".join(
         (
-            f"post {entry.post_id}",
+            f"post {entry.number}",
             f"@{escape(entry.persona)}",
             escape(entry.content_format),
             f"{entry.age} old",

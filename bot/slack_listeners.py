@@ -18,11 +18,13 @@ from slack_bolt.context.async_context import AsyncBoltContext
 
 from bot.background import Background
 from bot.outcomes import outcome
+from bot.slack_destinations import DESTINATIONS_CALLBACK_ID
 from bot.slack_home import SlackHome
 from bot.slack_port import PLATFORM, Asker, SlackPort, platform_refusal
 from bot.slack_settings import (
     OPEN_ACTION,
     OPEN_APPROVALS_ACTION,
+    OPEN_DESTINATIONS_ACTION,
     OPEN_PERSONAS_ACTION,
     SlackSettings,
     workspace_of,
@@ -193,3 +195,5 @@ def register_listeners(
     app.view(PERSONAS_CALLBACK_ID)(settings.on_submit_personas)
     app.action(OPEN_APPROVALS_ACTION)(settings.on_open_approvals)
     app.view(APPROVALS_CALLBACK_ID)(settings.on_submit_approvals)
+    app.action(OPEN_DESTINATIONS_ACTION)(settings.on_open_destinations)
+    app.view(DESTINATIONS_CALLBACK_ID)(settings.on_submit_destinations)

@@ -24,6 +24,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack_blocks import escape, links_text
+from bot.slack_destinations import destination_form_of, destinations_modal
 from bot.slack_port import PLATFORM
 from bot.slack_settings_forms import (
     approval_channel_of,
@@ -50,6 +51,7 @@ log = logging.getLogger(__name__)
 OPEN_ACTION = "draftroom_settings_open"
 OPEN_PERSONAS_ACTION = "draftroom_personas_open"
 OPEN_APPROVALS_ACTION = "draftroom_approvals_open"
+OPEN_DESTINATIONS_ACTION = "draftroom_destinations_open"
 ADMIN_TTL_S = 60.0
 # users.info's share of a submission's 3 s when no answer is kept; the save needs the rest.
 ADMIN_LOOKUP_S = 1.5
@@ -132,6 +134,7 @@ def settings_blocks(settings: WorkspaceSettings, page: Link | None = None) -> li
             (OPEN_ACTION, "Change settings"),
             (OPEN_PERSONAS_ACTION, "Choose personas"),
             (OPEN_APPROVALS_ACTION, "Approval channel"),
+            (OPEN_DESTINATIONS_ACTION, "Destinations"),
         )
     ]
     blocks.append({"type": "actions", "block_id": "draftroom_settings", "elements": buttons})
@@ -204,6 +207,30 @@ class SlackSettings:
             )
 
         await self._submit(ack, body, view, client, ("approval_channel", save))
+
+    async def on_open_destinations(
+        self, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        async def view(workspace: str) -> dict[str, Any]:
+            return destinations_modal(workspace, await self.room.workspace_personas(workspace))
+
+        await self._open(ack, body, client, view)
+
+    async def on_submit_destinations(
+        self, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        async def save(workspace: str, user: str, admin: bool, values: object) -> None:
+            form, remove = destination_form_of(values)
+            if remove:
+                await self.room.remove_workspace_destination(
+                    workspace, admin=admin, persona=form.persona, network=form.network
+                )
+                return
+            await self.room.save_workspace_destination(
+                workspace, PLATFORM, user, admin=admin, form=form
+            )
+
+        await self._submit(ack, body, view, client, ("persona", save))
 
     async def on_submit(
         self, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient

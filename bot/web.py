@@ -121,7 +121,7 @@ class Site:
         return self.html(
             "post.html",
             page=page,
-            title=page.headline or f"post {page.post_id}",
+            title=page.headline or f"post {page.number}",
             nav=self._nav(grant),
             run_url=self._if(grant, "run", page.run_id, plan_id=page.plan_id),
             plan_url=self._if(grant, "plan", page.plan_id),
@@ -185,7 +185,7 @@ class Site:
         return self.html(
             "plan.html",
             page=page,
-            title=f"plan {page.plan_id}",
+            title=f"plan {page.number}",
             nav=self._nav(grant),
             run_url=lambda run_id: self.pages.url(grant, f"/runs/{run_id}"),
         )

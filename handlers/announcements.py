@@ -19,13 +19,13 @@ log = logging.getLogger(__name__)
 ANNOUNCE = "published:"
 
 
-def published_text(post_id: int, rev: int, found: list[Target]) -> str:
+def published_text(number: int, rev: int, found: list[Target]) -> str:
     live = [t for t in found if t.state == "published"]
     if len(found) == 1:
         target = found[0]
-        return f"post {post_id} is published ({target.destination}: {target.url}), revision {rev}."
+        return f"post {number} is published ({target.destination}: {target.url}), revision {rev}."
     places = ", ".join(f"{t.name} ({t.url})" for t in live)
-    text = f"post {post_id} is published, revision {rev}: {places}"
+    text = f"post {number} is published, revision {rev}: {places}"
     missed = [t for t in found if t.state != "published"]
     if missed:
         text += "; not on " + ", ".join(f"{t.name} ({t.last_error})" for t in missed)
@@ -46,11 +46,12 @@ async def send_announcements(deps: Deps) -> None:
         rev = done.rev or post.rev
         found = await targets.targets_of(deps.db.reader, post_id, rev)
         if found:
-            text = published_text(post_id, rev, found)
+            text = published_text(post.number, rev, found)
         else:  # published before destinations had rows of their own
-            text = f"post {post_id} is published ({done.target}: {done.location}), revision {rev}."
-        card = Card(title=text, sections=(Section(None, f"/post {post_id} shows its card."),))
-        card = await linked(deps.links, card, link.place, [("post", post_id)])
+            where = f"{done.target}: {done.location}"
+            text = f"post {post.number} is published ({where}), revision {rev}."
+        card = Card(title=text, sections=(Section(None, f"/post {post.number} shows its card."),))
+        card = await linked(deps.links, card, link.place, [("post", post_id, post.number)])
         notice = message_link("notice", link.platform, link.channel_id, now=deps.clock())
         posted = await deps.posting.post_once(key, notice, card, thread_id=link.message_id)
         if posted is not None:
@@ -62,10 +63,11 @@ async def send_announcements(deps: Deps) -> None:
 async def say_in_thread(deps: Deps, post_id: int, text: str) -> None:
     """Say it in the draft's thread, and log the turn as a reference to the post."""
     link = await chat.latest_message(deps.db.reader, kind="draft", post_id=post_id)
-    if link is None or link.platform not in deps.ports:
+    post = await posts.get_post(deps.db.reader, post_id)
+    if link is None or post is None or link.platform not in deps.ports:
         return
-    card = Card(title=text, sections=(Section(None, f"/post {post_id} shows its card."),))
-    card = await linked(deps.links, card, link.place, [("post", post_id)])
+    card = Card(title=text, sections=(Section(None, f"/post {post.number} shows its card."),))
+    card = await linked(deps.links, card, link.place, [("post", post_id, post.number)])
     try:
         ref = await deps.port(link.platform).send(link.channel_id, card, thread_id=link.message_id)
     except Exception as exc:

@@ -93,7 +93,7 @@ async def _on_plan_card(deps: Deps, event: ReactionEvent, plan_id: int) -> None:
     if plan is None or not (await rules_for(deps, plan.workspace)).roles.is_approver(event.who):
         return
     inv = Invocation(event.platform, event.channel_id, event.user_id, workspace=plan.workspace)
-    await start_run(deps, inv, RunPlan(plan_id), from_reaction=True)
+    await start_run(deps, inv, RunPlan(plan.number), from_reaction=True)
 
 
 async def _counts(deps: Deps, event: ReactionEvent, post: Post, plan: Plan) -> str | None:
@@ -181,7 +181,7 @@ async def _explain_once(deps: Deps, event: ReactionEvent, post: Post, why: str) 
         )
     if not first or event.platform not in deps.ports:
         return
-    text = f"Your {event.emoji or event.action} on post {post.id} does not count: {why}."
+    text = f"Your {event.emoji or event.action} on post {post.number} does not count: {why}."
     try:
         await deps.port(event.platform).notify(
             event.channel_id, event.user_id, text, thread_id=event.message_id

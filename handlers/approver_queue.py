@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from handlers import cards
-from handlers.card_links import linked
+from handlers.card_links import Wanted, linked
 from handlers.commands import ShowQueue
 from handlers.deps import Deps
 from handlers.people import qualified
@@ -24,6 +24,7 @@ SHOWN = 20
 @dataclass(frozen=True)
 class Waiting:
     post_id: int
+    number: int  # as people in its workspace call it
     headline: str
     persona: str
     content_format: str
@@ -35,7 +36,7 @@ class Waiting:
     @property
     def line(self) -> str:
         return (
-            f"post {self.post_id} · @{self.persona} · {self.content_format} · "
+            f"post {self.number} · @{self.persona} · {self.content_format} · "
             f"{self.headline or '(no headline)'} · {self.age} old · {self.cost}"
         )
 
@@ -84,10 +85,11 @@ async def _waiting(deps: Deps, entry: Awaiting, with_links: bool) -> Waiting:
     page = None
     if with_links:
         page = await deps.links.link(
-            "post", post.id, post.place, label=f"post {post.id}'s page", made_by="draftroom"
+            "post", post.id, post.place, label=f"post {post.number}'s page", made_by="draftroom"
         )
     return Waiting(
         post_id=post.id,
+        number=post.number,
         headline=post.headline,
         persona=post.persona,
         content_format=post.content_format,
@@ -118,5 +120,6 @@ async def show_queue(deps: Deps, inv: Invocation, cmd: ShowQueue) -> Reply:
     places = cmd.places or [inv.place]
     queue = await queue_for(deps, inv.who, places, workspace=inv.workspace, with_links=False)
     card = queue_card(queue)
-    wanted = [("post", w.post_id) for w in (*queue.to_approve, *queue.yours)][:10]
+    waiting = (*queue.to_approve, *queue.yours)[:10]
+    wanted: list[Wanted] = [("post", w.post_id, w.number) for w in waiting]
     return Reply(await linked(deps.links, card, inv.place, wanted, made_by=inv.who))

@@ -13,22 +13,27 @@ from storage.models import Place
 BOT = "draftroom"
 
 
-def label(kind: str, target: int | None) -> str:
-    return "the library" if kind == "library" else f"{kind} {target}'s page"
+# What a card links to: (kind, its key, its number as the channel knows it), like
+# ("post", 417, 3); the library has neither.
+Wanted = tuple[str, int | None, int | None]
+
+
+def label(kind: str, number: int | None) -> str:
+    return "the library" if kind == "library" else f"{kind} {number}'s page"
 
 
 async def linked(
     links: ShareLinks,
     card: Card,
     place: Place,
-    wanted: Iterable[tuple[str, int | None]],
+    wanted: Iterable[Wanted],
     *,
     made_by: str = BOT,
 ) -> Card:
     """The card with a link to each (kind, target)'s page; unchanged when links are off."""
     found: list[Link] = []
-    for kind, target in wanted:
-        link = await links.link(kind, target, place, label=label(kind, target), made_by=made_by)
+    for kind, target, number in wanted:
+        link = await links.link(kind, target, place, label=label(kind, number), made_by=made_by)
         if link is not None:
             found.append(link)
     return dataclasses.replace(card, links=(*card.links, *found)) if found else card

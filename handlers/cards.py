@@ -128,10 +128,10 @@ def post_card(
     sections.append(Section("Pipeline", pipeline))
     references = "\n".join(reference_line(r) for r in refs) or NO_REFERENCES
     sections.append(Section("Chat References", references))
-    title = f"@{post.persona} · post {post.id}"
+    title = f"@{post.persona} · post {post.number}"
     if post.headline:
         title += f" · {post.headline}"
-    return Card(title=title, sections=tuple(sections), more=f"/post {post.id}")
+    return Card(title=title, sections=tuple(sections), more=f"/post {post.number}")
 
 
 def destination_state(target: Target) -> str:
@@ -153,11 +153,11 @@ def destination_lines(found: Sequence[Target]) -> str:
     return "\n".join(lines)
 
 
-def planning_card(plan_id: int, persona: str, pillar: str, idea: str) -> Card:
+def planning_card(plan_number: int, persona: str, pillar: str, idea: str) -> Card:
     """The plan card's place while the planner writes it: the same title (Discord names the
     card's thread after it), the idea, and a word that the plan is coming."""
     return Card(
-        title=f"plan {plan_id} · @{persona} · {pillar}",
+        title=f"plan {plan_number} · @{persona} · {pillar}",
         sections=(Section("Idea", idea), Section(None, "Planning…")),
         opens_thread=True,
     )
@@ -166,15 +166,15 @@ def planning_card(plan_id: int, persona: str, pillar: str, idea: str) -> Card:
 def plan_card(plan: Plan, revision: PlanRevision, spec_description: str) -> Card:
     rev = f" (revision {revision.rev})" if revision.rev > 1 else ""
     return Card(
-        title=f"plan {plan.id}{rev} · @{plan.persona} · {plan.pillar}",
+        title=f"plan {plan.number}{rev} · @{plan.persona} · {plan.pillar}",
         sections=(
             Section("Idea", plan.idea),
             Section("Plan (drafter input)", f"{revision.angle}\n\n{revision.rationale}"),
             Section("Batch", f"{spec_description}\nspecial_message: {revision.special_message}"),
         ),
         footer=(
-            f"✅ or /run {plan.id} runs it · reply in this thread or /refine {plan.id} <note> "
-            "to revise it"
+            f"✅ or /run {plan.number} runs it · reply in this thread or "
+            f"/refine {plan.number} <note> to revise it"
         ),
         opens_thread=True,
     )
@@ -198,29 +198,29 @@ def draft_card(
     if post.video_script:
         sections.append(Section("Video script", post.video_script))
     actions = "🔁 regenerate" if expired else "✅ approve · ❌ reject · 🔁 regenerate"
-    title = f"post {post.id} · @{post.persona} · {post.content_format} · draft {post.rev}"
+    title = f"post {post.number} · @{post.persona} · {post.content_format} · draft {post.rev}"
     return Card(
         title=title + (" · expired" if expired else ""),
         sections=tuple(sections),
-        footer=f"{actions} · reply in this thread to revise · /post {post.id}",
+        footer=f"{actions} · reply in this thread to revise · /post {post.number}",
         images=tuple(images),
-        more=f"/post {post.id}",
+        more=f"/post {post.number}",
         opens_thread=True,
     )
 
 
 def failed_item_card(post: Post) -> Card:
     return Card(
-        title=f"post {post.id} · @{post.persona} · {post.content_format} · failed",
+        title=f"post {post.number} · @{post.persona} · {post.content_format} · failed",
         sections=(Section(None, post.error or "a step failed"),),
-        footer=f"🔁 retries it · /post {post.id} shows every step",
+        footer=f"🔁 retries it · /post {post.number} shows every step",
         opens_thread=True,
     )
 
 
 def progress_card(
     run_id: int,
-    plan_id: int,
+    plan_number: int,
     items: Sequence[tuple[Post, Sequence[Step]]],
     *,
     run_status: str,
@@ -231,7 +231,9 @@ def progress_card(
     lines = []
     for post, steps in items:
         marks = " · ".join(f"{STEP_TITLES.get(s.name, s.name)} {_mark(s.status)}" for s in steps)
-        lines.append(f"post {post.id} {post.content_format}: {status_words(post.status)} — {marks}")
+        lines.append(
+            f"post {post.number} {post.content_format}: {status_words(post.status)} — {marks}"
+        )
         if unposted and post.id in unposted:
             lines.append(f"  draft not posted yet ({unposted[post.id]}); retrying")
     ready = sum(1 for post, _ in items if post.status not in ("drafting",))
@@ -241,7 +243,7 @@ def progress_card(
         body = "\n".join(lines)
     if error:
         body = f"{body}\nRun failed: {error}".strip()
-    title = f"run {run_id} · plan {plan_id} · {run_status}"
+    title = f"run {run_id} · plan {plan_number} · {run_status}"
     if items:
         title += f" · {ready}/{len(items)} items finished"
     return Card(title=title, sections=(Section(None, body or "…"),))
@@ -257,7 +259,7 @@ def posts_list(rows: Sequence[tuple[Post, float]], *, now: float) -> Card:
     if not rows:
         return Card("No posts match.")
     lines = [
-        f"post {p.id} · @{p.persona} · {p.content_format} · {status_words(p.status)} · "
+        f"post {p.number} · @{p.persona} · {p.content_format} · {status_words(p.status)} · "
         f"{money(cost)} · {age(now - p.created_at)} ago"
         for p, cost in rows
     ]

@@ -35,18 +35,18 @@ class Propose:
 
 @dataclass(frozen=True)
 class Refine:
-    plan_id: int
+    plan_number: int  # as people in the workspace call it (not the row's id)
     note: str
 
 
 @dataclass(frozen=True)
 class RunPlan:
-    plan_id: int
+    plan_number: int  # as people in the workspace call it (not the row's id)
 
 
 @dataclass(frozen=True)
 class ShowPost:
-    post_id: int
+    post_number: int  # as people in the workspace call it (not the row's id)
 
 
 @dataclass(frozen=True)
@@ -62,13 +62,13 @@ class ListScheduled:
 
 @dataclass(frozen=True)
 class Schedule:
-    post_id: int
+    post_number: int  # as people in the workspace call it (not the row's id)
     when: str  # as typed: `next`, HH:MM, YYYY-MM-DD HH:MM or ISO (handlers/schedule_times.py)
 
 
 @dataclass(frozen=True)
 class Unschedule:
-    post_id: int
+    post_number: int  # as people in the workspace call it (not the row's id)
 
 
 @dataclass(frozen=True)
@@ -249,11 +249,13 @@ def checked(cmd: Command, *, max_chars: int) -> Command:
         )
         return Propose(idea, pillar, persona, special)
     if isinstance(cmd, Refine):
-        return Refine(_id(cmd.plan_id, "plan"), _required(cmd.note, "note", "refine", max_chars))
+        return Refine(
+            _id(cmd.plan_number, "plan"), _required(cmd.note, "note", "refine", max_chars)
+        )
     if isinstance(cmd, RunPlan):
-        return RunPlan(_id(cmd.plan_id, "plan"))
+        return RunPlan(_id(cmd.plan_number, "plan"))
     if isinstance(cmd, ShowPost):
-        return ShowPost(_id(cmd.post_id, "post"))
+        return ShowPost(_id(cmd.post_number, "post"))
     if isinstance(cmd, ListPosts):
         status, persona = (_optional(v, "posts", max_chars) for v in (cmd.status, cmd.persona))
         if status == SCHEDULED:
@@ -261,9 +263,9 @@ def checked(cmd: Command, *, max_chars: int) -> Command:
         return ListPosts(_known_status(status), persona)
     if isinstance(cmd, Schedule):
         when = _required(cmd.when, "time", "schedule", max_chars)
-        return Schedule(_id(cmd.post_id, "post"), when)
+        return Schedule(_id(cmd.post_number, "post"), when)
     if isinstance(cmd, Unschedule):
-        return Unschedule(_id(cmd.post_id, "post"))
+        return Unschedule(_id(cmd.post_number, "post"))
     if isinstance(cmd, Costs):
         return _parse_costs(str(cmd.days))
     if isinstance(cmd, Ask):

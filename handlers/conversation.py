@@ -44,10 +44,12 @@ async def handle_thread_message(deps: Deps, message: ThreadMessage) -> bool:
         )
     if link.kind == "plan_card" and link.plan_id is not None:
         plan = await plans.get_plan(deps.db.reader, link.plan_id)
-        if plan is not None and not await permissions.may_change(deps, inv.who, plan):
+        if plan is None:
+            return True
+        if not await permissions.may_change(deps, inv.who, plan):
             await _tell(deps, inv, permissions.change_refusal(plan))
             return True
-        await refine(deps, inv, Refine(link.plan_id, text))
+        await refine(deps, inv, Refine(plan.number, text))
     elif link.post_id is not None:
         await _revise_draft(deps, inv, link.post_id, text)
     return True
@@ -70,7 +72,7 @@ async def _revise_draft(deps: Deps, inv: Invocation, post_id: int, note: str) ->
         rev = await new_item_revision(deps, conn, fresh, note=note, author=inv.who)
     await log_user_turn(deps, inv, note)
     card = Card(
-        title=f"Revising post {post.id} (draft {rev}) with your note.",
+        title=f"Revising post {post.number} (draft {rev}) with your note.",
         sections=(
             Section(None, "The new draft is posted when it is ready; earlier ✅ no longer count."),
         ),
@@ -94,7 +96,7 @@ def _not_revisable(post: Post) -> str:
         "approved": f"is approved (revision {post.rev}) and goes out exactly as approved",
         "publishing": f"is being published as approved (revision {post.rev})",
     }.get(post.status, f"is {post.status.replace('_', ' ')}")
-    return f"post {post.id} {why}; a reply cannot revise it now."
+    return f"post {post.number} {why}; a reply cannot revise it now."
 
 
 async def _tell(deps: Deps, inv: Invocation, text: str) -> None:

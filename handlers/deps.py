@@ -23,6 +23,7 @@ from pipeline.personas import Personas
 from pipeline.queue import RunQueue
 from pipeline.runner import Pipeline
 from storage.db import Database
+from storage.sealing import Sealer
 
 # `/help setup`: the doctor's findings that are not ok, one line each (bot/doctor.py).
 SetupReport = Callable[[], Awaitable[list[str]]]
@@ -55,6 +56,8 @@ class Deps:
     setup_report: SetupReport | None = None
     # This process, as the owner of what it works on (storage/processes.py).
     process: str = "local"
+    # Seals the destination credentials a workspace enters (SECRETS_KEY); None: none can be.
+    sealer: Sealer | None = None
 
     def port(self, platform: str) -> ChatPort:
         return self.ports.get(platform)

@@ -30,7 +30,7 @@ async def deliver_item(deps: Deps, post: Post) -> None:
         fitted = await variants.variants_of(deps.db.reader, post.id, post.rev)
         card = cards.draft_card(post, await images_of(deps, post), variants=fitted)
         reactions = DRAFT_REACTIONS
-    card = await linked(deps.links, card, post.place, [("post", post.id)])
+    card = await linked(deps.links, card, post.place, [("post", post.id, post.number)])
     plan = await plans.get_plan(deps.db.reader, post.plan_id)
     channel = await drafts_channel(deps, plan.workspace if plan else None, post.channel_id)
     link = message_link(

@@ -48,7 +48,7 @@ async def _say_so_on_card(deps: Deps, post_id: int, rev: int) -> None:
             return  # its platform is not connected now: a later sweep edits it
         note = expired_note(deps.rules.approval_expiry_hours)
         card = cards.draft_card(post, await images_of(deps, post), expired=note)
-        card = await linked(deps.links, card, post.place, [("post", post.id)])
+        card = await linked(deps.links, card, post.place, [("post", post.id, post.number)])
         ref = MessageRef(link.platform, link.channel_id, link.message_id)
         try:
             await deps.port(link.platform).edit(ref, card)

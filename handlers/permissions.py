@@ -44,7 +44,7 @@ async def may_change(deps: Deps, who: str, plan: Plan) -> bool:
 
 def change_refusal(plan: Plan) -> str:
     return (
-        f"only plan {plan.id}'s proposer, the approvers and the editors can change it or spend "
+        f"only plan {plan.number}'s proposer, the approvers and the editors can change it or spend "
         "on it; nothing was changed."
     )
 

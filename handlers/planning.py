@@ -60,7 +60,7 @@ async def propose(deps: Deps, inv: Invocation, cmd: Propose) -> Reply | None:
             deps,
             step_id,
             deps.pipeline.text_call(request, reservation=claim),
-            f"plan {plan_id} could not be written",
+            f"plan {plan.number} could not be written",
             reservation=claim,
         )
     except UserError as exc:
@@ -79,7 +79,10 @@ async def propose(deps: Deps, inv: Invocation, cmd: Propose) -> Reply | None:
         created_at=deps.clock(),
     )
     card = await linked(
-        deps.links, cards.plan_card(plan, revision, spec.describe()), inv.place, [("plan", plan_id)]
+        deps.links,
+        cards.plan_card(plan, revision, spec.describe()),
+        inv.place,
+        [("plan", plan_id, plan.number)],
     )
     refs = [(closest.post.id, "closest")] if closest else []
     async with deps.db.transaction() as conn:  # the outcome, in one write
@@ -95,7 +98,7 @@ async def _take_card_place(deps: Deps, inv: Invocation, plan: Plan) -> MessageRe
     channel it is not in) the plan is taken back and the platform's refusal reaches the user.
     The placeholder is linked at once, so a ✅ or a reply on it while the plan is written is
     answered ("still being written") rather than lost."""
-    placeholder = cards.planning_card(plan.id, plan.persona, plan.pillar, plan.idea)
+    placeholder = cards.planning_card(plan.number, plan.persona, plan.pillar, plan.idea)
     try:
         ref = await deps.port(inv.platform).send(inv.channel_id, placeholder)
     except BaseException:
@@ -109,34 +112,34 @@ async def _take_card_place(deps: Deps, inv: Invocation, plan: Plan) -> MessageRe
     return ref
 
 
-async def load_plan(deps: Deps, inv: Invocation, plan_id: int) -> tuple[Plan, PlanRevision]:
-    """The plan as this channel may see it: a plan proposed elsewhere reads as no plan at all,
+async def load_plan(deps: Deps, inv: Invocation, number: int) -> tuple[Plan, PlanRevision]:
+    """The plan this channel calls `number`: a plan proposed elsewhere reads as no plan at all,
     so a refusal never tells that it exists in another (perhaps private) channel."""
-    plan = await plans.plan_in(deps.db.reader, plan_id, inv.place)
+    plan = await plans.plan_numbered(deps.db.reader, number, inv.place)
     revision = None
     if plan is not None and plan.current_rev == 0:
-        if await plans.refinement_in_flight(deps.db.reader, plan_id):
-            raise UserError(f"plan {plan_id} is still being written; try again in a moment.")
-        raise UserError(f"plan {plan_id} could not be written; propose it again.")
+        if await plans.refinement_in_flight(deps.db.reader, plan.id):
+            raise UserError(f"plan {number} is still being written; try again in a moment.")
+        raise UserError(f"plan {number} could not be written; propose it again.")
     if plan is not None:
-        revision = await plans.get_revision(deps.db.reader, plan_id, plan.current_rev)
+        revision = await plans.get_revision(deps.db.reader, plan.id, plan.current_rev)
     if plan is None or revision is None:
-        newest = await plans.recent_plan_ids(deps.db.reader, 1, place=inv.place)
+        newest = await plans.recent_plan_numbers(deps.db.reader, 1, place=inv.place)
         hint = f" The newest here is plan {newest[0]}." if newest else " Start one with /propose."
-        raise UserError(f"there is no plan {plan_id} here.{hint}")
+        raise UserError(f"there is no plan {number} here.{hint}")
     return plan, revision
 
 
-async def changeable_plan(deps: Deps, inv: Invocation, plan_id: int) -> tuple[Plan, PlanRevision]:
+async def changeable_plan(deps: Deps, inv: Invocation, number: int) -> tuple[Plan, PlanRevision]:
     """The plan, if this person may change it and spend on it; else a refusal saying who may."""
-    plan, revision = await load_plan(deps, inv, plan_id)
+    plan, revision = await load_plan(deps, inv, number)
     if not await permissions.may_change(deps, inv.who, plan):
         raise UserError(permissions.change_refusal(plan))
     return plan, revision
 
 
 async def refine(deps: Deps, inv: Invocation, cmd: Refine) -> Reply | None:
-    plan, current = await changeable_plan(deps, inv, cmd.plan_id)
+    plan, current = await changeable_plan(deps, inv, cmd.plan_number)
     persona = deps.personas.persona(plan.persona)
     note, special = cmd.note, current.special_message
     spec = ItemSpec.from_json(current.spec_json)
@@ -152,10 +155,12 @@ async def refine(deps: Deps, inv: Invocation, cmd: Refine) -> Reply | None:
         # Checked with the step's insert, so two refinements at once cannot both take `rev`.
         fresh = await plans.get_plan(conn, plan.id)
         if fresh is None or fresh.current_rev != current.rev:
-            raise UserError(f"plan {plan.id} was just revised; read the new revision, then refine.")
+            raise UserError(
+                f"plan {plan.number} was just revised; read the new revision, then refine."
+            )
         if await plans.refinement_in_flight(conn, plan.id):
             raise UserError(
-                f"plan {plan.id} is being revised right now; try again when it is done."
+                f"plan {plan.number} is being revised right now; try again when it is done."
             )
         step_id = await steps.add_step(conn, name="plan", position=0, plan_id=plan.id, plan_rev=rev)
         claim = await deps.pipeline.budget.reserve_call(conn, estimate, step_id=step_id)
@@ -164,7 +169,7 @@ async def refine(deps: Deps, inv: Invocation, cmd: Refine) -> Reply | None:
         deps,
         step_id,
         deps.pipeline.text_call(request, reservation=claim),
-        f"plan {plan.id} could not be revised",
+        f"plan {plan.number} could not be revised",
         reservation=claim,
     )
     revision = PlanRevision(
@@ -186,12 +191,12 @@ async def refine(deps: Deps, inv: Invocation, cmd: Refine) -> Reply | None:
     if special != current.special_message:
         changes.append(f"batch is now {spec.describe()}")
     answer = Card(
-        title=f"plan {plan.id} · revision {rev}",
+        title=f"plan {plan.number} · revision {rev}",
         sections=(
             Section("What changed", "; ".join(changes)),
             Section("Plan (drafter input)", revision.text),
         ),
-        footer=f"/run {plan.id} runs revision {rev}",
+        footer=f"/run {plan.number} runs revision {rev}",
     )
     # The answer goes in the plan card's thread (a plan lives in one channel, so the card is
     # where the command was given), and the card shows the new revision.
@@ -207,7 +212,7 @@ async def refine(deps: Deps, inv: Invocation, cmd: Refine) -> Reply | None:
             deps.links,
             cards.plan_card(plan, revision, spec.describe()),
             plan.place,
-            [("plan", plan.id)],
+            [("plan", plan.id, plan.number)],
         )
         await deps.port(card.platform).edit(ref, shown)
     return None
@@ -216,14 +221,14 @@ async def refine(deps: Deps, inv: Invocation, cmd: Refine) -> Reply | None:
 async def start_run(
     deps: Deps, inv: Invocation, cmd: RunPlan, *, from_reaction: bool = False
 ) -> Reply | None:
-    plan, revision = await changeable_plan(deps, inv, cmd.plan_id)
-    estimate = await deps.pipeline.estimate_run(plan.persona, revision)
+    plan, revision = await changeable_plan(deps, inv, cmd.plan_number)
+    estimate = await deps.pipeline.estimate_run(plan.persona, revision, plan.workspace)
     async with deps.db.transaction() as conn:
         active = await plans.active_run_for_plan(conn, plan.id)
         if active is not None:
             if from_reaction:
                 return None
-            raise UserError(f"plan {plan.id} is already running as run {active.id}.")
+            raise UserError(f"plan {plan.number} is already running as run {active.id}.")
         if from_reaction and await plans.revision_has_run(conn, plan.id, revision.rev):
             return None  # a repeated ✅ must not start the same revision twice
         await deps.pipeline.budget.check_run(conn, estimate, workspace=plan.workspace)

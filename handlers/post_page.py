@@ -101,6 +101,8 @@ class PostPage:
     revisions: tuple[Revision, ...]
     run_id: int
     plan_id: int
+    number: int  # as people in its workspace call it (`post_id` is its key, in URLs)
+    plan_number: int
     # (name, state as shown, the live post's URL, the last error), one per destination
     destinations: tuple[tuple[str, str, str | None, str | None], ...] = ()
     # ("For X", its text), one per network the caption was rewritten for
@@ -114,7 +116,7 @@ def content_type(name: str) -> str:
 async def visible_post(deps: Deps, grant: Grant, post_id: int) -> Post:
     post = await posts.post_in(deps.db.reader, post_id, grant.place)
     if post is None or not grant.opens("post", post.id, plan_id=post.plan_id, run_id=post.run_id):
-        raise PageNotFoundError(f"There is no post {post_id} here.")
+        raise PageNotFoundError("There is no such post here.")
     return post
 
 
@@ -150,6 +152,8 @@ async def post_page(deps: Deps, grant: Grant, post_id: int, media_url: MediaUrl)
         revisions=tuple(_revisions(await posts.revisions_of(reader, post.id))),
         run_id=post.run_id,
         plan_id=post.plan_id,
+        number=post.number,
+        plan_number=plan.number,
         destinations=tuple(
             (t.name, cards.destination_state(t), t.url, t.last_error)
             for t in await publication_targets.targets_of(reader, post.id, post.rev)
@@ -169,7 +173,7 @@ async def media_file(deps: Deps, grant: Grant, post_id: int, name: str) -> Path:
     folder = deps.media.folder.resolve()
     path = (folder / name).resolve()
     if name not in names or path.parent != folder or not path.is_file():
-        raise PageNotFoundError(f"Post {post_id} has no file {name[:80]!r}.")
+        raise PageNotFoundError(f"Post {post.number} has no file {name[:80]!r}.")
     return path
 
 

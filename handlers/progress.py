@@ -40,15 +40,18 @@ class Progress:
             (post, await steps.steps_of_post(reader, post.id, post.rev))
             for post in await posts.posts_of_run(reader, run_id)
         ]
+        plan = await plans.get_plan(reader, run.plan_id)
         card = cards.progress_card(
             run.id,
-            run.plan_id,
+            plan.number if plan else run.plan_id,
             items,
             run_status=run.status,
             error=run.error,
             unposted=await chat.failed_drafts(reader, run_id),
         )
-        return await linked(self.links, card, (run.platform, run.channel_id), [("run", run.id)])
+        return await linked(
+            self.links, card, (run.platform, run.channel_id), [("run", run.id, run.id)]
+        )
 
     async def start(self, run_id: int, platform: str, channel_id: str) -> bool:
         """Post the run's progress message; False when it could not be posted."""

@@ -25,7 +25,7 @@ from handlers.outgoing import bundle_of, outgoing_of
 from pipeline.destinations.base import DestinationError
 from pipeline.destinations.outlets import Outlet
 from pipeline.publisher import PublishError
-from storage import chat, posts, publications
+from storage import chat, plans, posts, publications
 from storage import publication_targets as targets
 from storage.models import Post
 from storage.publication_targets import Target
@@ -49,14 +49,19 @@ async def publish_soon(deps: Deps, post_id: int) -> None:
 async def publish_post(deps: Deps, post_id: int) -> None:
     """Publish an approved post, or go on publishing one whose destinations are not all settled.
     Safe to call again or at the same time: each destination is claimed by one caller only."""
-    outlets: tuple[Outlet, ...] = ()
+    found = await posts.get_post(deps.db.reader, post_id)
+    plan = await plans.get_plan(deps.db.reader, found.plan_id) if found else None
+    if found is None or plan is None:
+        return
+    # Where the post's workspace publishes the persona (read before the write: it may read
+    # the workspace's own destinations).
+    outlets = await deps.outlets.of_workspace(found.persona, plan.workspace)
     async with deps.db.transaction() as conn:
         post = await posts.claim_for_publishing(conn, post_id, now=deps.clock())
         if post is None:
             post = await posts.get_post(conn, post_id)
             if post is None or post.status != "publishing":
                 return
-        outlets = deps.outlets.of(post.persona)
         planned = [(o.kind, o.name, o.key(post.id, post.rev)) for o in outlets]
         await targets.plan_targets(conn, post.id, post.rev, planned, now=deps.clock())
         summary = ", ".join(o.kind for o in outlets)
@@ -141,7 +146,7 @@ async def _failed(
         where = "" if alone else f" to {outlet.name}"
         after = " It will be tried again." if again else ""
         await say_in_thread(
-            deps, post.id, f"post {post.id} was not published{where}: {error}.{after}"
+            deps, post.id, f"post {post.number} was not published{where}: {error}.{after}"
         )
 
 

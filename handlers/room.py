@@ -22,6 +22,7 @@ from handlers import (
     planning,
     scheduling,
     sharing,
+    workspace_destinations,
     workspace_publishing,
     workspace_settings,
 )
@@ -47,6 +48,7 @@ from handlers.process_lease import ProcessLease
 from handlers.publishing import publish_post, publish_soon, send_announcements
 from handlers.refusals import refusals_as_user_errors
 from handlers.setup_help import setup_help
+from handlers.workspace_destinations import DestinationForm
 from handlers.workspace_publishing import PersonasForm
 from handlers.workspace_settings import SettingsForm, WorkspaceSettings
 from pipeline.queue import Workers
@@ -267,6 +269,33 @@ class DraftRoom:
         return await workspace_publishing.save_approval_channel(
             self.deps, workspace, who, admin=admin, channel=channel
         )
+
+    async def save_workspace_destination(
+        self, workspace: str, platform: str, user_id: str, *, admin: bool, form: DestinationForm
+    ) -> list[str]:
+        """An admin's destination for one of the workspace's personas, checked and stored
+        sealed; the workspace's destinations after. Refused as `save_workspace_settings` is."""
+        who = qualified_id(platform, user_id)
+        return await workspace_destinations.save_destination(
+            self.deps, workspace, who, admin=admin, form=form
+        )
+
+    async def remove_workspace_destination(
+        self, workspace: str, *, admin: bool, persona: str, network: str
+    ) -> list[str]:
+        return await workspace_destinations.remove_destination(
+            self.deps, workspace, admin=admin, persona=persona, network=network
+        )
+
+    async def workspace_destination_lines(self, workspace: str) -> list[str]:
+        """The destinations the workspace entered, one line each, never a credential."""
+        return await workspace_destinations.destination_lines(self.deps, workspace)
+
+    async def workspace_personas(self, workspace: str | None) -> tuple[str, ...]:
+        """The handles a workspace may propose for, its default first (every persona of the
+        install where it chose none)."""
+        handles, _ = await workspace_settings.personas_in_force(self.deps, workspace)
+        return handles
 
     def persona_choices(self) -> list[tuple[str, str]]:
         """Every persona of the install as (handle, display name), the file's order."""

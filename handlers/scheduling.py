@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from handlers import permissions
 from handlers.commands import ListScheduled, Schedule, Unschedule
 from handlers.deps import Deps
+from handlers.numbered import numbered_post
 from handlers.ports import Card, Invocation, Reply, Section, UserError
 from handlers.publishing import publish_soon
 from handlers.schedule_times import lead_s, next_free_slot, read_when, shown
@@ -45,17 +46,13 @@ async def free_slot(deps: Deps, conn: Connection, post: Post, *, after: float) -
     return next_free_slot(persona_of(deps, post.persona), taken, after=after)
 
 
-async def _changeable_post(deps: Deps, inv: Invocation, post_id: int) -> Post:
+async def _changeable_post(deps: Deps, inv: Invocation, number: int) -> Post:
     """The post if it lives here and this person may change it; else a refusal saying why."""
-    post = await posts.post_in(deps.db.reader, post_id, inv.place)
-    if post is None:
-        newest = await posts.recent_post_ids(deps.db.reader, 1, place=inv.place)
-        hint = f" The newest here is post {newest[0]}." if newest else " No posts here yet."
-        raise UserError(f"there is no post {post_id} here.{hint}")
+    post = await numbered_post(deps, number, inv.place)
     plan = await plans.get_plan(deps.db.reader, post.plan_id)
     if plan is None or not await permissions.may_change(deps, inv.who, plan):
         raise UserError(
-            f"only the proposer of post {post.id}'s plan, the approvers and the editors can "
+            f"only the proposer of post {post.number}'s plan, the approvers and the editors can "
             "schedule it; nothing was changed."
         )
     return post
@@ -64,12 +61,14 @@ async def _changeable_post(deps: Deps, inv: Invocation, post_id: int) -> Post:
 def _cannot_schedule(post: Post) -> str:
     status = post.status.replace("_", " ")
     if post.status in ("publishing", "published"):
-        return f"post {post.id} is {status}; its time can no longer change."
-    return f"post {post.id} is {status}, so it will not be published; 🔁 on it makes a new draft."
+        return f"post {post.number} is {status}; its time can no longer change."
+    return (
+        f"post {post.number} is {status}, so it will not be published; 🔁 on it makes a new draft."
+    )
 
 
 async def schedule(deps: Deps, inv: Invocation, cmd: Schedule) -> Reply:
-    post = await _changeable_post(deps, inv, cmd.post_id)
+    post = await _changeable_post(deps, inv, cmd.post_number)
     zone, now = zone_of(deps, post.persona), deps.clock()
     at = read_when(cmd.when, zone, now=now)  # a refused time writes nothing
     if post.status not in times.SCHEDULABLE:
@@ -91,19 +90,20 @@ async def schedule(deps: Deps, inv: Invocation, cmd: Schedule) -> Reply:
         "after that moves it to the next free slot."
     )
     return Reply(
-        Card(f"post {post.id} is scheduled for {shown(at, zone)}.", (Section(None, then),))
+        Card(f"post {post.number} is scheduled for {shown(at, zone)}.", (Section(None, then),))
     )
 
 
 async def unschedule(deps: Deps, inv: Invocation, cmd: Unschedule) -> Reply:
-    post = await _changeable_post(deps, inv, cmd.post_id)
+    post = await _changeable_post(deps, inv, cmd.post_number)
     async with deps.db.transaction() as conn:
         status = await times.clear_publish_at(conn, post.id)
         if status is None:
             fresh = await posts.get_post(conn, post.id) or post
             if await times.publish_time(conn, post.id) is None:
                 raise UserError(
-                    f"post {post.id} has no time to remove; /schedule {post.id} <when> sets one."
+                    f"post {post.number} has no time to remove; "
+                    f"/schedule {post.number} <when> sets one."
                 )
             raise UserError(_cannot_schedule(fresh))
     if status == "approved":
@@ -111,7 +111,7 @@ async def unschedule(deps: Deps, inv: Invocation, cmd: Unschedule) -> Reply:
         then = "It was approved, so it is published now."
     else:
         then = "It is published as soon as it is approved."
-    return Reply(Card(f"post {post.id} is no longer scheduled.", (Section(None, then),)))
+    return Reply(Card(f"post {post.number} is no longer scheduled.", (Section(None, then),)))
 
 
 async def list_scheduled(deps: Deps, inv: Invocation, cmd: ListScheduled) -> Reply:
@@ -122,7 +122,7 @@ async def list_scheduled(deps: Deps, inv: Invocation, cmd: ListScheduled) -> Rep
     if not found:
         return Reply(Card("No posts are scheduled here."))
     lines = [
-        f"post {s.post_id} · @{s.persona} · {shown(s.publish_at, zone_of(deps, s.persona))} · "
+        f"post {s.number} · @{s.persona} · {shown(s.publish_at, zone_of(deps, s.persona))} · "
         f"{s.content_format} · {s.status.replace('_', ' ')}"
         + (f" · {s.headline}" if s.headline else "")
         for s in found
@@ -145,7 +145,7 @@ async def hold_for_lead_time(deps: Deps, conn: Connection, post: Post) -> str | 
     early = at - now
     late = "after its time" if early <= 0 else f"{_duration(early)} before its time"
     return (
-        f"post {post.id} was approved {late}, {shown(at, zone)}; an approval needs "
+        f"post {post.number} was approved {late}, {shown(at, zone)}; an approval needs "
         f"{round(lead / 60)} minutes, so it moves to the next free slot: {shown(moved, zone)}."
     )
 

@@ -31,13 +31,14 @@ class Tab:
 
 @dataclass(frozen=True)
 class PostRow:
-    post_id: int
+    post_id: int  # the key, in its page's URL
     persona: str
     pillar: str
     content_format: str
     status: str
     headline: str
     created: str
+    number: int  # as people in its workspace call it
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,7 @@ class ItemRow:
     content_format: str
     status: str
     steps: tuple[tuple[str, str], ...]  # (step title, status)
+    number: int
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,7 @@ class RunPage:
     items: tuple[ItemRow, ...]
     finished: int
     live: bool  # the run goes on: the page keeps itself up to date
+    plan_number: int
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,7 @@ class PlanPage:
         tuple[int, str, str, str, str | None], ...
     ]  # rev, angle, rationale, special, note
     runs: tuple[tuple[int, str, str], ...]  # run id, status, started
+    number: int
 
 
 @dataclass(frozen=True)
@@ -171,6 +175,7 @@ def _row(post: Post) -> PostRow:
         cards.status_words(post.status),
         post.headline or "(not drafted yet)",
         cards.when(post.created_at),
+        post.number,
     )
 
 
@@ -190,9 +195,16 @@ async def run_page(deps: Deps, grant: Grant, run_id: int) -> RunPage:
                 (STEP_TITLES.get(step.name, step.name), step.status)
             )
     items = tuple(
-        ItemRow(p.id, p.content_format, cards.status_words(p.status), tuple(by_post.get(p.id, ())))
+        ItemRow(
+            p.id,
+            p.content_format,
+            cards.status_words(p.status),
+            tuple(by_post.get(p.id, ())),
+            p.number,
+        )
         for p in await posts.posts_of_run(reader, run_id)
     )
+    plan = await plans.get_plan(reader, run.plan_id)
     return RunPage(
         run_id=run.id,
         plan_id=run.plan_id,
@@ -201,6 +213,7 @@ async def run_page(deps: Deps, grant: Grant, run_id: int) -> RunPage:
         items=items,
         finished=sum(1 for i in items if i.status != "drafting"),
         live=run.status in ("queued", "running"),
+        plan_number=plan.number if plan else 0,
     )
 
 
@@ -208,7 +221,7 @@ async def plan_page(deps: Deps, grant: Grant, plan_id: int) -> PlanPage:
     reader = deps.db.reader
     plan = await plans.plan_in(reader, plan_id, grant.place)
     if plan is None or not grant.opens("plan", plan.id):
-        raise PageNotFoundError(f"There is no plan {plan_id} here.")
+        raise PageNotFoundError("There is no such plan here.")
     revisions = []
     for rev in range(plan.current_rev, 0, -1):
         r = await plans.get_revision(reader, plan.id, rev)
@@ -218,7 +231,9 @@ async def plan_page(deps: Deps, grant: Grant, plan_id: int) -> PlanPage:
         (r.id, r.status, cards.when(r.created_at))
         for r in await plans.runs_of_plan(reader, plan.id)
     )
-    return PlanPage(plan.id, plan.persona, plan.pillar, plan.idea, tuple(revisions), runs)
+    return PlanPage(
+        plan.id, plan.persona, plan.pillar, plan.idea, tuple(revisions), runs, plan.number
+    )
 
 
 async def costs_page(

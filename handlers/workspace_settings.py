@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from urllib.parse import urlsplit
 
 from handlers.deps import Deps, Rules
 from handlers.people import Roles
 from handlers.ports import Card, Link, Section, UserError
-from storage import workspace_settings
+from storage import workspace_destinations, workspace_settings
+from storage.workspace_destinations import WorkspaceDestination
 from storage.workspace_settings import WorkspaceRow
 
 MAX_APPROVALS = 10
@@ -62,6 +64,8 @@ class WorkspaceSettings:
     personas: tuple[str, ...] = ()
     own_personas: bool = False
     approval_channel: str | None = None  # None: drafts are posted beside their plans
+    # The destinations it entered (handlers.workspace_destinations), one line each, no secret.
+    destinations: tuple[str, ...] = ()
 
     def form(self) -> SettingsForm:
         """The form filled in with these settings (the ids without their platform)."""
@@ -121,10 +125,28 @@ async def personas_in_force(deps: Deps, workspace: str | None) -> tuple[tuple[st
 
 
 async def settings_of(deps: Deps, workspace: str) -> WorkspaceSettings:
+    entered = await workspace_destinations.listed(deps.db.reader, workspace)
     return replace(
         await _rules_of(deps, workspace),
         approval_channel=await workspace_settings.get_approval_channel(deps.db.reader, workspace),
+        destinations=tuple(destination_line(d) for d in entered),
     )
+
+
+NETWORKS = {"bluesky": "Bluesky", "mastodon": "Mastodon", "x": "X"}
+
+
+def destination_line(found: WorkspaceDestination) -> str:
+    """`@aiaaron → Bluesky @aiaaron.bsky.social (entered by slack:U1)`: never a credential."""
+    where = found.options.get("handle", "")
+    if found.kind == "mastodon":
+        host = urlsplit(found.options["instance"]).hostname or found.options["instance"]
+        where = f"@{where}@{host}" if where else host
+    elif where:
+        where = f"@{where}"
+    account = f" {where}" if where else ""
+    network = NETWORKS.get(found.kind, found.kind)
+    return f"@{found.persona} → {network}{account} (entered by {found.updated_by})"
 
 
 async def _rules_of(deps: Deps, workspace: str) -> WorkspaceSettings:
@@ -277,6 +299,7 @@ def settings_lines(settings: WorkspaceSettings) -> list[tuple[str, str]]:
         ("Daily budget", "the install's" if budget is None else f"${budget:.2f}"),
         ("Personas", personas if settings.own_personas else f"any of {personas} (none chosen)"),
         ("Approval channel", approval_channel or "where each plan was proposed"),
+        ("Destinations", "; ".join(settings.destinations) or "as the personas file says"),
     ]
 
 

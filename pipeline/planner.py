@@ -101,7 +101,7 @@ class Closest:
 
     def as_data(self) -> dict[str, Any]:
         return {
-            "post_id": self.post.id,
+            "post_id": self.post.number,  # as the channel calls it
             "about": self.about(),
             "similarity": round(self.similarity, 2),
             "too_close": self.too_close,

@@ -92,15 +92,19 @@ class Pipeline:
         self._observer: RunObserver = observer or SilentObserver()
         self._outlets = outlets
 
-    def networks_of(self, persona: str) -> tuple[Destination, ...]:
-        """The persona's social networks (not the install's webhook or outbox)."""
+    async def networks_of(self, persona: str, workspace: str | None) -> tuple[Destination, ...]:
+        """The persona's social networks from `workspace` (not the install's webhook or
+        outbox)."""
         if self._outlets is None:
             return ()
-        return tuple(o.network for o in self._outlets.of(persona) if o.network is not None)
+        found = await self._outlets.of_workspace(persona, workspace)
+        return tuple(o.network for o in found if o.network is not None)
 
-    def _most_fitting_may_spend(self, persona: str, revision: PlanRevision) -> float:
+    async def _most_fitting_may_spend(
+        self, persona: str, workspace: str | None, revision: PlanRevision
+    ) -> float:
         """One item's fit step, when the persona has a network to fit."""
-        if not self.networks_of(persona):
+        if not await self.networks_of(persona, workspace):
             return 0.0
         person = self.personas.persona(persona)
         return STEPS[FIT_STEP].most_it_may_spend(self.providers, person, revision)
@@ -113,20 +117,24 @@ class Pipeline:
         """A command's text call, on the reservation taken with the rows the command wrote."""
         return await self.calls.text_call(request, check, reservation=reservation)
 
-    async def estimate_run(self, persona: str, revision: PlanRevision) -> float:
+    async def estimate_run(
+        self, persona: str, revision: PlanRevision, workspace: str | None = None
+    ) -> float:
         """An upper bound of what a run of this plan revision may spend, for the budget."""
         person = self.personas.persona(persona)
         items = len(ItemSpec.from_json(revision.spec_json).formats())
-        fitting = items * self._most_fitting_may_spend(persona, revision)
+        fitting = items * await self._most_fitting_may_spend(persona, workspace, revision)
         return round(estimates.most_a_run_may_spend(self.providers, person, revision) + fitting, 6)
 
     async def estimate_revision(self, post: Post, note: str | None) -> float:
         """What a new revision of `post` may spend: its draft again, then its other steps."""
         revision = await plans.get_revision(self.db.reader, post.plan_id, post.plan_rev)
-        assert revision is not None
+        plan = await plans.get_plan(self.db.reader, post.plan_id)
+        assert revision is not None and plan is not None
         person = self.personas.persona(post.persona)
         redraft = estimates.most_a_revision_may_spend(self.providers, person, revision, post, note)
-        return round(redraft + self._most_fitting_may_spend(post.persona, revision), 6)
+        fitting = await self._most_fitting_may_spend(post.persona, plan.workspace, revision)
+        return round(redraft + fitting, 6)
 
     # -- runs --------------------------------------------------------------------------------
 
@@ -145,7 +153,11 @@ class Pipeline:
                 await heard.run_progress(run_id)
             items = await posts.posts_of_run(self.db.reader, run_id)
             await asyncio.gather(
-                *(self._advance(p, revision, heard) for p in items if p.status == "drafting")
+                *(
+                    self._advance(p, revision, heard, plan.workspace)
+                    for p in items
+                    if p.status == "drafting"
+                )
             )
         except (ProviderError, BudgetExceeded) as exc:
             async with self.db.transaction() as conn:
@@ -155,9 +167,11 @@ class Pipeline:
                 await plans.set_run_status(conn, run_id, "done", now=self.clock())
         await heard.run_finished(run_id)
 
-    async def _advance(self, post: Post, revision: PlanRevision, heard: RunObserver) -> None:
+    async def _advance(
+        self, post: Post, revision: PlanRevision, heard: RunObserver, workspace: str | None
+    ) -> None:
         """Take one item through its unfinished steps, in order, until one fails."""
-        networks = self.networks_of(post.persona)
+        networks = await self.networks_of(post.persona, workspace)
         its_steps = await steps.steps_of_post(self.db.reader, post.id, post.rev)
         if networks and all(s.name != FIT_STEP for s in its_steps):
             await self._add_fit_step(post)

@@ -146,10 +146,14 @@ async def newest_ids(
     table: Literal["plans", "posts"],
     limit: int,
     place: tuple[str, str] | None,
+    column: Literal["id", "number"] = "id",
 ) -> list[int]:
-    """The newest ids of `table`, of one channel (platform, channel id) when `place` is given."""
+    """The newest ids (or numbers) of `table`, of one channel (platform, channel id) when
+    `place` is given."""
     where, params = ("WHERE platform = ? AND channel_id = ? ", place) if place else ("", ())
     rows = await fetchall(
-        conn, f"SELECT id FROM {table} {where}ORDER BY id DESC LIMIT ?", (*params, limit)
+        conn,
+        f"SELECT {column} AS n FROM {table} {where}ORDER BY id DESC LIMIT ?",
+        (*params, limit),
     )
-    return [int(r["id"]) for r in rows]
+    return [int(r["n"]) for r in rows]

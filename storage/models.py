@@ -33,6 +33,7 @@ class Plan(Record):
     current_rev: int
     created_at: float
     workspace: str | None = None  # `slack:T…`, `discord:<guild>`; None: the install's own rules
+    number: int = 0  # what people see and type: counted within the workspace (`id` is the key)
 
     @property
     def place(self) -> Place:
@@ -93,6 +94,7 @@ class Post(Record):
     created_at: float
     platform: str = ""
     channel_id: str = ""
+    number: int = 0  # what people see and type: counted within its plan's workspace
 
     @property
     def place(self) -> Place:

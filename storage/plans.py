@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from storage.db import Connection, changes, fetchall, fetchone, insert, newest_ids
 from storage.models import Place, Plan, PlanRevision, Run
+from storage.numbering import next_number
 
 
 async def create_plan(
@@ -18,11 +19,13 @@ async def create_plan(
     now: float,
     workspace: str | None = None,
 ) -> int:
+    """A new plan, numbered within its workspace; returns its id (its key, not its number)."""
+    number = await next_number(conn, "plan", workspace)
     return await insert(
         conn,
         "INSERT INTO plans (persona, pillar, idea, proposer, platform, channel_id, current_rev,"
-        " created_at, workspace) VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?)",
-        (persona, pillar, idea, proposer, platform, channel_id, now, workspace),
+        " created_at, workspace, number) VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?)",
+        (persona, pillar, idea, proposer, platform, channel_id, now, workspace, number),
     )
 
 
@@ -93,11 +96,28 @@ async def plan_in(conn: Connection, plan_id: int, place: Place) -> Plan | None:
     return Plan.from_row(row) if row else None
 
 
+async def plan_numbered(conn: Connection, number: int, place: Place) -> Plan | None:
+    """The plan people in this channel call `number`; None if there is none here. A channel
+    lives in one workspace and numbers are unique within a workspace, so (place, number) is
+    one plan at most."""
+    row = await fetchone(
+        conn,
+        "SELECT * FROM plans WHERE number = ? AND platform = ? AND channel_id = ?",
+        (number, *place),
+    )
+    return Plan.from_row(row) if row else None
+
+
 async def recent_plan_ids(
     conn: Connection, limit: int = 25, *, place: Place | None = None
 ) -> list[int]:
-    """The newest plans, of one channel when `place` is given (what a user may see there)."""
+    """The newest plans' ids, of one channel when `place` is given (what a user may see there)."""
     return await newest_ids(conn, "plans", limit, place)
+
+
+async def recent_plan_numbers(conn: Connection, limit: int, *, place: Place) -> list[int]:
+    """The numbers of the channel's newest plans, as people there know them."""
+    return await newest_ids(conn, "plans", limit, place, column="number")
 
 
 async def create_run(

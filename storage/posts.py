@@ -5,6 +5,7 @@ from __future__ import annotations
 from storage import fulltext
 from storage.db import Connection, fetchall, fetchone, insert, newest_ids
 from storage.models import Place, Post, PostRevision
+from storage.numbering import next_number
 
 
 async def create_post(
@@ -19,14 +20,20 @@ async def create_post(
     content_format: str,
     now: float,
 ) -> int:
-    # The post lives where its plan does: the plan's platform and channel are copied in.
+    # The post lives where its plan does: the plan's platform and channel are copied in, and
+    # it is numbered within the plan's workspace.
+    plan = await fetchone(conn, "SELECT workspace FROM plans WHERE id = ?", (plan_id,))
+    number = await next_number(conn, "post", plan["workspace"] if plan else None)
     post_id = await insert(
         conn,
         "INSERT INTO posts (run_id, plan_id, plan_rev, item_index, persona, pillar,"
-        " content_format, status, status_changed_at, created_at, platform, channel_id)"
-        " SELECT ?, ?, ?, ?, ?, ?, ?, 'drafting', ?, ?, platform, channel_id"
+        " content_format, status, status_changed_at, created_at, platform, channel_id, number)"
+        " SELECT ?, ?, ?, ?, ?, ?, ?, 'drafting', ?, ?, platform, channel_id, ?"
         " FROM plans WHERE id = ?",
-        (run_id, plan_id, plan_rev, item_index, persona, pillar, content_format, now, now, plan_id),
+        (
+            *(run_id, plan_id, plan_rev, item_index, persona, pillar, content_format),
+            *(now, now, number, plan_id),
+        ),
     )
     await conn.execute(
         "INSERT INTO post_status_history (post_id, status, at) VALUES (?, 'drafting', ?)",
@@ -147,8 +154,13 @@ async def list_posts(
 async def recent_post_ids(
     conn: Connection, limit: int = 25, *, place: Place | None = None
 ) -> list[int]:
-    """The newest posts, of one channel when `place` is given (what a user may see there)."""
+    """The newest posts' ids, of one channel when `place` is given (what a user may see there)."""
     return await newest_ids(conn, "posts", limit, place)
+
+
+async def recent_post_numbers(conn: Connection, limit: int, *, place: Place) -> list[int]:
+    """The numbers of the channel's newest posts, as people there know them."""
+    return await newest_ids(conn, "posts", limit, place, column="number")
 
 
 async def post_in(conn: Connection, post_id: int, place: Place) -> Post | None:
@@ -157,6 +169,17 @@ async def post_in(conn: Connection, post_id: int, place: Place) -> Post | None:
         conn,
         "SELECT * FROM posts WHERE id = ? AND platform = ? AND channel_id = ?",
         (post_id, *place),
+    )
+    return Post.from_row(row) if row else None
+
+
+async def post_numbered(conn: Connection, number: int, place: Place) -> Post | None:
+    """The post people in this channel call `number`; None if there is none here (numbers are
+    unique within the workspace the channel lives in)."""
+    row = await fetchone(
+        conn,
+        "SELECT * FROM posts WHERE number = ? AND platform = ? AND channel_id = ?",
+        (number, *place),
     )
     return Post.from_row(row) if row else None
 

@@ -28,6 +28,7 @@ class Scheduled:
     headline: str
     publish_at: float
     scheduled_by: str | None
+    number: int  # as people in its workspace call it
 
 
 async def publish_time(conn: Connection, post_id: int) -> float | None:
@@ -78,7 +79,7 @@ async def scheduled_in(
 ) -> list[Scheduled]:
     """A channel's posts that have a time and have not gone out, soonest first."""
     sql = (
-        "SELECT id, persona, content_format, status, headline, publish_at, scheduled_by"
+        "SELECT id, number, persona, content_format, status, headline, publish_at, scheduled_by"
         " FROM posts WHERE platform = ? AND channel_id = ? AND publish_at IS NOT NULL"
         f" AND {_SCHEDULABLE}"
     )
@@ -96,6 +97,7 @@ async def scheduled_in(
             headline=str(r["headline"]),
             publish_at=float(r["publish_at"]),
             scheduled_by=r["scheduled_by"],
+            number=int(r["number"]),
         )
         for r in rows
     ]

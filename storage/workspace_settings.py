@@ -111,8 +111,8 @@ async def _put_one(
 
 
 async def delete(conn: Connection, workspace: str) -> int:
-    """Delete the workspace's rules and publishing row; how many rows went."""
+    """Delete the workspace's rules, publishing row and own destinations; how many rows went."""
     deleted = 0
-    for table in ("workspace_settings", "workspace_publishing"):
+    for table in ("workspace_settings", "workspace_publishing", "workspace_destinations"):
         deleted += await changes(conn, f"DELETE FROM {table} WHERE workspace = ?", (workspace,))
     return deleted

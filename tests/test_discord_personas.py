@@ -60,3 +60,28 @@ async def test_a_manager_chooses_the_servers_personas_and_propose_follows_them(
         )
         assert stored(bot, "SELECT id, persona FROM plans") == [(1, "labnotes")]
         assert stored(bot, "SELECT id FROM steps") == spent
+
+
+async def suggested_personas(bot: Bot, typed: str) -> list[str]:
+    """The personas /propose suggests to a member of the fake's server who typed `typed`."""
+    fake = bot.fake
+    ix = await fake.dispatch_interaction(
+        "propose", {"idea": "x", "persona": typed}, focused="persona"
+    )
+    await fake.wait_until(lambda: ix.response_type == 8)
+    [response] = [r for r in fake.interaction_responses if r.interaction_id == ix.id]
+    return [c["value"] for c in response.data["choices"]]
+
+
+async def test_propose_suggests_the_servers_own_personas(tmp_path: Path) -> None:
+    async with discord_bot(tmp_path) as bot:
+        assert await suggested_personas(bot, "") == ["aiaaron", "labnotes"]  # the install's
+        assert await suggested_personas(bot, "@lab") == ["labnotes"]
+
+        manager = a_manager(bot.fake)
+        await bot.fake.dispatch_interaction("draftroom personas", user_id=manager)
+        await eventually(lambda: bot.fake.open_modal(manager))
+        answer = await submit(bot, manager, personas="labnotes")
+        assert "Personas: @labnotes (default)" in embed_text(answer)
+        assert await suggested_personas(bot, "") == ["labnotes"]  # at once, no restart
+        assert await suggested_personas(bot, "aia") == []

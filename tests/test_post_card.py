@@ -14,7 +14,9 @@ MAY_11_554 = datetime(2026, 5, 11, 17, 54).timestamp()
 
 
 def seed_records() -> tuple[Post, Plan, PlanRevision, Step]:
-    plan = Plan(7, "aiaaron", "structural_dread", "benchmarks", "writer", "console", "c", 1, 0.0)
+    plan = Plan(
+        7, "aiaaron", "structural_dread", "benchmarks", "writer", "console", "c", 1, 0.0, number=7
+    )
     revision = PlanRevision(
         7,
         1,
@@ -46,6 +48,7 @@ def seed_records() -> tuple[Post, Plan, PlanRevision, Step]:
         video_script="",
         error=None,
         created_at=MAY_11_553,
+        number=34,
     )
     step = Step(
         id=1,

@@ -6,6 +6,7 @@ messages and reactions apart, as Slack does)."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -47,9 +48,19 @@ async def two_workspaces(bot: Bot) -> None:
         assert status == 200, page
 
 
-async def drafts_of_plan(bot: Bot, plan: int) -> int:
-    rows = await bot.app.room.deps.db.fetchall("SELECT id FROM posts WHERE plan_id = ?", (plan,))
+async def drafts_of_team(bot: Bot, team: str) -> int:
+    rows = await bot.app.room.deps.db.fetchall(
+        "SELECT p.id FROM posts p JOIN plans pl ON pl.id = p.plan_id WHERE pl.workspace = ?",
+        (f"slack:{team}",),
+    )
     return len(rows)
+
+
+def numbers_in(calls: list[Call], kind: str) -> list[int]:
+    """The numbers of the `kind` cards ("plan 3 · …", "post 7 · …") among the messages, as
+    their text (the card's title first) names them."""
+    titles = (re.match(rf"{kind} (\d+) · ", str(c.params.get("text", ""))) for c in calls)
+    return [int(m.group(1)) for m in titles if m]
 
 
 def content(message: FakeMessage) -> str:
@@ -73,23 +84,22 @@ async def test_each_workspace_hears_its_own_plans_and_drafts_only(tmp_path: Path
         for team in (TEAM_A, TEAM_B):
             assert await team_command(bot, team, "/propose", IDEAS[team], user=PROPOSER) == 200
         await bot.settle()
-        # Plan numbers are the install's: the first workspace's plan is 1, the second's 2.
-        assert await team_command(bot, TEAM_A, "/run", "1", user=PROPOSER) == 200
-        assert await team_command(bot, TEAM_B, "/run", "2", user=PROPOSER) == 200
+        # Each workspace numbers its own plans: both have a plan 1, and each runs its own.
+        for team in (TEAM_A, TEAM_B):
+            assert await team_command(bot, team, "/run", "1", user=PROPOSER) == 200
         await bot.settle()
 
         calls = room_calls(fake, start)
         assert calls and all(fake.team_of(c.token) in (TEAM_A, TEAM_B) for c in calls), [
             (c.method, c.token) for c in calls if fake.team_of(c.token) not in (TEAM_A, TEAM_B)
         ]
-        plans = {TEAM_A: 1, TEAM_B: 2}
         for team, other in ((TEAM_A, TEAM_B), (TEAM_B, TEAM_A)):
             posts = posted_by(fake, calls, team, "chat.postMessage")
             assert all(c.params["channel"] == CHANNEL for c in posts)  # Slack's own id, no team
             shown = " ".join(said(c) for c in posts)
             assert IDEAS[team] in shown and IDEAS[other] not in shown
             drafts = [c for c in posts if " · draft " in said(c)]
-            assert drafts and len(drafts) == await drafts_of_plan(bot, plans[team]), shown
+            assert drafts and len(drafts) == await drafts_of_team(bot, team), shown
             edits = " ".join(said(c) for c in posted_by(fake, calls, team, "chat.update"))
             assert IDEAS[other] not in edits
 
@@ -98,7 +108,7 @@ async def test_each_workspace_hears_its_own_plans_and_drafts_only(tmp_path: Path
             assert held and all(m.team == team for m in held)
             text = " ".join(content(m) for m in held)
             assert IDEAS[team] in text and IDEAS[other] not in text, text
-            assert len(drafts_held(fake, team)) == await drafts_of_plan(bot, plans[team])
+            assert len(drafts_held(fake, team)) == await drafts_of_team(bot, team)
 
 
 async def test_a_person_of_one_workspace_cannot_run_or_approve_the_others(
@@ -115,7 +125,7 @@ async def test_a_person_of_one_workspace_cannot_run_or_approve_the_others(
             for c in posted_by(fake, fake.calls, TEAM_A, "chat.postMessage")
             if " · draft " in said(c)
         ]
-        assert drafts_of_a and len(drafts_of_a) == await drafts_of_plan(bot, 1)
+        assert drafts_of_a and len(drafts_of_a) == await drafts_of_team(bot, TEAM_A)
 
         start = len(fake.calls)
         # The same user id in the other workspace asks to run plan 1, then approves a draft of
@@ -192,3 +202,41 @@ async def test_a_draft_reacted_to_in_the_other_workspace_is_no_message_there(
             for row in rows:
                 post = await posts.get_post(reader, int(row["id"]))
                 assert post is not None and post.status == "awaiting_approval"
+
+
+async def test_each_workspace_numbers_its_own_plans_and_posts(tmp_path: Path) -> None:
+    """Both workspaces have a plan 1 and a post 1: what each types and reads is its own."""
+    async with FakeSlack() as fake, running_bot(fake, oauth_settings(tmp_path, fake)) as bot:
+        await two_workspaces(bot)
+        for team in (TEAM_A, TEAM_B):
+            assert await team_command(bot, team, "/propose", IDEAS[team], user=PROPOSER) == 200
+        await bot.settle()
+        for team in (TEAM_A, TEAM_B):
+            assert await team_command(bot, team, "/run", "1", user=PROPOSER) == 200
+        await bot.settle()
+
+        for team in (TEAM_A, TEAM_B):
+            posted = posted_by(fake, fake.calls, team, "chat.postMessage")
+            assert numbers_in(posted, "plan") == [1]
+            drafts = await drafts_of_team(bot, team)
+            assert drafts and sorted(numbers_in(posted, "post")) == list(range(1, drafts + 1))
+
+        start = len(fake.calls)
+        assert await team_command(bot, TEAM_B, "/post", "1", user=PROPOSER) == 200
+        await bot.settle()
+        [answer] = posted_by(fake, room_calls(fake, start), TEAM_B, "chat.postEphemeral")
+        assert said(answer).startswith("@aiaaron · post 1 · "), said(answer)
+        assert IDEAS[TEAM_B] in said(answer) and IDEAS[TEAM_A] not in said(answer)
+
+        # A's plan 1 is refined in A alone; B's plan 1 keeps its one revision.
+        start = len(fake.calls)
+        assert await team_command(bot, TEAM_A, "/refine", "1 shorter", user=PROPOSER) == 200
+        await bot.settle()
+        rows = await bot.app.room.deps.db.fetchall(
+            "SELECT workspace, number, current_rev FROM plans ORDER BY workspace"
+        )
+        assert [(r["workspace"], r["number"], r["current_rev"]) for r in rows] == [
+            (f"slack:{TEAM_A}", 1, 2),
+            (f"slack:{TEAM_B}", 1, 1),
+        ]
+        assert not posted_by(fake, room_calls(fake, start), TEAM_B, "chat.postMessage")

@@ -75,6 +75,7 @@ async def test_the_settings_page_reads_in_chromium(
             "Daily budget the install's",
             "Personas any of @aiaaron (default), @labnotes (none chosen)",
             "Approval channel where each plan was proposed",
+            "Destinations as the personas file says",
         ]
         assert await page.get_by_test_id("workspace").inner_text() == WORKSPACE
         assert errors == []

@@ -43,7 +43,7 @@ def _state_value(element: dict[str, Any], given: Value, block_id: str) -> dict[s
         return {"type": kind, "selected_users": list(users)}
     if kind == "users_select":
         return {"type": kind, "selected_user": given or element.get("initial_user")}
-    if kind == "multi_static_select":
+    if kind in ("multi_static_select", "checkboxes"):  # both submit `selected_options`
         chosen = element.get("initial_options", [])
         if isinstance(given, list):
             by_value = {o.get("value"): o for o in element["options"]}
