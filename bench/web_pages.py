@@ -44,6 +44,7 @@ from bot.web import Site
 from handlers.approver_queue import queue_for
 from handlers.card_links import linked
 from handlers.library import post_card
+from handlers.numbered import numbered_post
 
 POSTS = 100_000
 WARMUP = 30
@@ -123,8 +124,9 @@ async def link(app: App, kind: str, target: int | None) -> str:
 async def card_ms(app: App, post_id: int) -> float:
     deps = app.room.deps
     started = time.perf_counter()
-    card = await post_card(deps, post_id, PLACE)
-    card = await linked(deps.links, card, PLACE, [("post", post_id)], made_by="bench")
+    post = await numbered_post(deps, post_id, PLACE)  # as /post does (the fill's numbers: ids)
+    card = await post_card(deps, post)
+    card = await linked(deps.links, card, PLACE, [("post", post.id, post.number)], made_by="bench")
     message = slack_blocks.render(card)
     json.dumps({"text": message.text, "blocks": message.blocks})
     return (time.perf_counter() - started) * 1000

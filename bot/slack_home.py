@@ -20,7 +20,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.background import Background
 from bot.slack_blocks import cut, escape, links_text
 from bot.slack_settings import SlackAdmins, settings_blocks, workspace_of
-from bot.slack_teams import Qualify, plain, serving, split
+from bot.slack_teams import Qualify, plain, serving, split, tenant_of
 from handlers.approver_queue import Queue, Waiting
 from handlers.ports import Link
 from handlers.room import DraftRoom
@@ -144,7 +144,7 @@ class SlackHome:
 
     async def on_app_home_opened(self, body: dict[str, Any], event: dict[str, Any]) -> None:
         """bolt's listener; the Messages and About tabs have nothing to publish."""
-        user, team = event.get("user"), body.get("team_id")
+        user, team = event.get("user"), tenant_of(body)
         if event.get("tab") == "home" and isinstance(user, str) and user:
             self.opened(user, team if isinstance(team, str) and team else None)
 

@@ -30,7 +30,7 @@ from bot.slack_settings import (
     workspace_of,
 )
 from bot.slack_settings_forms import APPROVALS_CALLBACK_ID, CALLBACK_ID, PERSONAS_CALLBACK_ID
-from bot.slack_teams import Qualify, plain
+from bot.slack_teams import Qualify, plain, tenant_of
 from handlers.commands import USAGE
 from handlers.ports import (
     Card,
@@ -69,7 +69,7 @@ class SlackListeners:
         channel, user = _string(command, "channel_id"), _string(command, "user_id")
         if channel is None or user is None:
             return  # nobody to answer, and nowhere to
-        channel = self.qualify(_string(command, "team_id"), channel)
+        channel = self.qualify(tenant_of(command), channel)
         asker = Asker(channel, user, response_url=_string(command, "response_url"))
         # trigger_id is unique to one invocation: a replayed request carries the same one.
         inv = Invocation(
@@ -77,7 +77,7 @@ class SlackListeners:
             channel,
             user,
             event_key=_string(command, "trigger_id"),
-            workspace=workspace_of(_string(command, "team_id")),
+            workspace=workspace_of(tenant_of(command)),
         )
         name, text = str(command.get("command", "")).lstrip("/"), _string(command, "text") or ""
         self.background.spawn(self._answer(asker, self.room.command(inv, name, text)))
@@ -94,7 +94,7 @@ class SlackListeners:
             return
         if user is None or user == context.bot_user_id:
             return
-        channel = self.qualify(_string(body, "team_id"), channel)
+        channel = self.qualify(tenant_of(body), channel)
         added = event["type"] == "reaction_added"
         reaction = ReactionEvent(
             PLATFORM,
@@ -105,7 +105,7 @@ class SlackListeners:
             added,
             event_key=event_key(body),
             emoji=name,
-            workspace=workspace_of(_string(body, "team_id")),
+            workspace=workspace_of(tenant_of(body)),
         )
         asker = Asker(reaction.channel_id, user)
         self.background.spawn(self._answer(asker, _no_reply(self.room.reaction(reaction))))
@@ -121,7 +121,7 @@ class SlackListeners:
             return
         if from_bot or user is None or channel is None:
             return
-        channel = self.qualify(_string(body, "team_id"), channel)
+        channel = self.qualify(tenant_of(body), channel)
         text = _string(event, "text") or ""
         message = ThreadMessage(
             PLATFORM,
@@ -131,7 +131,7 @@ class SlackListeners:
             user,
             text,
             event_key=event_key(body),
-            workspace=workspace_of(_string(body, "team_id")),
+            workspace=workspace_of(tenant_of(body)),
         )
         asker = Asker(message.channel_id, message.user_id, message.thread_id)
         self.background.spawn(self._answer(asker, _no_reply(self.room.thread_message(message))))
@@ -166,17 +166,7 @@ def event_key(body: dict[str, Any]) -> str | None:
     event_id = _string(body, "event_id")
     if event_id is None:
         return None
-    authorizations = body.get("authorizations")
-    first = authorizations[0] if isinstance(authorizations, list) and authorizations else {}
-    org = body.get("is_enterprise_install") is True or (
-        isinstance(first, dict) and first.get("is_enterprise_install") is True
-    )
-    workspace = (
-        _string(body, "enterprise_id") or _string(first, "enterprise_id")
-        if org
-        else _string(body, "team_id")
-    )
-    return f"{_string(body, 'api_app_id')}:{workspace}:{event_id}"
+    return f"{_string(body, 'api_app_id')}:{tenant_of(body)}:{event_id}"
 
 
 def register_listeners(

@@ -142,8 +142,11 @@ class WorkspaceTokens:
             found = await self.store.sole_installation()
             installation = None if found is None else installation_of(found)
         else:
+            org = team.startswith("E")  # an org-wide install's calls go with the org's token
             installation = await self.store.async_find_installation(
-                enterprise_id=None, team_id=team
+                enterprise_id=team if org else None,
+                team_id=None if org else team,
+                is_enterprise_install=org,
             )
         if installation is None:
             return None
@@ -273,10 +276,12 @@ class SlackOAuth:
         await self.store.delete_workspace(context.enterprise_id, team)
 
     async def _success(self, args: AsyncSuccessArgs) -> BoltResponse:
-        name = args.installation.team_name or args.installation.team_id or "your workspace"
-        log.info("Slack: installed in %s", args.installation.team_id)
+        found = args.installation
+        tenant = found.enterprise_id if found.is_enterprise_install else found.team_id
+        name = found.team_name or found.enterprise_name or tenant or "your workspace"
+        log.info("Slack: installed in %s", tenant)
         if self.on_installed is not None:
-            await self.on_installed(args.installation.team_id)
+            await self.on_installed(tenant)
         text = (
             f"draftroom is installed in {name}. Invite it with /invite @draftroom, then /propose."
         )

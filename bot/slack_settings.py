@@ -36,7 +36,7 @@ from bot.slack_settings_forms import (
     settings_modal,
     text_of,
 )
-from bot.slack_teams import Qualify, plain
+from bot.slack_teams import Qualify, plain, tenant_of
 from handlers.ports import Link, UserError
 from handlers.room import DraftRoom
 from handlers.workspace_settings import (
@@ -146,9 +146,9 @@ def _said(text: str) -> str:
 
 
 def _ids(body: dict[str, Any]) -> tuple[str | None, str | None]:
-    user, team = body.get("user"), body.get("team")
+    user = body.get("user")
     user_id = user.get("id") if isinstance(user, dict) else None
-    team_id = team.get("id") if isinstance(team, dict) else None
+    team_id = tenant_of(body)  # the enterprise, for an org-wide install (bot.slack_teams)
     return (
         team_id if isinstance(team_id, str) and team_id else None,
         user_id if isinstance(user_id, str) and user_id else None,

@@ -8,6 +8,12 @@ call goes with that team's bot token and names the plain channel id. A call that
 channel (an upload before its message, the Home tab, users.*) goes to the team of what it
 serves (`serving`). A channel saved without a team (before OAuth was turned on) goes to the one
 installed workspace, as it did.
+
+An org-wide install (Enterprise Grid) is one installation for every workspace of the org, with
+one token: its requests name the workspace they came from, but what draftroom keeps (the
+token, the settings, the budget, the numbering) is the org's. So for such a request the "team"
+above is the enterprise (`E…`, `tenant_of`): its channels are `E…/C…` (a channel id is unique
+across an org) and its workspace is `slack:E…`.
 """
 
 from __future__ import annotations
@@ -17,6 +23,12 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
+
+from slack_bolt.request.internals import (
+    extract_enterprise_id,
+    extract_is_enterprise_install,
+    extract_team_id,
+)
 
 SEPARATOR = "/"
 CHANNEL_KEYS = ("channel", "channel_id")
@@ -40,6 +52,14 @@ def split(where: str) -> tuple[str | None, str]:
     """(team, channel id) of a place; the team is None for a plain channel id."""
     team, sep, channel = where.partition(SEPARATOR)
     return (team, channel) if sep and team[:1] in ("T", "E") and channel else (None, where)
+
+
+def tenant_of(payload: dict[str, Any]) -> str | None:
+    """Whose installation a request is for: the enterprise's for an org-wide install, else the
+    workspace's (as bolt reads them from a command, an event or an interaction)."""
+    if extract_is_enterprise_install(payload):
+        return extract_enterprise_id(payload)
+    return extract_team_id(payload)
 
 
 def team_of(where: str) -> str | None:

@@ -280,7 +280,7 @@ async def test_a_full_queue_of_long_headlines_fits_a_home_view(fake: FakeSlack) 
     def waiting(post_id: int) -> Waiting:
         page = Link("page", f"http://127.0.0.1:1/p/{post_id}?t=a&b")
         url = f"https://fake.slack.com/archives/C1/p{post_id}"
-        return Waiting(post_id, long, "ana", "hero_text", "3m", "$0.06", url, page)
+        return Waiting(post_id, post_id, long, "ana", "hero_text", "3m", "$0.06", url, page)
 
     queue = Queue(tuple(map(waiting, range(80, 20, -1))), tuple(map(waiting, range(20, 0, -1))))
     view = home_view(queue)

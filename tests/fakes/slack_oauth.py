@@ -1,6 +1,10 @@
 """The fake Slack's side of OAuth v2 install and token rotation, mixed into ``FakeSlack``.
 
 - Teams: `add_team(team_id, name)`; `installing(team_id, user_id)` picks who installs next.
+  `add_team("E…", name, org=True)` is an Enterprise Grid org installed org-wide: its grant has
+  `team: null`, `enterprise: {id, name}` and `is_enterprise_install: true`, its token serves
+  every workspace of the org (the fake keeps the org's channels under the org's id), and its
+  auth.test names the enterprise.
 - The app's credentials and redirect URLs: `oauth_app(client_id, client_secret, redirect_urls)`.
 - `GET /oauth/v2/authorize?client_id&scope&state[&redirect_uri]` answers 302 to the redirect
   URL with `code` and `state` (the first configured URL when the request names none; one not
@@ -42,6 +46,7 @@ class FakeTeam:
     refresh_grants: int = 0
     refused_refreshes: int = 0
     tokens: list[str] = field(default_factory=list)  # every bot token issued, oldest first
+    org: bool = False  # an Enterprise Grid org, installed org-wide
 
 
 @dataclass
@@ -99,9 +104,12 @@ class OAuthMixin:
         if redirect_urls is not None:
             self.redirect_urls = list(redirect_urls)
 
-    def add_team(self, team_id: str, name: str, *, bot_user_id: str | None = None) -> FakeTeam:
-        """A workspace that can install the app; its bot's ids default to the fake's own."""
-        team = FakeTeam(team_id, name, bot_user_id or self.bot_user_id, self.bot_id)
+    def add_team(
+        self, team_id: str, name: str, *, bot_user_id: str | None = None, org: bool = False
+    ) -> FakeTeam:
+        """A workspace (or, `org`, an org) that can install the app; its bot's ids default to
+        the fake's own."""
+        team = FakeTeam(team_id, name, bot_user_id or self.bot_user_id, self.bot_id, org=org)
         self.teams[team_id] = team
         return team
 
@@ -206,9 +214,9 @@ class OAuthMixin:
             "bot_user_id": team.bot_user_id,
             "refresh_token": refresh,
             "expires_in": int(lifetime),
-            "team": {"id": team.team_id, "name": team.name},
-            "enterprise": None,
-            "is_enterprise_install": False,
+            "team": None if team.org else {"id": team.team_id, "name": team.name},
+            "enterprise": {"id": team.team_id, "name": team.name} if team.org else None,
+            "is_enterprise_install": team.org,
         }
 
     # ------------------------------------------------------------------ hooks in the plumbing
@@ -234,4 +242,5 @@ class OAuthMixin:
             "user_id": team.bot_user_id,
             "bot_id": team.bot_id,
             "url": f"https://{team.team_id.lower()}.fake.slack.com/",
+            **({"enterprise_id": team.team_id, "is_enterprise_install": True} if team.org else {}),
         }
