@@ -163,7 +163,7 @@ class Site:
         return self.html(
             "run.html",
             page=page,
-            title=f"run {page.run_id}",
+            title=f"run {page.number}",
             nav=self._nav(grant),
             items_url=self.pages.url(grant, f"/runs/{page.run_id}/items"),
             post_url=lambda post_id: self.pages.url(grant, f"/p/{post_id}"),

@@ -219,7 +219,7 @@ def failed_item_card(post: Post) -> Card:
 
 
 def progress_card(
-    run_id: int,
+    run_number: int,
     plan_number: int,
     items: Sequence[tuple[Post, Sequence[Step]]],
     *,
@@ -243,7 +243,7 @@ def progress_card(
         body = "\n".join(lines)
     if error:
         body = f"{body}\nRun failed: {error}".strip()
-    title = f"run {run_id} · plan {plan_number} · {run_status}"
+    title = f"run {run_number} · plan {plan_number} · {run_status}"
     if items:
         title += f" · {ready}/{len(items)} items finished"
     return Card(title=title, sections=(Section(None, body or "…"),))

@@ -228,7 +228,7 @@ async def start_run(
         if active is not None:
             if from_reaction:
                 return None
-            raise UserError(f"plan {plan.number} is already running as run {active.id}.")
+            raise UserError(f"plan {plan.number} is already running as run {active.number}.")
         if from_reaction and await plans.revision_has_run(conn, plan.id, revision.rev):
             return None  # a repeated ✅ must not start the same revision twice
         await deps.pipeline.budget.check_run(conn, estimate, workspace=plan.workspace)

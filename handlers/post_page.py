@@ -103,6 +103,7 @@ class PostPage:
     plan_id: int
     number: int  # as people in its workspace call it (`post_id` is its key, in URLs)
     plan_number: int
+    run_number: int
     # (name, state as shown, the live post's URL, the last error), one per destination
     destinations: tuple[tuple[str, str, str | None, str | None], ...] = ()
     # ("For X", its text), one per network the caption was rewritten for
@@ -128,6 +129,7 @@ async def post_page(deps: Deps, grant: Grant, post_id: int, media_url: MediaUrl)
     assert plan is not None and revision is not None
     done = await steps.steps_of_post(reader, post.id, post.rev)
     refs = await chat.references_to(reader, post.id)
+    run = await plans.get_run(reader, post.run_id)
     return PostPage(
         post_id=post.id,
         persona=post.persona,
@@ -154,6 +156,7 @@ async def post_page(deps: Deps, grant: Grant, post_id: int, media_url: MediaUrl)
         plan_id=post.plan_id,
         number=post.number,
         plan_number=plan.number,
+        run_number=run.number if run else post.run_id,
         destinations=tuple(
             (t.name, cards.destination_state(t), t.url, t.last_error)
             for t in await publication_targets.targets_of(reader, post.id, post.rev)

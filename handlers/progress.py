@@ -42,7 +42,7 @@ class Progress:
         ]
         plan = await plans.get_plan(reader, run.plan_id)
         card = cards.progress_card(
-            run.id,
+            run.number,
             plan.number if plan else run.plan_id,
             items,
             run_status=run.status,
@@ -50,7 +50,7 @@ class Progress:
             unposted=await chat.failed_drafts(reader, run_id),
         )
         return await linked(
-            self.links, card, (run.platform, run.channel_id), [("run", run.id, run.id)]
+            self.links, card, (run.platform, run.channel_id), [("run", run.id, run.number)]
         )
 
     async def start(self, run_id: int, platform: str, channel_id: str) -> bool:

@@ -71,6 +71,7 @@ class RunPage:
     finished: int
     live: bool  # the run goes on: the page keeps itself up to date
     plan_number: int
+    number: int  # as people in its workspace call it (`run_id` is its key, in URLs)
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,7 @@ class PlanPage:
     revisions: tuple[
         tuple[int, str, str, str, str | None], ...
     ]  # rev, angle, rationale, special, note
-    runs: tuple[tuple[int, str, str], ...]  # run id, status, started
+    runs: tuple[tuple[int, int, str, str], ...]  # run id, its number, status, started
     number: int
 
 
@@ -187,7 +188,7 @@ async def run_page(deps: Deps, grant: Grant, run_id: int) -> RunPage:
         or (run.platform, run.channel_id) != grant.place
         or not grant.opens("run", run.id, plan_id=run.plan_id)
     ):
-        raise PageNotFoundError(f"There is no run {run_id} here.")
+        raise PageNotFoundError("There is no such run here.")
     by_post: dict[int, list[tuple[str, str]]] = {}
     for step in await steps.steps_of_run(reader, run_id):
         if step.post_id is not None:
@@ -214,6 +215,7 @@ async def run_page(deps: Deps, grant: Grant, run_id: int) -> RunPage:
         finished=sum(1 for i in items if i.status != "drafting"),
         live=run.status in ("queued", "running"),
         plan_number=plan.number if plan else 0,
+        number=run.number,
     )
 
 
@@ -228,7 +230,7 @@ async def plan_page(deps: Deps, grant: Grant, plan_id: int) -> PlanPage:
         if r is not None:
             revisions.append((r.rev, r.angle, r.rationale, r.special_message, r.note))
     runs = tuple(
-        (r.id, r.status, cards.when(r.created_at))
+        (r.id, r.number, r.status, cards.when(r.created_at))
         for r in await plans.runs_of_plan(reader, plan.id)
     )
     return PlanPage(

@@ -71,6 +71,7 @@ class Run(Record):
     error: str | None
     created_at: float
     finished_at: float | None
+    number: int = 0  # what people see: counted within its plan's workspace
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from typing import Literal
 
 from storage.db import Connection
 
-Kind = Literal["plan", "post"]
+Kind = Literal["plan", "post", "run"]
 
 
 async def next_number(conn: Connection, kind: Kind, workspace: str | None) -> int:

@@ -131,11 +131,14 @@ async def create_run(
     reserved_usd: float,
     now: float,
 ) -> int:
+    """A queued run of the plan, numbered within the plan's workspace; returns its id."""
+    plan = await fetchone(conn, "SELECT workspace FROM plans WHERE id = ?", (plan_id,))
+    number = await next_number(conn, "run", plan["workspace"] if plan else None)
     return await insert(
         conn,
         "INSERT INTO runs (plan_id, plan_rev, status, platform, channel_id, started_by,"
-        " reserved_usd, created_at) VALUES (?, ?, 'queued', ?, ?, ?, ?, ?)",
-        (plan_id, plan_rev, platform, channel_id, started_by, reserved_usd, now),
+        " reserved_usd, created_at, number) VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?)",
+        (plan_id, plan_rev, platform, channel_id, started_by, reserved_usd, now, number),
     )
 
 

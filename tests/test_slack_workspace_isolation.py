@@ -218,6 +218,7 @@ async def test_each_workspace_numbers_its_own_plans_and_posts(tmp_path: Path) ->
         for team in (TEAM_A, TEAM_B):
             posted = posted_by(fake, fake.calls, team, "chat.postMessage")
             assert numbers_in(posted, "plan") == [1]
+            assert numbers_in(posted, "run") == [1]  # its progress message: "run 1 · plan 1 · …"
             drafts = await drafts_of_team(bot, team)
             assert drafts and sorted(numbers_in(posted, "post")) == list(range(1, drafts + 1))
 

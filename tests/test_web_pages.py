@@ -58,7 +58,7 @@ async def test_links_without_a_token_or_with_a_changed_one_open_nothing(tmp_path
         # A post link opens its post, not another one, nor the library.
         token = good.split("?t=", 1)[1]
         other = await http.get(f"{site.base}/p/2?t={token}")
-        assert other.status_code == 404 and "There is no post 2 here." in other.text
+        assert other.status_code == 404 and "There is no such post here." in other.text
         library = await http.get(f"{site.base}/posts?t={token}")
         assert library.status_code == 404
 

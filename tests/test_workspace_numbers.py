@@ -80,6 +80,10 @@ async def test_two_processes_proposing_at_once_number_each_workspace_from_one(
             assert sorted(numbers) == list(range(1, count + 1)), (place, numbers)
             post_numbers = await posts.recent_post_numbers(reader, 20, place=place)
             assert sorted(post_numbers) == list(range(1, 2 * count + 1)), (place, post_numbers)
+            runs = await reader.execute_fetchall(
+                "SELECT number FROM runs WHERE platform = ? AND channel_id = ?", place
+            )
+            assert sorted(int(r[0]) for r in runs) == list(range(1, count + 1))
 
         # Number 2 of each channel is that channel's own plan, and its posts its own.
         alpha = await plans.plan_numbered(reader, 2, ALPHA)
