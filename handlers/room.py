@@ -283,13 +283,10 @@ class DraftRoom:
     async def remove_workspace_destination(
         self, workspace: str, *, admin: bool, persona: str, network: str
     ) -> list[str]:
+        """An admin's removal of one of the workspace's destinations; those left after."""
         return await workspace_destinations.remove_destination(
             self.deps, workspace, admin=admin, persona=persona, network=network
         )
-
-    async def workspace_destination_lines(self, workspace: str) -> list[str]:
-        """The destinations the workspace entered, one line each, never a credential."""
-        return await workspace_destinations.destination_lines(self.deps, workspace)
 
     async def workspace_personas(self, workspace: str | None) -> tuple[str, ...]:
         """The handles a workspace may propose for, its default first (every persona of the

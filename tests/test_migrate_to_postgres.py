@@ -23,12 +23,14 @@ from storage import (
     search,
     slack_installations,
     variants,
+    workspace_destinations,
     workspace_settings,
 )
 from storage.db import Database
 from storage.postgres_db import PostgresDatabase
 from storage.sealing import Sealer
 from storage.sqlite_db import SqliteDatabase
+from storage.workspace_destinations import WorkspaceDestination
 from tests.postgres import PostgresServer
 from tests.support import SEED_IDEA, SEED_SPECIAL, console_session, make_settings
 
@@ -118,6 +120,16 @@ async def fill_sqlite(tmp_path: Path) -> Path:
         await workspace_settings.put_personas(
             conn, "slack:T0MIGRATE", ("labnotes",), who="slack:U0ADMIN", now=now
         )
+        entered = WorkspaceDestination(
+            "slack:T0MIGRATE",
+            "labnotes",
+            "bluesky",
+            {"handle": "labnotes.bsky.social"},
+            {"app_password": "abcd-efgh-ijkl-mnop"},
+            updated_by="slack:U0ADMIN",
+            updated_at=now,
+        )
+        await workspace_destinations.put(conn, sealer, entered)
     return path
 
 
