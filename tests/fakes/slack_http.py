@@ -81,6 +81,10 @@ class WebApiPlumbingMixin:
         fault = Fault(status, retry_after if status == 429 else None, error, body, times)
         self._faults.setdefault(method, []).append(fault)
 
+    def stop_failing(self, method: str) -> None:
+        """Let `method` through again: the faults still queued for it are dropped."""
+        self._faults.pop(method, None)
+
     def delay_next(self, method: str, seconds: float, *, times: int = 1) -> None:
         """Answer the next `times` calls of `method` only after `seconds`."""
         self._delays.setdefault(method, []).extend([seconds] * times)
