@@ -104,6 +104,15 @@ async def post_choices(
     ]
 
 
+async def server_personas(
+    room: DraftRoom, interaction: Interaction, current: str
+) -> list[Choice[str]]:
+    """The personas of the member's server matching what they typed (`@` optional)."""
+    handles = await room.workspace_personas(server_of(interaction.guild_id))
+    typed = current.strip().lstrip("@").lower()
+    return name_choices([h for h in handles if typed in h.lower()])
+
+
 def server_of(guild_id: int | None) -> str | None:
     """The core's name for the Discord server a request came from, whose settings apply."""
     return f"{PLATFORM}:{guild_id}" if guild_id is not None else None
@@ -129,9 +138,7 @@ def add_commands(tree: app_commands.CommandTree[Any], room: DraftRoom, run: Run)
     # A server may have chosen its own personas, and a command's choices are the same in every
     # server: the personas are suggested as the member types, from their server's.
     async def persona_suggestions(interaction: Interaction, current: str) -> list[Choice[str]]:
-        handles = await room.workspace_personas(server_of(interaction.guild_id))
-        typed = current.strip().lstrip("@").lower()
-        return name_choices([h for h in handles if typed in h.lower()])
+        return await server_personas(room, interaction, current)
 
     async def plan_suggestions(interaction: Interaction, current: str) -> list[Choice[int]]:
         return await plan_choices(room, current, place_of(interaction))

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from discord import app_commands
 from discord.app_commands import Choice
 
-from bot.discord_commands import Interaction, name_choices, server_of
+from bot.discord_commands import Interaction, server_of, server_personas
 from bot.discord_port import PLATFORM
 from handlers.ports import WARNING, Card, Reply, Section, UserError
 from handlers.room import DraftRoom
@@ -51,9 +51,7 @@ class DestinationCommand:
 
     def add_to(self, group: app_commands.Group) -> None:
         async def persona_suggestions(interaction: Interaction, current: str) -> list[Choice[str]]:
-            handles = await self.room.workspace_personas(server_of(interaction.guild_id))
-            typed = current.strip().lstrip("@").lower()
-            return name_choices([h for h in handles if typed in h.lower()])
+            return await server_personas(self.room, interaction, current)
 
         @group.command(name="destination", description="Where a persona's posts go from here.")
         @app_commands.describe(

@@ -22,3 +22,10 @@ async def next_number(conn: Connection, kind: Kind, workspace: str | None) -> in
         (workspace or "", kind, kind),
     )
     return int(next(iter(rows))[0])
+
+
+async def next_of_plan(conn: Connection, kind: Kind, plan_id: int) -> int:
+    """The next number of `kind` in the workspace of the plan (a run's, a post's)."""
+    rows = await conn.execute_fetchall("SELECT workspace FROM plans WHERE id = ?", (plan_id,))
+    found = next(iter(rows), None)
+    return await next_number(conn, kind, found["workspace"] if found else None)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from storage.db import Connection, changes, fetchall, fetchone, insert, newest_ids
 from storage.models import Place, Plan, PlanRevision, Run
-from storage.numbering import next_number
+from storage.numbering import next_number, next_of_plan
 
 
 async def create_plan(
@@ -132,8 +132,7 @@ async def create_run(
     now: float,
 ) -> int:
     """A queued run of the plan, numbered within the plan's workspace; returns its id."""
-    plan = await fetchone(conn, "SELECT workspace FROM plans WHERE id = ?", (plan_id,))
-    number = await next_number(conn, "run", plan["workspace"] if plan else None)
+    number = await next_of_plan(conn, "run", plan_id)
     return await insert(
         conn,
         "INSERT INTO runs (plan_id, plan_rev, status, platform, channel_id, started_by,"

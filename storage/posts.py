@@ -5,7 +5,7 @@ from __future__ import annotations
 from storage import fulltext
 from storage.db import Connection, fetchall, fetchone, insert, newest_ids
 from storage.models import Place, Post, PostRevision
-from storage.numbering import next_number
+from storage.numbering import next_of_plan
 
 
 async def create_post(
@@ -22,8 +22,7 @@ async def create_post(
 ) -> int:
     # The post lives where its plan does: the plan's platform and channel are copied in, and
     # it is numbered within the plan's workspace.
-    plan = await fetchone(conn, "SELECT workspace FROM plans WHERE id = ?", (plan_id,))
-    number = await next_number(conn, "post", plan["workspace"] if plan else None)
+    number = await next_of_plan(conn, "post", plan_id)
     post_id = await insert(
         conn,
         "INSERT INTO posts (run_id, plan_id, plan_rev, item_index, persona, pillar,"
